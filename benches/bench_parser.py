@@ -1,0 +1,144 @@
+"""Parser microbenchmark: nanoseconds per request for each parser, Python objects included.
+
+Feeds a realistic 438-byte browser request with 8 header fields, once per call and as a batch
+of 16 pipelined copies, to:
+  * the Rust parser (`wirespeed._parser`),
+  * the httptools twin (`wirespeed.parser_httptools`),
+  * raw `httptools.HttpRequestParser` with the callbacks a server typically sets (URL, each
+    header into a list, headers-complete, message-complete), which is the reference.
+Each figure is the median of several rounds; a round times many feeds of one parser kept
+alive across requests, as on a real keep-alive connection.
+
+    python benches/bench_parser.py [--rounds 7] [--seconds 0.4] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import httptools
+
+from wirespeed.config import Config
+
+REQUEST = (
+    b"GET /wp-content/uploads/2010/03/hello-kitty-red.jpg HTTP/1.1\r\n"
+    b"Host: www.kittyhell.com\r\n"
+    b"User-Agent: Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10.6; ja-JP-mac; rv:1.9.2.3) "
+    b"Gecko/20100401 Firefox/3.6.3 Pathtraq/0.9\r\n"
+    b"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    b"Accept-Language: ja,en-us;q=0.7,en;q=0.3\r\n"
+    b"Accept-Encoding: gzip, zstd\r\n"
+    b"Accept-Charset: Shift_JIS,utf-8;q=0.7,*;q=0.7\r\n"
+    b"DNT: 1\r\n"
+    b"Connection: keep-alive\r\n"
+    b"\r\n"
+)
+PIPELINED = 16
+
+
+class RawHttptools:
+    """httptools with the usual server callbacks; the reference the targets are set against."""
+
+    def __init__(self) -> None:
+        self.url = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.done = 0
+        self.parser = httptools.HttpRequestParser(self)
+
+    def on_message_begin(self) -> None:
+        self.headers = []
+
+    def on_url(self, url: bytes) -> None:
+        self.url = url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.method = self.parser.get_method()
+        self.keep_alive = self.parser.should_keep_alive()
+
+    def on_message_complete(self) -> None:
+        self.done += 1
+
+    def feed(self, data: bytes) -> int:
+        self.parser.feed_data(data)
+        return self.done
+
+
+def time_per_request(feed: Callable[[bytes], object], data: bytes, requests_per_feed: int, seconds: float) -> float:
+    """Nanoseconds per request, timing batches of feeds for about `seconds`."""
+    batch = 1000
+    start = time.perf_counter_ns()
+    count = 0
+    deadline = start + int(seconds * 1e9)
+    now = start
+    while now < deadline:
+        for _ in range(batch):
+            feed(data)
+        count += batch
+        now = time.perf_counter_ns()
+    return (now - start) / (count * requests_per_feed)
+
+
+def check(name: str, feed: Callable[[bytes], object], data: bytes, expected: int) -> None:
+    result = feed(data)
+    if isinstance(result, list):
+        requests = [event for event in result if type(event) is tuple]
+        if len(requests) != expected:
+            raise SystemExit(f"{name}: expected {expected} requests, got {result!r}")
+
+
+def main() -> int:
+    options = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    options.add_argument("--rounds", type=int, default=7)
+    options.add_argument("--seconds", type=float, default=0.4, help="time per round and parser")
+    options.add_argument("--json", help="also write the figures to this file")
+    args = options.parse_args()
+
+    config = Config()
+    parsers: dict[str, Callable[[], Callable[[bytes], object]]] = {
+        "httptools (raw, callbacks)": lambda: RawHttptools().feed,
+        "wirespeed httptools twin": lambda: __import__(
+            "wirespeed.parser_httptools", fromlist=["RequestParser"]
+        ).RequestParser(config).feed,
+    }
+    try:
+        from wirespeed._parser import RequestParser as RustParser
+    except ImportError:
+        print("the Rust extension is not built: run `make build` first", file=sys.stderr)
+        return 1
+    parsers = {"wirespeed Rust parser": lambda: RustParser(config).feed, **parsers}
+
+    workloads = {"1 request per feed": (REQUEST, 1), f"{PIPELINED} pipelined per feed": (REQUEST * PIPELINED, PIPELINED)}
+    results: dict[str, dict[str, float]] = {}
+    print(f"request: {len(REQUEST)} bytes, 8 header fields; Python {platform.python_version()}")
+    for workload, (data, per_feed) in workloads.items():
+        rounds: dict[str, list[float]] = {name: [] for name in parsers}
+        for name, make in parsers.items():
+            check(name, make(), data, per_feed)
+        for _ in range(args.rounds):  # interleave parsers across rounds
+            for name, make in parsers.items():
+                rounds[name].append(time_per_request(make(), data, per_feed, args.seconds))
+        results[workload] = {name: statistics.median(values) for name, values in rounds.items()}
+
+    reference = "httptools (raw, callbacks)"
+    for workload, figures in results.items():
+        print(f"\n{workload}")
+        print(f"  {'parser':<28} {'ns/request':>11} {'vs httptools':>13}")
+        for name, ns in figures.items():
+            print(f"  {name:<28} {ns:>11.0f} {ns / figures[reference]:>12.2f}x")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"request_bytes": len(REQUEST), "ns_per_request": results}, out, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,191 @@
+"""The embedding API: `app = wirespeed.App()`, route decorators, and calling a handler.
+
+Strategy: this module owns what happens between a parsed `Request` and a `Response`: finding
+the endpoint, passing path parameters as keyword arguments, converting return values, and
+turning exceptions into error responses (an `HTTPError` into its status, anything else into a
+logged 500). `dispatch` returns a Response, or for `async def` handlers a coroutine that
+returns one and never raises; the protocol decides how to drive it. No bytes, no sockets.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any, TypeVar
+
+from .errors import HTTPError, InternalServerError, MethodNotAllowed, NotFound
+from .request import Request
+from .response import PlainTextResponse, Response, to_response
+from .router import Endpoint, Router
+
+logger = logging.getLogger("wirespeed.error")
+
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+Hook = Callable[[], Any]
+
+# Annotations on path parameters that convert the matched text; a failed conversion is a 404.
+_ANNOTATION_CONVERTERS: dict[Any, Callable[[str], Any]] = {
+    int: int,
+    float: float,
+    "int": int,
+    "float": float,
+}
+
+
+def error_response(error: HTTPError) -> Response:
+    """The plain-text answer for an HTTPError: `404 Not Found`, `400 Bad Request: ...`."""
+    return PlainTextResponse(error.body(), error.status, error.headers)
+
+
+def internal_error_response() -> Response:
+    return error_response(InternalServerError())
+
+
+class App:
+    """A set of routes and lifecycle hooks; serve it with `app.run()` or `wirespeed.serve(app)`."""
+
+    def __init__(self) -> None:
+        self.router = Router()
+        self.startup_hooks: list[Hook] = []
+        self.shutdown_hooks: list[Hook] = []
+        self._async_handlers: set[Callable[..., Any]] = set()
+
+    # -- registration
+    def route(
+        self, path: str, methods: Iterable[str] = ("GET",)
+    ) -> Callable[[HandlerT], HandlerT]:
+        """Register the decorated function for `path` and `methods`."""
+        method_set = frozenset(method.upper() for method in methods)
+        if not method_set:
+            raise ValueError("a route needs at least one method")
+
+        def register(handler: HandlerT) -> HandlerT:
+            self.add_route(path, handler, method_set)
+            return handler
+
+        return register
+
+    def get(self, path: str) -> Callable[[HandlerT], HandlerT]:
+        return self.route(path, ("GET",))
+
+    def post(self, path: str) -> Callable[[HandlerT], HandlerT]:
+        return self.route(path, ("POST",))
+
+    def put(self, path: str) -> Callable[[HandlerT], HandlerT]:
+        return self.route(path, ("PUT",))
+
+    def patch(self, path: str) -> Callable[[HandlerT], HandlerT]:
+        return self.route(path, ("PATCH",))
+
+    def delete(self, path: str) -> Callable[[HandlerT], HandlerT]:
+        return self.route(path, ("DELETE",))
+
+    def add_route(self, path: str, handler: Callable[..., Any], methods: Iterable[str]) -> None:
+        endpoint = Endpoint(path, handler, frozenset(methods), _keyword_params(path, handler))
+        self.router.add(endpoint)
+        if inspect.iscoroutinefunction(handler):
+            self._async_handlers.add(handler)
+
+    def static(self, prefix: str, directory: str | os.PathLike[str], **options: Any) -> None:
+        """Serve the files under `directory` at `prefix` (for example "/static")."""
+        from .static import StaticFiles
+
+        StaticFiles(directory, **options).mount(self, prefix)
+
+    def on_startup(self, hook: Hook) -> Hook:
+        """Register a function (plain or async) to run before the server accepts connections."""
+        self.startup_hooks.append(hook)
+        return hook
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        """Register a function (plain or async) to run after the server stops."""
+        self.shutdown_hooks.append(hook)
+        return hook
+
+    # -- serving
+    def run(self, host: str = "127.0.0.1", port: int = 8080, **settings: Any) -> None:
+        """Serve this app until SIGINT or SIGTERM. `settings` are `Config` fields."""
+        from .config import Config
+        from .server import run
+
+        run(self, Config(host=host, port=port, **settings))
+
+    def dispatch(self, request: Request) -> Response | Coroutine[Any, Any, Response]:
+        """The response to `request`, or a coroutine producing it for an async handler."""
+        try:
+            endpoint, params = self.router.match(request.method, request.raw_path)
+        except MethodNotAllowed as error:
+            if request.method == "OPTIONS":
+                return _options_response(error.allowed)
+            return error_response(error)
+        except HTTPError as error:
+            if request.target == "*" and request.method == "OPTIONS":
+                return _options_response(self.router.all_methods())
+            return error_response(error)
+        request.path_params = params
+        kwargs: dict[str, Any] = {}
+        if endpoint.kwargs:
+            try:
+                kwargs = {name: convert(params[name]) for name, convert in endpoint.kwargs}
+            except (ValueError, TypeError):
+                return error_response(NotFound())
+        try:
+            result = endpoint.handler(request, **kwargs) if kwargs else endpoint.handler(request)
+        except HTTPError as error:
+            return error_response(error)
+        except Exception as error:
+            return _handler_failed(request, error)
+        if endpoint.handler in self._async_handlers or inspect.isawaitable(result):
+            return _respond_async(request, result)
+        try:
+            return to_response(result)
+        except Exception as error:
+            return _handler_failed(request, error)
+
+
+async def _respond_async(request: Request, awaitable: Awaitable[Any]) -> Response:
+    try:
+        result = await awaitable
+        return to_response(result)
+    except HTTPError as error:
+        return error_response(error)
+    except Exception as error:
+        return _handler_failed(request, error)
+
+
+def _handler_failed(request: Request, error: BaseException) -> Response:
+    logger.error("handler for %s %s raised", request.method, request.target, exc_info=error)
+    return internal_error_response()
+
+
+def _options_response(allowed: Iterable[str]) -> Response:
+    return Response(b"", 204, {"Allow": ", ".join(allowed)})
+
+
+def _keyword_params(path: str, handler: Callable[..., Any]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
+    """The path parameters `handler` declares, each with the converter its annotation implies."""
+    from .router import compile_path
+
+    _, converters = compile_path(path)
+    if not converters:
+        return ()
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError):
+        return ()
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    result = []
+    for name in converters:
+        parameter = signature.parameters.get(name)
+        if parameter is None and not takes_any:
+            continue
+        annotation = parameter.annotation if parameter is not None else inspect.Parameter.empty
+        convert = _ANNOTATION_CONVERTERS.get(annotation, _identity)
+        result.append((name, convert))
+    return tuple(result)
+
+
+def _identity(value: Any) -> Any:
+    return value

@@ -1,0 +1,149 @@
+"""The `wirespeed` command: parse flags into a Config, load the app, serve it.
+
+Strategy: this module owns the command line only: flags map one to one onto `Config` fields,
+`module:attribute` names an app, and every user error (a bad app path, a port in use, an
+unknown parser) ends in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .app import App
+from .config import Config
+
+DEFAULTS = Config()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wirespeed",
+        description="An HTTP/1.1 server for Python. With no APP, serves the demo.",
+    )
+    parser.add_argument("app", nargs="?", help="the app to serve, as module:attribute (default: the demo)")
+    parser.add_argument("--host", default=DEFAULTS.host, help=f"address to bind (default {DEFAULTS.host})")
+    parser.add_argument("--port", type=int, default=DEFAULTS.port, help=f"port to bind (default {DEFAULTS.port})")
+    parser.add_argument(
+        "--parser",
+        choices=("auto", "rust", "httptools"),
+        default=DEFAULTS.parser,
+        help="request parser backend (default auto: rust when built, else httptools)",
+    )
+    parser.add_argument(
+        "--loop", choices=("auto", "uvloop", "asyncio"), default=DEFAULTS.loop, help="event loop (default auto)"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default=DEFAULTS.log_level,
+        help=f"log level (default {DEFAULTS.log_level})",
+    )
+    parser.add_argument("--server-header", default=DEFAULTS.server_header, help="value of the Server header")
+    parser.add_argument("--no-server-header", action="store_true", help="send no Server header")
+    limits = parser.add_argument_group("limits")
+    for name, help_text in (
+        ("max_head_size", "bytes in a request head before 431"),
+        ("max_headers", "header fields in a request before 431"),
+        ("max_target_length", "bytes in a request target before 414"),
+        ("max_body_size", "bytes in a request body before 413"),
+        ("inline_body_size", "bodies up to this size arrive whole with their request"),
+        ("max_buffered_body", "unread body bytes held before reading pauses"),
+        ("max_pipelined", "queued pipelined requests before reading pauses"),
+        ("backlog", "listen backlog"),
+    ):
+        limits.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=getattr(DEFAULTS, name),
+            help=f"{help_text} (default {getattr(DEFAULTS, name)})",
+        )
+    limits.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=DEFAULTS.shutdown_timeout,
+        help=f"seconds in-flight requests get on SIGTERM (default {DEFAULTS.shutdown_timeout:g})",
+    )
+    return parser
+
+
+class AppLoadError(Exception):
+    pass
+
+
+def load_app(spec: str) -> App:
+    """Import `module:attribute` (attribute defaults to `app`) from the current directory."""
+    module_name, _, attribute = spec.partition(":")
+    attribute = attribute or "app"
+    if not module_name:
+        raise AppLoadError(f"invalid app {spec!r}: expected module:attribute")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and module_name.startswith(error.name):
+            raise AppLoadError(f"cannot import module {module_name!r}") from None
+        raise
+    target: Any = module
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise AppLoadError(f"module {module_name!r} has no attribute {attribute!r}") from None
+    if not isinstance(target, App):
+        raise AppLoadError(f"{spec!r} is a {type(target).__name__}, not a wirespeed.App")
+    return target
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    return Config(
+        host=args.host,
+        port=args.port,
+        parser=args.parser,
+        loop=args.loop,
+        log_level=args.log_level,
+        server_header=None if args.no_server_header else args.server_header,
+        max_head_size=args.max_head_size,
+        max_headers=args.max_headers,
+        max_target_length=args.max_target_length,
+        max_body_size=args.max_body_size,
+        inline_body_size=args.inline_body_size,
+        max_buffered_body=args.max_buffered_body,
+        max_pipelined=args.max_pipelined,
+        backlog=args.backlog,
+        shutdown_timeout=args.shutdown_timeout,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    prog = "wirespeed"
+    try:
+        config = config_from_args(args)
+        if args.app:
+            app = load_app(args.app)
+        else:
+            from .demo import app
+        from .server import run
+
+        run(app, config)
+    except AppLoadError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, ImportError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        reason = os.strerror(error.errno).lower() if error.errno else str(error)
+        print(f"{prog}: error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0

@@ -1,0 +1,66 @@
+"""Every limit, timeout and switch of the server, in one frozen object.
+
+Strategy: this module owns the names and defaults of all settings. Both parser backends,
+the protocol, the server and the CLI read their limits from a `Config`; nothing else in the
+package defines a limit of its own. It must not import any other wirespeed module.
+
+Defaults follow what production servers use: nginx reads request heads in 8 KiB lines
+(`large_client_header_buffers 4 8k`), h11 and uvicorn cap a head at 16 KiB, and 100 fields
+is the common cap on the number of header fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+ParserName = Literal["auto", "rust", "httptools"]
+LoopName = Literal["auto", "uvloop", "asyncio"]
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings for one server. Frozen: build a new one with `Config.replace`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Parser backend: "rust" (the extension), "httptools" (the twin), or "auto" (Rust when
+    # the extension imports, else httptools). The WIRESPEED_PARSER environment variable
+    # overrides "auto".
+    parser: ParserName = "auto"
+    loop: LoopName = "auto"
+    # Value of the Server header on every response; None leaves the header out.
+    server_header: str | None = "wirespeed"
+    log_level: str = "info"
+    backlog: int = 2048
+    # On SIGTERM/SIGINT, how long responses in flight may take before connections are cut.
+    shutdown_timeout: float = 30.0
+
+    # Request parsing limits, honoured identically by both parser backends.
+    max_head_size: int = 16 * 1024  # request line + fields + blank line -> 431
+    max_headers: int = 100  # number of header fields -> 431
+    max_target_length: int = 8 * 1024  # request-target bytes -> 414
+    max_body_size: int = 16 * 1024 * 1024  # decoded body bytes -> 413
+    # Bodies with a Content-Length up to this size are delivered whole with their request;
+    # larger and chunked bodies are delivered as chunks while they arrive.
+    inline_body_size: int = 64 * 1024
+    # Body bytes held for a handler that has not read them yet; beyond this, reading pauses.
+    max_buffered_body: int = 1024 * 1024
+    # Pipelined requests waiting behind a running one; beyond this, reading pauses.
+    max_pipelined: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.inline_body_size < 0:
+            raise ValueError("inline_body_size must not be negative")
+        if self.parser not in ("auto", "rust", "httptools"):
+            raise ValueError(f"unknown parser {self.parser!r}: use auto, rust or httptools")
+        if self.loop not in ("auto", "uvloop", "asyncio"):
+            raise ValueError(f"unknown loop {self.loop!r}: use auto, uvloop or asyncio")
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy of this config with some settings changed."""
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,77 @@
+"""Parser backend selection, and the contract both backends honour.
+
+Strategy: this module owns the choice between the Rust extension (`wirespeed._parser`) and the
+httptools twin (`wirespeed.parser_httptools`), by name in one table. It does no parsing.
+
+The contract. `RequestParser(config)` takes a `Config` and reads `max_head_size`,
+`max_headers`, `max_target_length`, `max_body_size` and `inline_body_size` from it.
+`parser.feed(data: bytes) -> list` is called once per received buffer and returns, in order,
+every event that buffer completes:
+
+* `tuple` -- a request: `(method: str, target: str, version: int, headers: list[tuple[bytes,
+  bytes]], keep_alive: bool, body: bytes | None)`. `target` is the raw request-target (path and
+  query, ASCII). `version` is the minor version: 1 for HTTP/1.1, 0 for HTTP/1.0. Header names
+  are lowercased; values have surrounding whitespace removed. `body` is the whole body when it
+  has a Content-Length no larger than `inline_body_size` (b"" when there is none); it is None
+  when the body follows as events.
+* `bytes` (never empty) -- the next piece of the body of the last request whose body was None.
+* `None` -- that body is complete (for chunked bodies, after the trailers, which are dropped).
+* a `wirespeed.errors.ParseError` -- the input is malformed or over a limit. It is always the
+  last event; the parser then ignores all further input, and the connection must be closed
+  after answering with `error.status`.
+
+Partial input is never an error: it yields no event until more arrives. After a request that
+is not keep-alive (and its body), the parser stops: later bytes are never requests.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any, Protocol
+
+from .config import Config
+
+EventList = list[Any]
+
+
+class RequestParser(Protocol):
+    def feed(self, data: bytes) -> EventList: ...
+
+
+# name -> (module, class). "auto" tries them in this order.
+BACKENDS: dict[str, tuple[str, str]] = {
+    "rust": ("wirespeed._parser", "RequestParser"),
+    "httptools": ("wirespeed.parser_httptools", "RequestParser"),
+}
+
+
+def resolve_backend(name: str = "auto") -> str:
+    """The backend that `name` selects: an explicit name, or the best importable one.
+
+    `WIRESPEED_PARSER` in the environment decides when `name` is "auto".
+    """
+    if name == "auto":
+        name = os.environ.get("WIRESPEED_PARSER", "auto") or "auto"
+    if name != "auto":
+        if name not in BACKENDS:
+            raise ValueError(f"unknown parser {name!r}: use one of {', '.join(BACKENDS)}")
+        _load(name)  # fail now, with the import error, rather than on the first connection
+        return name
+    for candidate in BACKENDS:
+        try:
+            _load(candidate)
+        except ImportError:
+            continue
+        return candidate
+    raise ImportError("no parser backend: build the Rust extension or install httptools")
+
+
+def parser_factory(config: Config) -> type:
+    """The parser class for `config.parser`; call it with the config for each connection."""
+    return _load(resolve_backend(config.parser))
+
+
+def _load(name: str) -> type:
+    module_name, class_name = BACKENDS[name]
+    return getattr(importlib.import_module(module_name), class_name)  # type: ignore[no-any-return]

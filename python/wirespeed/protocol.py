@@ -1,0 +1,421 @@
+"""The asyncio Protocol of one connection: bytes in, one parser call, dispatch, bytes out.
+
+Strategy: this module owns the life of a connection and nothing else. Each received buffer
+goes to the parser in one call; each request it returns is dispatched to the app in order.
+Handlers that finish without suspending (plain functions, and `async def` handlers that never
+await anything pending) are answered inline, and every response produced from one buffer goes
+out in one `transport.write`. Only a handler that really suspends, or a streaming response,
+gets a Task; requests behind it wait in a queue so answers stay in request order. Parsing
+rules live in the parser backends, routing in the app, head bytes in the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import types
+from collections.abc import Coroutine, Generator
+from typing import TYPE_CHECKING, Any
+
+from .errors import ParseError
+from .request import BodyStream, Request
+from .response import FileResponse, Response, StreamingResponse
+from .writer import (
+    CHUNKED,
+    CONNECTION_CLOSE,
+    CONNECTION_KEEP_ALIVE,
+    CONTINUE_100,
+    LAST_CHUNK,
+    NO_BODY_STATUSES,
+    chunk,
+    content_length,
+)
+
+if TYPE_CHECKING:
+    from .server import ServerState
+
+logger = logging.getLogger("wirespeed.protocol")
+error_logger = logging.getLogger("wirespeed.error")
+
+PLAIN_TEXT = b"Content-Type: text/plain; charset=utf-8\r\n"
+FILE_PIECE_SIZE = 256 * 1024
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, Any]:
+    """Continue, inside a Task, a coroutine that was started outside one and suspended.
+
+    `yielded` is what the coroutine yielded at its first suspension (a Future, or None for a
+    bare yield). It is handed to the Task as if the Task had run the coroutine from the start.
+    """
+    while True:
+        try:
+            sent = yield yielded
+        except BaseException as error:  # noqa: BLE001 - cancellation and throw() go inside
+            try:
+                yielded = coro.throw(error)
+            except StopIteration as stop:
+                return stop.value
+        else:
+            try:
+                yielded = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One HTTP/1.1 connection."""
+
+    __slots__ = (
+        "state",
+        "app",
+        "loop",
+        "heads",
+        "parser",
+        "transport",
+        "client_address",
+        "_out",
+        "_queue",
+        "_active",
+        "_body",
+        "_closing",
+        "_lost",
+        "_write_paused",
+        "_drain_waiter",
+        "_read_paused",
+        "_close_after_response",
+    )
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.app = state.app
+        self.loop = state.loop
+        self.heads = state.heads
+        self.parser = state.parser_class(state.config)
+        self.transport: asyncio.Transport | None = None
+        self.client_address: tuple[str, int] | None | bool = False  # False: not looked up yet
+        self._out: list[bytes] = []
+        # Requests (or a final parse error) waiting behind a response that is still running.
+        self._queue: collections.deque[Request | ParseError] = collections.deque()
+        self._active: asyncio.Task[None] | None = None
+        # The body stream that the parser's body events go to, if a body is arriving.
+        self._body: BodyStream | None = None
+        self._closing = False  # a response said Connection: close; nothing more is sent
+        self._lost = False
+        self._write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._read_paused = False
+        self._close_after_response = False  # a body failed to parse: answer, then close
+
+    # -- asyncio callbacks
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.state.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._closing = True
+        self.state.connections.discard(self)
+        self._queue.clear()
+        if self._body is not None:
+            self._body.fail(ConnectionResetError("client disconnected"))
+            self._body = None
+        if self._active is not None:
+            self._active.cancel()
+        self._wake_writer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return
+        for event in self.parser.feed(data):
+            kind = type(event)
+            if kind is tuple:
+                method, target, version, headers, keep_alive, body = event
+                if body is None:
+                    stream = self._body = BodyStream(self.loop, self, version == 1 and _expects_continue(headers))
+                    request = Request(self, method, target, version, headers, keep_alive, None, stream)
+                else:
+                    request = Request(self, method, target, version, headers, keep_alive, body)
+                if self._active is None and not self._queue:
+                    self._run(request)
+                else:
+                    self._queue.append(request)
+                    if len(self._queue) >= self.state.config.max_pipelined:
+                        self._pause_reading()
+            elif kind is bytes:
+                body_stream = self._body
+                if body_stream is not None:
+                    body_stream.feed(event)
+                    if body_stream.buffered > self.state.config.max_buffered_body:
+                        self._pause_reading()
+            elif event is None:
+                if self._body is not None:
+                    self._body.finish()
+                    self._body = None
+            else:
+                self._parse_failed(event)
+        if self._out:
+            self._flush()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._wake_writer()
+
+    # -- running requests in order
+    def _run(self, request: Request) -> None:
+        result = self.app.dispatch(request)
+        if isinstance(result, Response):
+            self._respond(request, result)
+            return
+        # An async handler: drive it here; only if it really suspends does it get a Task.
+        try:
+            yielded = result.send(None)
+        except StopIteration as stop:
+            self._respond(request, stop.value)
+            return
+        self._active = self.loop.create_task(self._finish_async(request, result, yielded))
+
+    def _respond(self, request: Request, response: Response) -> None:
+        if isinstance(response, (StreamingResponse, FileResponse)):
+            self._active = self.loop.create_task(self._finish_async(request, None, response))
+        else:
+            self._out.append(self._encode(request, response))
+
+    async def _finish_async(
+        self,
+        request: Request,
+        coro: Coroutine[Any, Any, Response] | None,
+        first: Any,
+    ) -> None:
+        """Finish a suspended handler (`coro`, which yielded `first`), or send `first` as a
+        streamed or file response; then run the requests that queued up meanwhile."""
+        try:
+            response = await _resume(coro, first) if coro is not None else first
+            if isinstance(response, StreamingResponse):
+                await self._send_stream(request, response)
+            elif isinstance(response, FileResponse):
+                await self._send_file(request, response)
+            else:
+                self._out.append(self._encode(request, response))
+        except asyncio.CancelledError:
+            if self._lost:
+                return  # the client went away; its handler was cancelled on purpose
+            raise
+        except Exception:
+            # The response had started (streaming) or the socket failed: this connection only.
+            error_logger.exception("response to %s %s failed", request.method, request.target)
+            self._abort()
+            return
+        finally:
+            self._active = None
+        self._run_queue()
+
+    def _run_queue(self) -> None:
+        queue = self._queue
+        while queue and self._active is None and not self._closing:
+            item = queue.popleft()
+            if isinstance(item, Request):
+                self._run(item)
+            else:
+                self._answer_parse_error(item)
+        if self._read_paused and not self._closing and len(queue) < self.state.config.max_pipelined:
+            self._resume_reading()
+        self._flush()
+
+    # -- encoding and writing
+    def _encode(self, request: Request, response: Response) -> bytes:
+        status = response.status
+        body = response.body
+        if status in NO_BODY_STATUSES:
+            length = b""
+            body = b""
+        else:
+            length = content_length(len(body))
+        head = self.heads.head(status, response.head_extra(), length, self._connection_line(request))
+        if request.method == "HEAD":
+            return head
+        return head + body
+
+    def _connection_line(self, request: Request) -> bytes:
+        """Connection header for this response; decides whether the connection ends after it."""
+        stream = request.body_stream
+        if (
+            not request.keep_alive
+            or self._close_after_response
+            or self.state.shutting_down
+            # The handler answered without reading the whole body: the rest of it is not
+            # worth reading (RFC 9112 §9.6), so the connection ends here.
+            or (stream is not None and not stream.done)
+        ):
+            self._closing = True
+            return CONNECTION_CLOSE
+        if request.version == 0:
+            return CONNECTION_KEEP_ALIVE
+        return b""
+
+    def _flush(self) -> None:
+        """Write everything pending in one call; close if the last response said so."""
+        out = self._out
+        if out:
+            if not self._lost and self.transport is not None:
+                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
+        if self._closing and self._active is None and not self._lost and self.transport is not None:
+            self.transport.close()
+
+    def _write_now(self) -> None:
+        """Write what is pending, in the middle of a response (so never close)."""
+        out = self._out
+        if out:
+            if not self._lost and self.transport is not None:
+                self.transport.write(b"".join(out))
+            out.clear()
+
+    async def _drain(self) -> None:
+        """Wait while the transport's write buffer is over its high-water mark."""
+        if self._write_paused and not self._lost:
+            waiter = self._drain_waiter = self.loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._drain_waiter = None
+        if self._lost:
+            raise ConnectionResetError("client disconnected")
+
+    def _wake_writer(self) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _send_stream(self, request: Request, response: StreamingResponse) -> None:
+        status = response.status
+        connection = self._connection_line(request)
+        chunked = request.version == 1
+        if chunked:
+            length = CHUNKED if status not in NO_BODY_STATUSES else b""
+        else:  # HTTP/1.0 has no chunked coding: the body ends where the connection does
+            length = b""
+            self._closing = True
+            connection = CONNECTION_CLOSE
+        self._out.append(self.heads.head(status, response.head_extra(), length, connection))
+        iterator = response.iterator
+        try:
+            if request.method != "HEAD" and status not in NO_BODY_STATUSES:
+                async for piece in iterator:
+                    if isinstance(piece, str):
+                        piece = piece.encode(response.charset)
+                    if piece:
+                        self._out.append(chunk(piece) if chunked else piece)
+                        self._write_now()
+                        await self._drain()
+                if chunked:
+                    self._out.append(LAST_CHUNK)
+        finally:
+            closer = getattr(iterator, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    async def _send_file(self, request: Request, response: FileResponse) -> None:
+        """Send a file in pieces, waiting on the transport, so it is never whole in memory."""
+        status = response.status
+        no_body = status in NO_BODY_STATUSES
+        length = b"" if no_body else content_length(response.size)
+        self._out.append(self.heads.head(status, response.head_extra(), length, self._connection_line(request)))
+        if request.method == "HEAD" or no_body:
+            return
+        remaining = response.size
+        with open(response.path, "rb") as file:
+            file.seek(response.offset)
+            while remaining > 0:
+                piece = file.read(min(remaining, FILE_PIECE_SIZE))
+                if not piece:
+                    # The file shrank: the promised length cannot be met, so the connection
+                    # must end rather than leave the client waiting for bytes.
+                    raise OSError(f"{response.path} shrank while it was being sent")
+                remaining -= len(piece)
+                self._out.append(piece)
+                self._write_now()
+                await self._drain()
+
+    # -- errors and closing
+    def _parse_failed(self, error: ParseError) -> None:
+        logger.info("bad request from %s: %s", self.client, error.body().decode())
+        if self._body is not None:
+            # The request this body belongs to is already dispatched or queued: its handler
+            # sees the error when it reads the body, and the connection ends after its answer.
+            self._body.fail(error)
+            self._body = None
+            self._close_after_response = True
+        elif self._active is None and not self._queue:
+            self._answer_parse_error(error)
+        else:
+            self._queue.append(error)
+
+    def _answer_parse_error(self, error: ParseError) -> None:
+        self._closing = True
+        body = error.body()
+        self._out.append(
+            self.heads.head(error.status, PLAIN_TEXT, content_length(len(body)), CONNECTION_CLOSE) + body
+        )
+        self._flush()
+
+    def _abort(self) -> None:
+        self._closing = True
+        self._out.clear()
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- shutdown
+    def close_if_idle(self) -> None:
+        """Close now if no request is running or waiting (used by a graceful shutdown)."""
+        if self._active is None and not self._queue and not self._lost and self.transport is not None:
+            self._closing = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Cut the connection at once (forced shutdown)."""
+        if self.transport is not None and not self._lost:
+            self.transport.abort()
+
+    # -- flow control of reading
+    def _pause_reading(self) -> None:
+        if not self._read_paused and self.transport is not None and not self._lost:
+            self._read_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._read_paused and self.transport is not None and not self._lost:
+            self._read_paused = False
+            self.transport.resume_reading()
+
+    # -- the BodyStream's side
+    def send_continue(self) -> None:
+        """A handler began reading a body the client holds back for `100 Continue`
+        (RFC 9110 §10.1.1). Earlier responses are all out, since this request is running."""
+        self._write_now()
+        if not self._lost and self.transport is not None:
+            self.transport.write(CONTINUE_100)
+
+    def body_drained(self) -> None:
+        if self._read_paused and len(self._queue) < self.state.config.max_pipelined:
+            self._resume_reading()
+
+    @property
+    def client(self) -> tuple[str, int] | None:
+        address = self.client_address
+        if address is False:
+            peer = self.transport.get_extra_info("peername") if self.transport is not None else None
+            address = (peer[0], peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
+            self.client_address = address
+        return address  # type: ignore[return-value]
+
+
+def _expects_continue(headers: list[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:
+        if name == b"expect" and value.lower() == b"100-continue":
+            return True
+    return False

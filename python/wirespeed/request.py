@@ -1,0 +1,315 @@
+"""The Request a handler receives, and its lazily built views: headers, query, body.
+
+Strategy: this module owns the Python view of one parsed request. It is built from the
+parser's tuple with no work beyond storing it; the path split, percent-decoding, header
+mapping and query parsing happen only when a handler asks for them. The body is either
+inline bytes from the parser or a `BodyStream` fed by the protocol. It never touches the
+transport except through the small `BodyStream` interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote
+
+from .errors import BadRequest
+
+if TYPE_CHECKING:
+    from .protocol import HttpProtocol
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only view of the request's header fields.
+
+    `headers["accept"]` gives the first value; `getall` gives every value of a repeated field.
+    Values are decoded as latin-1, which maps every byte (RFC 9110 §5.5 obs-text) losslessly.
+    """
+
+    __slots__ = ("raw", "_first")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.raw = raw
+        self._first: dict[str, str] | None = None
+
+    def _index(self) -> dict[str, str]:
+        first = self._first
+        if first is None:
+            first = {}
+            for name, value in self.raw:
+                key = name.decode("latin-1")
+                if key not in first:
+                    first[key] = value.decode("latin-1")
+            self._first = first
+        return first
+
+    def __getitem__(self, name: str) -> str:
+        return self._index()[name.lower()]
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._index().get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._index()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index())
+
+    def __len__(self) -> int:
+        return len(self._index())
+
+    def getall(self, name: str) -> list[str]:
+        key = name.lower().encode("latin-1")
+        return [value.decode("latin-1") for field, value in self.raw if field == key]
+
+    def __repr__(self) -> str:
+        return f"Headers({[(n.decode('latin-1'), v.decode('latin-1')) for n, v in self.raw]!r})"
+
+
+class QueryParams(Mapping[str, str]):
+    """The parsed query string: `query["page"]` is the first value, `getall` gives all."""
+
+    __slots__ = ("_pairs", "_first")
+
+    def __init__(self, query_string: str) -> None:
+        self._pairs = parse_qsl(query_string, keep_blank_values=True)
+        first: dict[str, str] = {}
+        for key, value in self._pairs:
+            first.setdefault(key, value)
+        self._first = first
+
+    def __getitem__(self, key: str) -> str:
+        return self._first[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._first)
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def getall(self, key: str) -> list[str]:
+        return [value for name, value in self._pairs if name == key]
+
+    def __repr__(self) -> str:
+        return f"QueryParams({self._pairs!r})"
+
+
+class BodyStream:
+    """The body of a request that arrives after its head, piece by piece.
+
+    The protocol calls `feed` and `finish` (or `fail`); the handler reads with `read_all` or
+    iterates. `on_first_read` lets the protocol send `100 Continue` only when the body is wanted.
+    """
+
+    __slots__ = (
+        "_chunks",
+        "_done",
+        "_error",
+        "_waiter",
+        "_loop",
+        "_protocol",
+        "_read_started",
+        "_expect_continue",
+        "buffered",
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol, expect_continue: bool) -> None:
+        self._chunks: list[bytes] = []
+        self._done = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._loop = loop
+        self._protocol = protocol
+        self._read_started = False
+        self._expect_continue = expect_continue
+        self.buffered = 0
+
+    # -- the protocol's side
+    def feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self.buffered += len(data)
+        self._wake()
+
+    def finish(self) -> None:
+        self._done = True
+        self._wake()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._done = True
+        self._wake()
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # -- the handler's side
+    def _start_reading(self) -> None:
+        if not self._read_started:
+            self._read_started = True
+            if self._expect_continue and not self._done:
+                self._protocol.send_continue()
+
+    async def _wait(self) -> None:
+        self._waiter = self._loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self._start_reading()
+        while True:
+            if self._chunks:
+                chunks, self._chunks = self._chunks, []
+                self.buffered = 0
+                self._protocol.body_drained()
+                for data in chunks:
+                    yield data
+                continue
+            if self._error is not None:
+                raise self._error
+            if self._done:
+                return
+            await self._wait()
+
+    async def read_all(self) -> bytes:
+        return b"".join([data async for data in self])
+
+
+class Request:
+    """One HTTP request, as the handler sees it."""
+
+    __slots__ = (
+        "method",
+        "target",
+        "version",
+        "raw_headers",
+        "keep_alive",
+        "path_params",
+        "_body",
+        "body_stream",
+        "_headers",
+        "_query",
+        "_protocol",
+    )
+
+    def __init__(
+        self,
+        protocol: HttpProtocol | None,
+        method: str,
+        target: str,
+        version: int,
+        raw_headers: list[tuple[bytes, bytes]],
+        keep_alive: bool,
+        body: bytes | None,
+        stream: BodyStream | None = None,
+    ) -> None:
+        self._protocol = protocol
+        self.method = method
+        self.target = target
+        self.version = version
+        self.raw_headers = raw_headers
+        self.keep_alive = keep_alive
+        self._body = body
+        self.body_stream = stream
+        self.path_params: dict[str, Any] = {}
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+
+    @property
+    def raw_path(self) -> str:
+        """The path of the request-target, still percent-encoded."""
+        target = self.target
+        end = target.find("?")
+        path = target if end < 0 else target[:end]
+        if not path.startswith("/"):
+            path = _origin_path(path)
+        return path
+
+    @property
+    def path(self) -> str:
+        """The percent-decoded path."""
+        raw = self.raw_path
+        return unquote(raw) if "%" in raw else raw
+
+    @property
+    def query_string(self) -> str:
+        _, _, query = self.target.partition("?")
+        return query
+
+    @property
+    def query(self) -> QueryParams:
+        query = self._query
+        if query is None:
+            query = self._query = QueryParams(self.query_string)
+        return query
+
+    @property
+    def headers(self) -> Headers:
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = Headers(self.raw_headers)
+        return headers
+
+    @property
+    def http_version(self) -> str:
+        return "1.1" if self.version == 1 else "1.0"
+
+    @property
+    def client(self) -> tuple[str, int] | None:
+        """The peer's (host, port), or None when unknown (for example a Unix socket)."""
+        if self._protocol is None:
+            return None
+        return self._protocol.client
+
+    async def body(self) -> bytes:
+        """The whole request body (it is read once and kept)."""
+        if self._body is None:
+            stream = self.body_stream
+            if stream is None:
+                self._body = b""
+            else:
+                self._body = await stream.read_all()
+        return self._body
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body in pieces as they arrive, without holding it all in memory."""
+        if self._body is not None:
+            if self._body:
+                yield self._body
+            return
+        if self.body_stream is not None:
+            async for data in self.body_stream:
+                yield data
+
+    async def json(self) -> Any:
+        body = await self.body()
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise BadRequest(f"invalid JSON body: {exc}") from None
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.target}>"
+
+
+def _origin_path(target: str) -> str:
+    """The path of an absolute-form (`http://host/p`) or asterisk-form target (RFC 9112 §3.2)."""
+    if target == "*":
+        return "*"
+    scheme_end = target.find("://")
+    if scheme_end < 0:
+        return target
+    slash = target.find("/", scheme_end + 3)
+    return "/" if slash < 0 else target[slash:]
+
+
+__all__ = ["BodyStream", "Headers", "QueryParams", "Request"]

@@ -1,0 +1,180 @@
+"""Response objects a handler returns, and the conversion of plain return values into them.
+
+Strategy: this module owns what a response *is*: status, headers, content type and body (bytes,
+an async iterator, or a file). One `Response` base encodes its content type and user headers
+once; subclasses only set `media_type` or how the body is rendered. The bytes on the wire and
+the Connection/Content-Length lines belong to `writer.py`, the sending to `protocol.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from typing import Any, ClassVar
+
+from .writer import encode_headers
+
+try:  # orjson is an optional speed-up for JSON bodies
+    import orjson
+
+    def _dump_json(content: Any) -> bytes:
+        return orjson.dumps(content)
+
+except ImportError:  # pragma: no cover - exercised only without orjson installed
+
+    def _dump_json(content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]] | None
+
+
+_CONTENT_TYPE_LINES: dict[str, bytes] = {}
+
+
+def _content_type_line(content_type: str | None) -> bytes:
+    if content_type is None:
+        return b""
+    line = _CONTENT_TYPE_LINES.get(content_type)
+    if line is None:
+        line = encode_headers([("Content-Type", content_type)])
+        if len(_CONTENT_TYPE_LINES) < 256:  # bounded: content types are few, but user-chosen
+            _CONTENT_TYPE_LINES[content_type] = line
+    return line
+
+
+class Response:
+    """A complete response with a bytes body.
+
+    `headers` may be a mapping or a list of (name, value) pairs; names are sent as given.
+    `content_type` defaults to the class's `media_type`; text types get `charset=utf-8`.
+    """
+
+    media_type: ClassVar[str | None] = None
+    charset: ClassVar[str] = "utf-8"
+
+    __slots__ = ("status", "body", "headers", "content_type", "_head_extra")
+
+    def __init__(
+        self,
+        content: Any = b"",
+        status: int = 200,
+        headers: HeaderInput = None,
+        content_type: str | None = None,
+    ) -> None:
+        self.status = status
+        self.body = self.render(content)
+        if headers is None:
+            self.headers: list[tuple[str, str]] = []
+        elif isinstance(headers, Mapping):
+            self.headers = list(headers.items())
+        else:
+            self.headers = list(headers)
+        content_type = content_type or self.media_type
+        if content_type is not None and content_type.startswith("text/") and "charset" not in content_type:
+            content_type = f"{content_type}; charset={self.charset}"
+        self.content_type = content_type
+        self._head_extra: bytes | None = None
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        if isinstance(content, (bytearray, memoryview)):
+            return bytes(content)
+        raise TypeError(f"{type(self).__name__} body must be bytes or str, not {type(content).__name__}")
+
+    def head_extra(self) -> bytes:
+        """The Content-Type and user header lines, encoded once."""
+        extra = self._head_extra
+        if extra is None:
+            extra = _content_type_line(self.content_type)
+            if self.headers:
+                extra += encode_headers(self.headers)
+            self._head_extra = extra
+        return extra
+
+
+class PlainTextResponse(Response):
+    media_type = "text/plain"
+
+
+class HTMLResponse(Response):
+    media_type = "text/html"
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return _dump_json(content)
+
+
+class RedirectResponse(Response):
+    def __init__(self, location: str, status: int = 307, headers: HeaderInput = None) -> None:
+        super().__init__(b"", status, headers)
+        self.headers.append(("Location", location))
+
+
+class StreamingResponse(Response):
+    """A body produced by an async iterator of bytes (or str), sent with chunked encoding.
+
+    To an HTTP/1.0 client the body is sent as it comes and the connection closed at its end.
+    """
+
+    __slots__ = ("iterator",)
+
+    def __init__(
+        self,
+        iterator: AsyncIterable[bytes | str],
+        status: int = 200,
+        headers: HeaderInput = None,
+        content_type: str | None = None,
+    ) -> None:
+        super().__init__(b"", status, headers, content_type)
+        self.iterator: AsyncIterator[bytes | str] = aiter(iterator)
+
+
+class FileResponse(Response):
+    """The contents of a file on disk, `size` bytes from `offset`."""
+
+    __slots__ = ("path", "offset", "size")
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status: int = 200,
+        headers: HeaderInput = None,
+        content_type: str | None = None,
+        *,
+        offset: int = 0,
+        size: int | None = None,
+    ) -> None:
+        super().__init__(b"", status, headers, content_type or "application/octet-stream")
+        self.path = os.fspath(path)
+        self.offset = offset
+        self.size = os.stat(self.path).st_size - offset if size is None else size
+
+
+_PLAIN = PlainTextResponse
+_BYTES_TYPE = "application/octet-stream"
+
+
+def to_response(result: Any) -> Response:
+    """What a handler returned, as a Response: str is text/plain, bytes is
+    application/octet-stream, dict or list is JSON, None is 204 No Content."""
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, str):
+        return _PLAIN(result)
+    if isinstance(result, (dict, list)):
+        return JSONResponse(result)
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return Response(result, content_type=_BYTES_TYPE)
+    if result is None:
+        return Response(b"", 204)
+    raise TypeError(
+        f"a handler must return a Response, str, bytes, dict, list or None, not {type(result).__name__}"
+    )

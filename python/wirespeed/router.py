@@ -1,0 +1,157 @@
+"""Routing: from (method, path) to a handler and its path parameters.
+
+Strategy: this module owns path patterns and matching. A path without parameters is one dict
+lookup. A path with `{name}`, `{name:int}` or `{name:path}` parameters compiles once, at
+registration, into a regex and its converters. Matching distinguishes "no such path" (404)
+from "path exists, method does not" (405 with Allow). GET routes answer HEAD too. It never
+calls handlers and never builds responses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from .errors import MethodNotAllowed, NotFound
+
+Handler = Callable[..., Any]
+
+# Convertors: name -> (regex for one value, conversion from the decoded text).
+CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "str": (r"[^/]+", str),
+    "int": (r"[0-9]+", int),
+    "path": (r".*", str),
+}
+
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """A handler for one path and its methods, plus what it needs to be called."""
+
+    path: str
+    handler: Handler
+    methods: frozenset[str]
+    # The path parameters the handler declares as keyword arguments, with their converters.
+    kwargs: tuple[tuple[str, Callable[[str], Any]], ...] = ()
+
+
+@dataclass(slots=True)
+class Pattern:
+    """A compiled path with parameters, and the endpoints registered on it by method."""
+
+    path: str
+    regex: re.Pattern[str]
+    converters: dict[str, Callable[[str], Any]]
+    by_method: dict[str, Endpoint] = field(default_factory=dict)
+
+
+def compile_path(path: str) -> tuple[re.Pattern[str], dict[str, Callable[[str], Any]]]:
+    """`/users/{user_id:int}` -> (regex with named groups, {"user_id": int})."""
+    if not path.startswith("/"):
+        raise ValueError(f"route paths start with '/': {path!r}")
+    pattern = "^"
+    converters: dict[str, Callable[[str], Any]] = {}
+    position = 0
+    for match in _PARAM.finditer(path):
+        name, kind = match.group(1), match.group(2) or "str"
+        if kind not in CONVERTERS:
+            raise ValueError(f"unknown converter {kind!r} in {path!r}: use {', '.join(CONVERTERS)}")
+        if name in converters:
+            raise ValueError(f"duplicate parameter {name!r} in {path!r}")
+        regex, convert = CONVERTERS[kind]
+        pattern += re.escape(path[position : match.start()]) + f"(?P<{name}>{regex})"
+        converters[name] = convert
+        position = match.end()
+    pattern += re.escape(path[position:]) + "$"
+    return re.compile(pattern), converters
+
+
+def allow_header(methods: set[str] | frozenset[str]) -> list[str]:
+    allowed = set(methods)
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    allowed.add("OPTIONS")
+    return sorted(allowed)
+
+
+def _by_method(table: dict[str, Endpoint], method: str) -> Endpoint:
+    """The endpoint for `method`; HEAD falls back to GET (RFC 9110 §9.3.2)."""
+    endpoint = table.get(method)
+    if endpoint is None:
+        if method == "HEAD":
+            endpoint = table.get("GET")
+        if endpoint is None:
+            raise MethodNotAllowed(allow_header(frozenset(table)))
+    return endpoint
+
+
+class Router:
+    """Maps a method and a raw (percent-encoded) path to an endpoint and path parameters."""
+
+    __slots__ = ("_static", "_patterns")
+
+    def __init__(self) -> None:
+        # path -> method -> endpoint, for paths without parameters.
+        self._static: dict[str, dict[str, Endpoint]] = {}
+        self._patterns: list[Pattern] = []
+
+    def add(self, endpoint: Endpoint) -> None:
+        if "{" in endpoint.path:
+            regex, converters = compile_path(endpoint.path)
+            pattern = next((p for p in self._patterns if p.path == endpoint.path), None)
+            if pattern is None:
+                pattern = Pattern(endpoint.path, regex, converters)
+                self._patterns.append(pattern)
+            table = pattern.by_method
+        else:
+            compile_path(endpoint.path)  # validates the path
+            table = self._static.setdefault(endpoint.path, {})
+        for method in endpoint.methods:
+            if method in table:
+                raise ValueError(f"{method} {endpoint.path} is already routed")
+            table[method] = endpoint
+
+    def match(self, method: str, raw_path: str) -> tuple[Endpoint, dict[str, Any]]:
+        """The endpoint and decoded parameters; raises NotFound or MethodNotAllowed."""
+        table = self._static.get(raw_path)
+        if table is None and "%" in raw_path:
+            table = self._static.get(unquote(raw_path))
+        if table is not None:
+            return _by_method(table, method), {}
+        for pattern in self._patterns:
+            found = pattern.regex.match(raw_path)
+            if found is None:
+                continue
+            endpoint = _by_method(pattern.by_method, method)
+            params: dict[str, Any] = {}
+            for name, value in found.groupdict().items():
+                if "%" in value:
+                    value = unquote(value)
+                params[name] = pattern.converters[name](value)
+            return endpoint, params
+        raise NotFound()
+
+    def methods_for(self, raw_path: str) -> list[str] | None:
+        """The methods a path answers (for OPTIONS), or None if no route has this path."""
+        table = self._static.get(raw_path)
+        if table is None and "%" in raw_path:
+            table = self._static.get(unquote(raw_path))
+        if table is not None:
+            return allow_header(frozenset(table))
+        for pattern in self._patterns:
+            if pattern.regex.match(raw_path):
+                return allow_header(frozenset(pattern.by_method))
+        return None
+
+    def all_methods(self) -> list[str]:
+        methods: set[str] = set()
+        for table in self._static.values():
+            methods.update(table)
+        for pattern in self._patterns:
+            methods.update(pattern.by_method)
+        return allow_header(methods)

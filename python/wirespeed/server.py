@@ -1,0 +1,191 @@
+"""Listening sockets, the event loop, the Date timer, signals and shutdown.
+
+Strategy: this module owns a server's lifetime: choosing the loop (uvloop when installed),
+binding, the per-second Date refresh, running the app's startup and shutdown hooks, and
+stopping on SIGINT/SIGTERM (stop accepting, close idle connections, let responses in flight
+finish up to `shutdown_timeout`, a second signal forces it). It knows nothing of HTTP bytes:
+connections are `HttpProtocol`s built from the shared `ServerState`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .app import App
+from .config import Config
+from .parser import parser_factory, resolve_backend
+from .protocol import HttpProtocol
+from .writer import HeadWriter
+
+logger = logging.getLogger("wirespeed")
+
+
+class ServerState:
+    """What every connection of one server shares."""
+
+    __slots__ = ("app", "config", "loop", "heads", "parser_class", "parser_name", "connections", "shutting_down")
+
+    def __init__(self, app: App, config: Config, loop: asyncio.AbstractEventLoop) -> None:
+        self.app = app
+        self.config = config
+        self.loop = loop
+        self.heads = HeadWriter(config.server_header)
+        self.parser_name = resolve_backend(config.parser)
+        self.parser_class = parser_factory(config.replace(parser=self.parser_name))
+        self.connections: set[HttpProtocol] = set()
+        self.shutting_down = False
+
+
+def loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+
+
+def new_event_loop(name: str = "auto") -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed (or required), else the stock asyncio loop."""
+    if name in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if name == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+class Server:
+    """One listening server for an app. `await start()`, then `await shutdown()`."""
+
+    def __init__(self, app: App, config: Config | None = None) -> None:
+        self.app = app
+        self.config = config or Config()
+        self.state: ServerState | None = None
+        self._server: asyncio.base_events.Server | None = None
+        self._date_timer: asyncio.TimerHandle | None = None
+        self._stop = asyncio.Event()
+        self._forced = False
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        assert self._server is not None, "the server is not started"
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self, sock: socket.socket | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        state = self.state = ServerState(self.app, self.config, loop)
+        await _run_hooks(self.app.startup_hooks)
+        config = self.config
+
+        def protocol_factory() -> HttpProtocol:
+            return HttpProtocol(state)
+
+        if sock is not None:
+            self._server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog)
+        else:
+            self._server = await loop.create_server(
+                protocol_factory, config.host, config.port, backlog=config.backlog, reuse_address=True
+            )
+        self._schedule_date_tick()
+        host, port = self._server.sockets[0].getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        logger.info(
+            "wirespeed serving on http://%s:%d (parser: %s, loop: %s)",
+            shown,
+            port,
+            state.parser_name,
+            loop_name(loop),
+        )
+
+    def _schedule_date_tick(self) -> None:
+        assert self.state is not None
+        self.state.heads.tick()
+        now = time.time()
+        loop = self.state.loop
+        self._date_timer = loop.call_later(1.0 - (now - int(now)) + 0.001, self._schedule_date_tick)
+
+    def request_shutdown(self) -> None:
+        """Begin a graceful shutdown; a second request forces it. Safe from signal handlers."""
+        if self._stop.is_set():
+            self._forced = True
+            logger.warning("second signal: closing all connections now")
+            self._close_all()
+        self._stop.set()
+
+    async def wait_for_shutdown_request(self) -> None:
+        await self._stop.wait()
+
+    async def shutdown(self) -> None:
+        """Stop accepting, close idle connections, give in-flight responses time, run hooks."""
+        state = self.state
+        if state is None or self._server is None:
+            return
+        state.shutting_down = True
+        self._server.close()
+        for connection in list(state.connections):
+            connection.close_if_idle()
+        deadline = state.loop.time() + self.config.shutdown_timeout
+        while state.connections and state.loop.time() < deadline and not self._forced:
+            await asyncio.sleep(0.05)
+            for connection in list(state.connections):
+                connection.close_if_idle()
+        if state.connections:
+            logger.warning("closing %d connection(s) still busy at the shutdown timeout", len(state.connections))
+            self._close_all()
+        if self._date_timer is not None:
+            self._date_timer.cancel()
+        await _run_hooks(self.app.shutdown_hooks)
+
+    def _close_all(self) -> None:
+        if self.state is not None:
+            for connection in list(self.state.connections):
+                connection.abort()
+
+
+async def _run_hooks(hooks: list[Callable[[], Any]]) -> None:
+    for hook in hooks:
+        result = hook()
+        if inspect.isawaitable(result):
+            await result
+
+
+async def serve(app: App, config: Config | None = None, **settings: Any) -> None:
+    """Serve `app` until SIGINT/SIGTERM (when run in the main thread) or cancellation."""
+    if config is None:
+        config = Config(**settings)
+    elif settings:
+        config = config.replace(**settings)
+    server = Server(app, config)
+    await server.start()
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, server.request_shutdown)
+                installed.append(signum)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Unix
+                pass
+    try:
+        await server.wait_for_shutdown_request()
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        await server.shutdown()
+
+
+def run(app: App, config: Config) -> None:
+    """Serve `app` on a new event loop until SIGINT/SIGTERM."""
+    loop = new_event_loop(config.loop)
+    try:
+        loop.run_until_complete(serve(app, config))
+    finally:
+        loop.close()

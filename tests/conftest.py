@@ -1,0 +1,99 @@
+"""Fixtures shared by the end-to-end tests: real servers on loopback, on both parser backends.
+
+Every protocol test takes the `backend` fixture (directly or through `server_for`), so it runs
+once on the Rust parser and once on the httptools twin. Servers run in a thread with their own
+event loop (uvloop when installed) and listen on an ephemeral port of 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from wirespeed import App, Config
+from wirespeed.server import Server, new_event_loop
+
+HAVE_RUST = importlib.util.find_spec("wirespeed._parser") is not None
+
+BACKENDS = [
+    pytest.param(
+        "rust",
+        marks=pytest.mark.skipif(not HAVE_RUST, reason="the Rust extension is not built (run make test)"),
+    ),
+    "httptools",
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+class RunningServer:
+    """A wirespeed server running in a background thread."""
+
+    def __init__(self, app: App, config: Config) -> None:
+        self.app = app
+        self.config = config
+        self.server = Server(app, config)
+        self.loop = new_event_loop(config.loop)
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="wirespeed-test-server", daemon=True)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self.server.start())
+        except BaseException as error:  # reported to the test thread
+            self._error = error
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            self.loop.run_until_complete(self.server.wait_for_shutdown_request())
+            self.loop.run_until_complete(self.server.shutdown())
+        finally:
+            self.loop.close()
+
+    def start(self) -> RunningServer:
+        self._thread.start()
+        self._started.wait(10)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(self.server.request_shutdown)
+            self._thread.join(15)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def server_for(backend: str) -> Iterator[Callable[..., RunningServer]]:
+    """Start `app` on the current backend: `server_for(app, **config_fields)`."""
+    running: list[RunningServer] = []
+
+    def start(app: App, **settings: Any) -> RunningServer:
+        settings.setdefault("port", 0)
+        settings.setdefault("shutdown_timeout", 2.0)
+        server = RunningServer(app, Config(parser=backend, **settings)).start()  # type: ignore[arg-type]
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        server.stop()

@@ -1,0 +1,104 @@
+"""Unit tests of the protocol alone, through a recording transport: writes per buffer, order."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from wirespeed import App, Config, Request
+from wirespeed.protocol import HttpProtocol
+from wirespeed.server import ServerState
+
+
+class RecordingTransport(asyncio.Transport):
+    """Stands in for a socket transport; records every write call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+        self.reading = True
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 50000) if name == "peername" else default
+
+    def pause_reading(self) -> None:
+        self.reading = False
+
+    def resume_reading(self) -> None:
+        self.reading = True
+
+
+def app_for_batching() -> App:
+    app = App()
+
+    @app.get("/")
+    def hello(request: Request) -> str:
+        return "Hello, World!"
+
+    @app.get("/async")
+    async def hello_async(request: Request) -> str:
+        return "async"
+
+    @app.get("/wait")
+    async def wait(request: Request) -> str:
+        await asyncio.sleep(0.01)
+        return "waited"
+
+    return app
+
+
+def connect(backend: str, **settings: Any) -> tuple[HttpProtocol, RecordingTransport]:
+    loop = asyncio.get_running_loop()
+    state = ServerState(app_for_batching(), Config(parser=backend, **settings), loop)  # type: ignore[arg-type]
+    protocol = HttpProtocol(state)
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
+async def test_one_write_per_received_buffer(backend: str) -> None:
+    protocol, transport = connect(backend)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /async HTTP/1.1\r\nHost: x\r\n\r\n" * 8)
+    assert len(transport.writes) == 1
+    assert transport.writes[0].count(b"HTTP/1.1 200 OK\r\n") == 16
+    assert transport.writes[0].count(b"\r\n\r\nasync") == 8
+
+
+async def test_requests_behind_a_suspended_handler_wait_and_then_go_in_one_write(backend: str) -> None:
+    protocol, transport = connect(backend)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /wait HTTP/1.1\r\nHost: x\r\n\r\n" + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 3)
+    assert len(transport.writes) == 1 and transport.writes[0].count(b"200 OK") == 1
+    await asyncio.sleep(0.05)
+    assert len(transport.writes) == 2
+    later = transport.writes[1]
+    assert later.count(b"200 OK") == 4
+    assert later.index(b"waited") < later.index(b"Hello, World!")
+
+
+async def test_pipelined_queue_pauses_reading(backend: str) -> None:
+    protocol, transport = connect(backend, max_pipelined=4)
+    protocol.data_received(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n" + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 6)
+    assert transport.reading is False
+    await asyncio.sleep(0.05)
+    assert transport.reading is True
+    assert b"".join(transport.writes).count(b"200 OK") == 7
+
+
+@pytest.mark.parametrize("keep_alive", [True, False])
+async def test_close_after_non_keep_alive(backend: str, keep_alive: bool) -> None:
+    protocol, transport = connect(backend)
+    connection = b"" if keep_alive else b"Connection: close\r\n"
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n" + connection + b"\r\n")
+    assert transport.closed is (not keep_alive)

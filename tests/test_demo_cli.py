@@ -1,0 +1,172 @@
+"""The demo and the command line, as a user meets them: a real `wirespeed` process, curl, httpx."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_cli(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Run `python -m wirespeed ARGS` and wait for its startup line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wirespeed", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 15
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "serving on" in line:
+            return process, line
+    process.kill()
+    raise AssertionError("no startup line:\n" + "".join(lines))
+
+
+def stop(process: subprocess.Popen[str]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.fixture
+def demo(backend: str) -> Iterator[str]:
+    port = free_port()
+    process, line = start_cli("--port", str(port), "--parser", backend)
+    assert f"http://127.0.0.1:{port}" in line
+    assert f"parser: {backend}" in line
+    assert "loop: uvloop" in line
+    yield f"http://127.0.0.1:{port}"
+    assert stop(process) == 0
+
+
+def test_demo_with_httpx(demo: str) -> None:
+    with httpx.Client(base_url=demo) as client:
+        home = client.get("/")
+        assert home.status_code == 200
+        assert home.headers["content-type"] == "text/html; charset=utf-8"
+        assert "<h1>wirespeed</h1>" in home.text
+        user = client.get("/users/42")
+        assert user.status_code == 200
+        assert user.json() == {"user_id": "42"}
+        assert user.headers["content-type"] == "application/json"
+        css = client.get("/static/style.css")
+        assert css.status_code == 200
+        assert css.headers["content-type"] == "text/css; charset=utf-8"
+        assert css.content == (ROOT / "python/wirespeed/demo_static/style.css").read_bytes()
+        cached = client.get("/static/style.css", headers={"If-None-Match": css.headers["etag"]})
+        assert cached.status_code == 304
+        missing = client.get("/nope")
+        assert missing.status_code == 404
+        assert missing.text == "404 Not Found"
+        assert missing.headers["content-type"] == "text/plain; charset=utf-8"
+        outside = client.get("/static/%2e%2e/demo.py")
+        assert outside.status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed (make test installs it)")
+def test_demo_with_curl(demo: str) -> None:
+    result = subprocess.run(
+        ["curl", "-sS", "-i", f"{demo}/users/42"], capture_output=True, text=True, timeout=10, check=True
+    )
+    head, _, body = result.stdout.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200 OK")
+    assert body == '{"user_id":"42"}'
+    result = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", f"{demo}/static/hello.txt", f"{demo}/missing"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    assert result.stdout == "200404"  # two requests over one kept-alive connection
+
+
+def test_bad_app_path_is_one_line_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "wirespeed", "no_such_module:app"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "cannot import module 'no_such_module'" in result.stderr
+    (tmp_path / "notapp.py").write_text("app = 42\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "wirespeed", "notapp:app"], capture_output=True, text=True, timeout=30, cwd=tmp_path
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "not a wirespeed.App" in result.stderr
+
+
+def test_port_in_use_is_one_line_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "wirespeed", "--port", str(port)], capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert errors == [f"wirespeed: error: cannot listen on 127.0.0.1:{port}: address already in use"], result.stderr
+
+
+def test_user_app_module(tmp_path: Path, backend: str) -> None:
+    (tmp_path / "service.py").write_text(
+        "import wirespeed\n"
+        "app = wirespeed.App()\n"
+        "@app.get('/ping')\n"
+        "async def ping(request):\n"
+        "    return {'pong': True}\n"
+    )
+    port = free_port()
+    process, _ = start_cli("service:app", "--port", str(port), "--parser", backend, cwd=tmp_path)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/ping").json() == {"pong": True}
+    finally:
+        assert stop(process) == 0
+
+
+def test_environment_selects_parser(tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, WIRESPEED_PARSER="httptools")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wirespeed", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    try:
+        assert "parser: httptools" in line
+    finally:
+        stop(process)
