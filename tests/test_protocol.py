@@ -47,9 +47,8 @@ def make_app() -> App:
 
     @app.get("/task")
     async def task_name(request: Request) -> str:
-        task = asyncio.current_task()
         await asyncio.sleep(0)
-        return "task" if task is not None else "inline"
+        return "task" if asyncio.current_task() is not None else "inline"
 
     @app.get("/inline-task")
     async def inline_task(request: Request) -> str:
