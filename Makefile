@@ -16,7 +16,7 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/bin/maturin: | $(PY)
-	$(PIP) install --quiet "maturin>=1.5,<2"
+	$(PIP) install --quiet "maturin>=1.9.4,<2"
 
 # The Rust extension, built in release mode (incrementally) and installed into the venv with
 # the package's dependencies and its test extras from pyproject.toml.

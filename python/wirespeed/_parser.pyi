@@ -1,0 +1,34 @@
+"""Type stub for the Rust extension `wirespeed._parser` (rust/python.rs).
+
+The event contract is described in `wirespeed.parser`.
+"""
+
+from typing import Protocol
+
+from .errors import ParseError
+
+class _Limits(Protocol):
+    max_head_size: int
+    max_headers: int
+    max_target_length: int
+    max_body_size: int
+    inline_body_size: int
+
+Request = tuple[str, str, int, list[tuple[bytes, bytes]], bool, bytes | None]
+"""(method, target, version, headers, keep_alive, body)."""
+
+Event = Request | bytes | ParseError | None
+
+class RequestParser:
+    """The incremental HTTP/1.1 request parser of one connection."""
+
+    def __init__(self, config: _Limits) -> None:
+        """Reads max_head_size, max_headers, max_target_length, max_body_size and
+        inline_body_size from `config` (a `wirespeed.config.Config`)."""
+
+    def feed(self, data: bytes) -> list[Event]:
+        """Every event that `data` completes, in order (see `wirespeed.parser`)."""
+
+    @property
+    def limits(self) -> dict[str, int]:
+        """The five limits this parser enforces."""

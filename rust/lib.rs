@@ -1,0 +1,32 @@
+//! wirespeed's HTTP/1.1 request parser, as the Python extension module `wirespeed._parser`.
+//!
+//! The parsing is plain Rust, testable with `cargo test`: `parser` (the incremental state
+//! machine) drives `head` (request heads, on top of httparse), `request_line` and `fields`
+//! (our strict scanners), `framing` (bodies) and `error` (what is rejected, with its status).
+//! `python` is the only module that touches Python.
+
+pub mod chars;
+pub mod error;
+pub mod field_names;
+pub mod fields;
+pub mod framing;
+pub mod head;
+pub mod limits;
+pub mod parser;
+mod python;
+pub mod request_line;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::ParseError;
+pub use limits::Limits;
+pub use parser::{Event, Parser};
+
+use pyo3::prelude::*;
+
+/// The extension module: one class, `RequestParser`.
+#[pymodule]
+fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<python::RequestParser>()
+}

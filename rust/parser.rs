@@ -1,0 +1,191 @@
+//! The incremental request parser: bytes in, events out, in plain Rust (no Python here).
+//!
+//! `Parser::feed` takes each received buffer once and reports every event it completes, in
+//! order, to a callback. Events borrow the buffer: nothing is copied on the common path, where
+//! a buffer holds whole requests. Only an unfinished head (or a head whose small body is still
+//! arriving) is kept, in `pending`, and parsed again from there when more bytes come.
+//!
+//! States: `Head` (waiting for a request head) -> `Body` / `Chunked` (streaming a body) ->
+//! `Head` again, or `Stopped` after an error or after a request that does not keep the
+//! connection alive. `Stopped` ignores all input.
+
+use std::mem;
+
+use crate::error::ParseError;
+use crate::framing::{ChunkedDecoder, Decoded, LengthDecoder};
+use crate::head::{self, FieldSlots, Framing, Head};
+use crate::limits::Limits;
+
+/// What a buffer completes. Borrows the buffer, so it lives only as long as the callback.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'a> {
+    /// A request head. `body` is the whole body when there is none or it has a Content-Length
+    /// no larger than `inline_body_size`; `None` when it follows as `BodyChunk`s.
+    Request { head: Head<'a, 'a>, body: Option<&'a [u8]> },
+    /// The next piece of the current body (never empty).
+    BodyChunk(&'a [u8]),
+    /// The current body is complete.
+    BodyEnd,
+    /// The input is malformed or over a limit; always the last event.
+    Error(ParseError),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Head,
+    Body { decoder: LengthDecoder, keep_alive: bool },
+    Chunked { decoder: ChunkedDecoder, keep_alive: bool },
+    Stopped,
+}
+
+/// A pending buffer larger than this is given back once it has been used up.
+const KEEP_PENDING_CAPACITY: usize = 64 * 1024;
+
+/// One connection's request parser.
+#[derive(Debug)]
+pub struct Parser {
+    limits: Limits,
+    state: State,
+    /// Unused bytes of earlier buffers: an unfinished head, possibly with part of its body.
+    pending: Vec<u8>,
+    /// `pending` holds a complete head whose inline body needs this many bytes in all: no
+    /// point parsing again before then.
+    wait_for: usize,
+}
+
+impl Parser {
+    pub fn new(limits: Limits) -> Self {
+        Parser { limits, state: State::Head, pending: Vec::new(), wait_for: 0 }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether the parser ignores all further input (after an error, or after a request that
+    /// does not keep the connection alive).
+    pub fn is_stopped(&self) -> bool {
+        self.state == State::Stopped
+    }
+
+    /// Parses `data`, the next bytes of the connection, and calls `sink` with every event it
+    /// completes, in order.
+    pub fn feed(&mut self, data: &[u8], sink: &mut impl FnMut(Event<'_>)) {
+        if self.is_stopped() {
+            return;
+        }
+        if self.pending.is_empty() {
+            let used = self.run(data, sink);
+            if !self.is_stopped() && used < data.len() {
+                self.pending.extend_from_slice(&data[used..]);
+            }
+            return;
+        }
+        self.pending.extend_from_slice(data);
+        if self.pending.len() < self.wait_for {
+            return;
+        }
+        let mut pending = mem::take(&mut self.pending);
+        let used = self.run(&pending, sink);
+        if self.is_stopped() {
+            return; // `pending` is dropped: nothing after this point is ever read.
+        }
+        if used == pending.len() {
+            pending.clear();
+            if pending.capacity() > KEEP_PENDING_CAPACITY {
+                pending = Vec::new();
+            }
+        } else {
+            pending.drain(..used);
+        }
+        self.pending = pending;
+    }
+
+    /// Parses as much of `input` as possible; returns how many bytes it used.
+    fn run(&mut self, input: &[u8], sink: &mut impl FnMut(Event<'_>)) -> usize {
+        let mut slots = FieldSlots::new();
+
+        let mut pos = 0;
+        loop {
+            match self.state {
+                State::Stopped => return pos,
+                State::Head => {
+                    match head::skip_empty_lines(&input[pos..]) {
+                        Ok(skipped) => pos += skipped,
+                        Err(error) => return self.fail(error, pos, sink),
+                    }
+                    let rest = &input[pos..];
+                    if rest.is_empty() || rest == b"\r" {
+                        return pos;
+                    }
+                    let head = match head::parse(rest, &self.limits, &mut slots) {
+                        Ok(Some(head)) => head,
+                        Ok(None) => return pos,
+                        Err(error) => return self.fail(error, pos, sink),
+                    };
+                    self.wait_for = 0;
+                    let body_start = pos + head.len;
+                    let keep_alive = head.keep_alive;
+                    match head.framing {
+                        Framing::None => {
+                            sink(Event::Request { head, body: Some(b"") });
+                            pos = body_start;
+                            self.end_request(keep_alive);
+                        }
+                        Framing::Length(length) if length <= self.limits.inline_body_size => {
+                            let body_end = usize::try_from(length).ok().and_then(|n| body_start.checked_add(n));
+                            let Some(body) = body_end.and_then(|end| input.get(body_start..end)) else {
+                                // Parse this head again once its body is all here.
+                                self.wait_for = body_end.map_or(usize::MAX, |end| end - pos);
+                                return pos;
+                            };
+                            sink(Event::Request { head, body: Some(body) });
+                            pos = body_start + body.len();
+                            self.end_request(keep_alive);
+                        }
+                        Framing::Length(length) => {
+                            sink(Event::Request { head, body: None });
+                            pos = body_start;
+                            self.state = State::Body { decoder: LengthDecoder::new(length), keep_alive };
+                        }
+                        Framing::Chunked => {
+                            sink(Event::Request { head, body: None });
+                            pos = body_start;
+                            // The trailer section shares max_head_size with its head.
+                            let budget = self.limits.max_head_size.saturating_sub(head.len);
+                            let decoder = ChunkedDecoder::new(self.limits.max_body_size, budget);
+                            self.state = State::Chunked { decoder, keep_alive };
+                        }
+                    }
+                }
+                State::Body { ref mut decoder, keep_alive } => match decoder.decode(input, &mut pos) {
+                    Decoded::Data(data) => sink(Event::BodyChunk(data)),
+                    Decoded::End => {
+                        sink(Event::BodyEnd);
+                        self.end_request(keep_alive);
+                    }
+                    Decoded::NeedMore => return pos,
+                },
+                State::Chunked { ref mut decoder, keep_alive } => match decoder.decode(input, &mut pos) {
+                    Ok(Decoded::Data(data)) => sink(Event::BodyChunk(data)),
+                    Ok(Decoded::End) => {
+                        sink(Event::BodyEnd);
+                        self.end_request(keep_alive);
+                    }
+                    Ok(Decoded::NeedMore) => return pos,
+                    Err(error) => return self.fail(error, pos, sink),
+                },
+            }
+        }
+    }
+
+    fn end_request(&mut self, keep_alive: bool) {
+        self.state = if keep_alive { State::Head } else { State::Stopped };
+    }
+
+    fn fail(&mut self, error: ParseError, pos: usize, sink: &mut impl FnMut(Event<'_>)) -> usize {
+        sink(Event::Error(error));
+        self.state = State::Stopped;
+        pos
+    }
+}

@@ -1,0 +1,647 @@
+"""The request-parser case table: raw bytes in, expected events out, one RFC section per row.
+
+Strategy: this module owns the data of the parser tests and nothing else; `test_parser.py`
+feeds every row to both backends in several ways. A row's `expected` is the list of events
+`RequestParser.feed` returns over the whole input, with consecutive body pieces merged into
+one `bytes` and an error written as `Err(status)` (errors are compared by status and class,
+never by detail text). The rules are /tmp/spec/rules.md; each row cites the RFC 9110/9112
+section it checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from wirespeed.config import Config
+
+
+@dataclass(frozen=True)
+class Err:
+    """An expected error event."""
+
+    status: int
+
+
+@dataclass(frozen=True)
+class Case:
+    raw: bytes
+    expected: list[Any]
+    rfc: str  # e.g. "9112§3.2"
+    config: dict[str, int] = field(default_factory=dict)
+    # True when the input stops inside a request (more bytes would continue that request).
+    open_end: bool = False
+
+    def make_config(self) -> Config:
+        return Config().replace(**self.config)
+
+
+HOST = [(b"host", b"a")]
+
+
+def req(
+    method: str = "GET",
+    target: str = "/",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    body: bytes | None = b"",
+    version: int = 1,
+    keep_alive: bool = True,
+) -> tuple[str, str, int, list[tuple[bytes, bytes]], bool, bytes | None]:
+    """An expected request event (Host: a by default)."""
+    return (method, target, version, HOST if headers is None else headers, keep_alive, body)
+
+
+def case(
+    case_id: str, rfc: str, raw: bytes, expected: list[Any], open_end: bool = False, **config: int
+) -> Any:  # a pytest ParameterSet
+    return pytest.param(
+        Case(raw, expected, rfc, config, open_end), id=f"{case_id}-rfc{rfc.replace('§', '-')}"
+    )
+
+
+def get(target: bytes = b"/", extra: bytes = b"", version: bytes = b"HTTP/1.1") -> bytes:
+    """A GET with Host: a and `extra` field lines."""
+    return b"GET " + target + b" " + version + b"\r\nHost: a\r\n" + extra + b"\r\n"
+
+
+def head_of_size(size: int) -> bytes:
+    """A valid head of exactly `size` bytes (request line through the blank line)."""
+    base = b"GET / HTTP/1.1\r\nHost: a\r\nX: \r\n\r\n"
+    return base[:-4] + b"v" * (size - len(base)) + b"\r\n\r\n"
+
+
+def chunked(body: bytes, extra: bytes = b"") -> bytes:
+    return b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" + extra + b"\r\n" + body
+
+
+CHUNKED_HEADERS = [(b"host", b"a"), (b"transfer-encoding", b"chunked")]
+VALID = get()  # a complete, valid keep-alive request
+TCHARS = b"!#$%&'*+-.^_`|~09AZaz"
+CTL_BYTES = [0x00, 0x01, 0x08, 0x0B, 0x0C, 0x1F, 0x7F]
+
+
+def _request_line_cases() -> list[Any]:
+    rfc = "9112§3"
+    rows = [
+        case("ok-get", rfc, VALID, [req()]),
+        case("ok-http10", "9112§2.3", b"GET / HTTP/1.0\r\n\r\n", [req(headers=[], version=0, keep_alive=False)]),
+        case("ok-leading-empty-lines", "9112§2.2", b"\r\n\r\n" + VALID, [req()]),
+        case("ok-custom-method", "9110§9.1", b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", [req("FOO")]),
+        case("ok-lowercase-method-is-distinct", "9110§9.1", b"get / HTTP/1.1\r\nHost: a\r\n\r\n", [req("get")]),
+        case("ok-every-tchar-method", "9110§5.6.2", TCHARS + b" / HTTP/1.1\r\nHost: a\r\n\r\n", [req(TCHARS.decode())]),
+        case("ok-origin-query", "9112§3.2.1", get(b"/p/a%20b?q=1&r=%2F#f"), [req(target="/p/a%20b?q=1&r=%2F#f")]),
+        case("ok-visible-ascii-target", "9112§3.2", get(b'/"<>\\^`{|}~'), [req(target='/"<>\\^`{|}~')]),
+        case("ok-absolute-form-raw", "9112§3.2.2", get(b"http://example.com:8080/x?y"), [req(target="http://example.com:8080/x?y")]),
+        case("ok-asterisk-options", "9112§3.2.4", b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", [req("OPTIONS", "*")]),
+        case("ok-connect-authority", "9112§3.2.3", b"CONNECT example.com:443 HTTP/1.1\r\nHost: a\r\n\r\n", [req("CONNECT", "example.com:443")]),
+        case("ok-connect-empty-port", "9112§3.2.3", b"CONNECT example.com: HTTP/1.1\r\nHost: a\r\n\r\n", [req("CONNECT", "example.com:")]),
+        case("ok-connect-ipv6", "9112§3.2.3", b"CONNECT [::1]:8443 HTTP/1.1\r\nHost: a\r\n\r\n", [req("CONNECT", "[::1]:8443")]),
+        # 400: the method is a token (RFC 9110 §5.6.2, §9.1)
+        case("400-method-at-sign", "9110§5.6.2", b"G@T / HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-method-paren", "9110§5.6.2", b"GE(T / HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-method-non-ascii", "9110§5.6.2", b"G\xc3\x89T / HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-method-empty", rfc, b" / HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-method-nul", "9110§5.6.2", b"GE\x00T / HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-method-only", rfc, b"GET\r\nHost: a\r\n\r\n", [Err(400)]),
+        # 400: exactly one SP between the parts
+        case("400-two-spaces-after-method", rfc, b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-two-spaces-after-target", rfc, b"GET /  HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-tab-separator", rfc, b"GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-space-after-version", rfc, b"GET / HTTP/1.1 \r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-empty-version", rfc, b"GET / \r\nHost: a\r\n\r\n", [Err(400)]),
+        # 400: target bytes are 0x21..0x7E
+        case("400-target-nul", "9112§3.2", get(b"/a\x00b"), [Err(400)]),
+        case("400-target-ctl", "9112§3.2", get(b"/a\x01b"), [Err(400)]),
+        case("400-target-del", "9112§3.2", get(b"/a\x7fb"), [Err(400)]),
+        case("400-target-non-ascii", "9112§3.2", get(b"/caf\xc3\xa9"), [Err(400)]),
+        case("400-target-tab", "9112§3.2", get(b"/a\tb"), [Err(400)]),
+        # 400: request-target forms
+        case("400-asterisk-not-options", "9112§3.2.4", get(b"*"), [Err(400)]),
+        case("400-connect-origin-form", "9112§3.2.3", b"CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-connect-absolute-form", "9112§3.2.3", b"CONNECT http://a:1/ HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-connect-asterisk", "9112§3.2.3", b"CONNECT * HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-connect-no-port", "9112§3.2.3", b"CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-authority-not-connect", "9112§3.2.3", get(b"example.com:443"), [Err(400)]),
+        case("400-relative-target", "9112§3.2", get(b"abc"), [Err(400)]),
+        # 505 / 400: the version
+        case("505-http20", "9110§6.2", get(version=b"HTTP/2.0"), [Err(505)]),
+        case("505-http12", "9110§6.2", get(version=b"HTTP/1.2"), [Err(505)]),
+        case("505-http09", "9110§6.2", get(version=b"HTTP/0.9"), [Err(505)]),
+        case("505-http30", "9110§6.2", get(version=b"HTTP/3.0"), [Err(505)]),
+        case("505-no-version-http09-style", "9112§3", b"GET /\r\n", [Err(505)]),
+        case("505-no-version-then-fields", "9112§3", b"GET /index.html\r\nHost: a\r\n\r\n", [Err(505)]),
+        case("505-http2-preface-version-before-target-form", "9110§6.2", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [Err(505)]),
+        case("400-version-lowercase", "9112§2.3", get(version=b"http/1.1"), [Err(400)]),
+        case("400-version-letter", "9112§2.3", get(version=b"HTTP/1.x"), [Err(400)]),
+        case("400-version-two-digit-major", "9112§2.3", get(version=b"HTTP/12.0"), [Err(400)]),
+        case("400-version-two-digit-minor", "9112§2.3", get(version=b"HTTP/1.10"), [Err(400)]),
+        case("400-version-no-minor", "9112§2.3", get(version=b"HTTP/1"), [Err(400)]),
+        case("400-version-https", "9112§2.3", get(version=b"HTTPS/1.1"), [Err(400)]),
+        case("400-version-junk", "9112§2.3", get(version=b"FOO"), [Err(400)]),
+        # 414: the target limit, also before the line is complete
+        case("ok-target-at-limit", "9112§3", get(b"/" + b"a" * 15), [req(target="/" + "a" * 15)], max_target_length=16),
+        case("414-target-over-limit", "9112§3", get(b"/" + b"a" * 16), [Err(414)], max_target_length=16),
+        case("414-target-over-limit-no-crlf", "9112§3", b"GET /" + b"a" * 16, [Err(414)], max_target_length=16),
+        case("414-absolute-target", "9112§3", get(b"http://example.com/" + b"a" * 20), [Err(414)], max_target_length=16),
+        case("414-default-limit", "9112§3", get(b"/" + b"a" * 8192), [Err(414)]),
+        case("414-before-431", "9112§3", get(b"/" + b"a" * 80), [Err(414)], max_target_length=16, max_head_size=64),
+    ]
+    return rows
+
+
+def _line_ending_cases() -> list[Any]:
+    rfc = "9112§2.2"
+    return [
+        case("400-bare-lf-after-request-line", rfc, b"GET / HTTP/1.1\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-bare-lf-after-field", rfc, b"GET / HTTP/1.1\r\nHost: a\n\r\n", [Err(400)]),
+        case("400-bare-lf-blank-line", rfc, b"GET / HTTP/1.1\r\nHost: a\r\n\n", [Err(400)]),
+        case("400-bare-lf-blank-line-after-field", rfc, b"GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n\n", [Err(400)]),
+        case("400-bare-lf-in-target", rfc, b"GET /a\nb HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-bare-cr-after-request-line", rfc, b"GET / HTTP/1.1\rHost: a\r\n\r\n", [Err(400)]),
+        case("400-bare-cr-in-value", rfc, b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", [Err(400)]),
+        case("400-bare-cr-in-target", rfc, b"GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-bare-cr-blank-line", rfc, b"GET / HTTP/1.1\r\nHost: a\r\n\rX", [Err(400)]),
+        case("400-cr-cr-lf", rfc, b"GET / HTTP/1.1\r\nHost: a\r\r\n\r\n", [Err(400)]),
+    ]
+
+
+def _field_cases() -> list[Any]:
+    rfc = "9112§5"
+    rows = [
+        case(
+            "ok-value-ows-trimmed",
+            "9110§5.5",
+            get(extra=b"X-A:  \t v \t \r\nX-B:\tw\r\n"),
+            [req(headers=[(b"host", b"a"), (b"x-a", b"v"), (b"x-b", b"w")])],
+        ),
+        case(
+            "ok-value-inner-whitespace-kept",
+            "9110§5.5",
+            get(extra=b"X: a b\t c\r\n"),
+            [req(headers=[(b"host", b"a"), (b"x", b"a b\t c")])],
+        ),
+        case(
+            "ok-obs-text-value",
+            "9110§5.5",
+            get(extra=b"X: caf\xc3\xa9 \x80\xff\r\n"),
+            [req(headers=[(b"host", b"a"), (b"x", b"caf\xc3\xa9 \x80\xff")])],
+        ),
+        case(
+            "ok-empty-values",
+            "9110§5.5",
+            get(extra=b"X:\r\nY: \t \r\n"),
+            [req(headers=[(b"host", b"a"), (b"x", b""), (b"y", b"")])],
+        ),
+        case(
+            "ok-names-lowercased-order-and-duplicates-kept",
+            rfc,
+            b"GET / HTTP/1.1\r\nX-Dup: 1\r\nHOST: a\r\nAccept: */*\r\nx-dup: 2\r\nX-DUP: 3\r\n\r\n",
+            [req(headers=[(b"x-dup", b"1"), (b"host", b"a"), (b"accept", b"*/*"), (b"x-dup", b"2"), (b"x-dup", b"3")])],
+        ),
+        case(
+            "ok-every-tchar-name",
+            "9110§5.6.2",
+            get(extra=TCHARS + b": 1\r\n"),
+            [req(headers=[(b"host", b"a"), (TCHARS.lower(), b"1")])],
+        ),
+        case("400-empty-name", rfc, get(extra=b": a\r\n"), [Err(400)]),
+        case("400-name-at-sign", "9110§5.1", get(extra=b"X@Y: a\r\n"), [Err(400)]),
+        case("400-name-non-ascii", "9110§5.1", get(extra=b"X\xc3\xa9: a\r\n"), [Err(400)]),
+        case("400-name-no-colon", rfc, get(extra=b"XY\r\n"), [Err(400)]),
+        case("400-space-before-colon", "9112§5.1", get(extra=b"X : a\r\n"), [Err(400)]),
+        case("400-tab-before-colon", "9112§5.1", get(extra=b"X\t: a\r\n"), [Err(400)]),
+        case("400-space-before-colon-host", "9112§5.1", b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", [Err(400)]),
+        case("400-obs-fold-space", "9112§5.2", get(extra=b"X: a\r\n b\r\n"), [Err(400)]),
+        case("400-obs-fold-tab", "9112§5.2", get(extra=b"X: a\r\n\tb\r\n"), [Err(400)]),
+        case("400-first-field-line-indented", "9112§5.2", b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", [Err(400)]),
+        case("400-del-in-value", "9110§5.5", get(extra=b"X: a\x7fb\r\n"), [Err(400)]),
+    ]
+    rows += [
+        case(f"400-ctl-{byte:02x}-in-value", "9110§5.5", get(extra=b"X: a" + bytes([byte]) + b"b\r\n"), [Err(400)])
+        for byte in CTL_BYTES
+    ]
+    # 431: the number of fields and the size of the head (request line through blank line)
+    limits = {"max_head_size": 64}
+    rows += [
+        case(
+            "ok-fields-at-limit",
+            rfc,
+            get(extra=b"X: 1\r\nY: 2\r\n"),
+            [req(headers=[(b"host", b"a"), (b"x", b"1"), (b"y", b"2")])],
+            max_headers=3,
+        ),
+        case("431-too-many-fields", rfc, get(extra=b"X: 1\r\nY: 2\r\nZ: 3\r\n"), [Err(431)], max_headers=3),
+        case("431-too-many-fields-default", rfc, get(extra=b"X: 1\r\n" * 100), [Err(431)]),
+        case("431-too-many-fields-head-incomplete", rfc, get(extra=b"X: 1\r\nY: 2\r\nZ: 3\r\n")[:-2], [Err(431)], max_headers=3),
+        case("400-bad-field-that-would-be-one-too-many", rfc, get(extra=b"X: 1\r\nY: 2\r\nZ@: 3\r\n"), [Err(400)], max_headers=3),
+        case("ok-head-at-limit", rfc, head_of_size(64), [req(headers=[(b"host", b"a"), (b"x", b"v" * 32)])], **limits),
+        case(
+            "ok-head-at-limit-leading-crlf-not-counted",
+            "9112§2.2",
+            b"\r\n\r\n" + head_of_size(64),
+            [req(headers=[(b"host", b"a"), (b"x", b"v" * 32)])],
+            **limits,
+        ),
+        case("431-head-one-over-limit", rfc, head_of_size(65), [Err(431)], **limits),
+        case("431-head-incomplete-over-limit", rfc, head_of_size(100)[:80], [Err(431)], **limits),
+        case("431-request-line-over-limit", rfc, b"GET /" + b"a" * 70 + b" HTTP/1.1\r\n", [Err(431)], max_head_size=64, max_target_length=100),
+        case("431-default-limit", rfc, get(extra=b"X: " + b"v" * 16384 + b"\r\n"), [Err(431)]),
+    ]
+    return rows
+
+
+def _host_cases() -> list[Any]:
+    rfc = "9112§3.2"
+    return [
+        case("400-missing-host-http11", rfc, b"GET / HTTP/1.1\r\nX: 1\r\n\r\n", [Err(400)]),
+        case("400-two-hosts", rfc, b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("400-two-hosts-http10", rfc, b"GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n", [Err(400)]),
+        case("ok-no-host-http10", rfc, b"GET / HTTP/1.0\r\nX: 1\r\n\r\n", [req(headers=[(b"x", b"1")], version=0, keep_alive=False)]),
+        case("ok-empty-host", rfc, b"GET / HTTP/1.1\r\nHost:\r\n\r\n", [req(headers=[(b"host", b"")])]),
+    ]
+
+
+def _framing_cases() -> list[Any]:
+    cl = "9112§6.3"
+    te = "9112§6.1"
+    post = b"POST /up HTTP/1.1\r\nHost: a\r\n"
+    rows = [
+        case("ok-no-framing-no-body", "9112§6.3", b"POST /up HTTP/1.1\r\nHost: a\r\n\r\n", [req("POST", "/up")]),
+        case(
+            "ok-content-length-inline",
+            cl,
+            post + b"Content-Length: 5\r\n\r\nhello",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"5")], b"hello")],
+        ),
+        case(
+            "ok-content-length-zero",
+            cl,
+            post + b"Content-Length: 0\r\n\r\n",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"0")], b"")],
+        ),
+        case(
+            "ok-content-length-ows",
+            cl,
+            post + b"Content-Length: \t 5 \t\r\n\r\nhello",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"5")], b"hello")],
+        ),
+        case(
+            "ok-content-length-19-digits",
+            cl,
+            post + b"Content-Length: 0000000000000000005\r\n\r\nhello",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"0000000000000000005")], b"hello")],
+        ),
+        case(
+            "ok-content-length-at-inline-limit",
+            cl,
+            post + b"Content-Length: 4\r\n\r\nabcd",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"4")], b"abcd")],
+            inline_body_size=4,
+        ),
+        case(
+            "ok-content-length-streamed",
+            cl,
+            post + b"Content-Length: 10\r\n\r\n0123456789",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"10")], None), b"0123456789", None],
+            inline_body_size=4,
+        ),
+        case(
+            "ok-content-length-streamed-incomplete",
+            cl,
+            post + b"Content-Length: 10\r\n\r\n01234",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"10")], None), b"01234"],
+            inline_body_size=4,
+            open_end=True,
+        ),
+        case(
+            "ok-content-length-streamed-head-only",
+            cl,
+            post + b"Content-Length: 10\r\n\r\n",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"10")], None)],
+            inline_body_size=4,
+            open_end=True,
+        ),
+        case(
+            "ok-content-length-inline-with-zero-inline-limit",
+            cl,
+            post + b"Content-Length: 1\r\n\r\nx",
+            [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"1")], None), b"x", None],
+            inline_body_size=0,
+        ),
+        case("ok-body-at-size-limit", cl, post + b"Content-Length: 16\r\n\r\n" + b"b" * 16,
+             [req("POST", "/up", [(b"host", b"a"), (b"content-length", b"16")], b"b" * 16)], max_body_size=16),
+        case("413-content-length-over-limit-at-head", cl, post + b"Content-Length: 17\r\n\r\n", [Err(413)], max_body_size=16),
+        case("413-content-length-over-default", cl, post + b"Content-Length: 16777217\r\n\r\n", [Err(413)]),
+        case("400-both-cl-and-te", "9112§6.1", post + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", [Err(400)]),
+        case("400-both-te-and-cl", "9112§6.1", post + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", [Err(400)]),
+        case("400-two-cl-equal", cl, post + b"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", [Err(400)]),
+        case("400-two-cl-different", cl, post + b"Content-Length: 5\r\ncontent-length: 6\r\n\r\nhello", [Err(400)]),
+    ]
+    for name, value in [
+        ("plus", b"+5"),
+        ("minus", b"-1"),
+        ("inner-space", b"5 5"),
+        ("list", b"5,5"),
+        ("list-space", b"5, 5"),
+        ("hex", b"0x5"),
+        ("suffix", b"5a"),
+        ("empty", b""),
+        ("decimal", b"5.0"),
+        ("20-digits", b"00000000000000000005"),
+        ("u64-overflow", b"18446744073709551616"),
+        ("huge", b"9" * 30),
+    ]:
+        rows.append(case(f"400-cl-{name}", cl, post + b"Content-Length: " + value + b"\r\n\r\nhello", [Err(400)]))
+    headers = [(b"host", b"a"), (b"transfer-encoding", b"chunked")]
+    rows += [
+        case("400-te-gzip-only", te, post + b"Transfer-Encoding: gzip\r\n\r\n", [Err(400)]),
+        case("400-te-chunked-not-last", te, post + b"Transfer-Encoding: chunked, gzip\r\n\r\n", [Err(400)]),
+        case("400-te-chunked-twice", te, post + b"Transfer-Encoding: chunked, chunked\r\n\r\n", [Err(400)]),
+        case("400-te-chunked-twice-fields", te, post + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", [Err(400)]),
+        case("400-te-chunked-then-gzip-field", te, post + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", [Err(400)]),
+        case("400-te-empty", te, post + b"Transfer-Encoding:\r\n\r\n", [Err(400)]),
+        case("400-te-empty-element-first", te, post + b"Transfer-Encoding: ,chunked\r\n\r\n", [Err(400)]),
+        case("400-te-empty-element-last", te, post + b"Transfer-Encoding: chunked,\r\n\r\n", [Err(400)]),
+        case("400-te-empty-element-middle", te, post + b"Transfer-Encoding: gzip,, chunked\r\n\r\n", [Err(400)]),
+        case("400-te-chunked-with-param", te, post + b"Transfer-Encoding: chunked;q=1\r\n\r\n", [Err(400)]),
+        case("400-te-http10", "9112§6.1", b"POST /up HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [Err(400)]),
+        case("501-te-gzip-chunked", te, post + b"Transfer-Encoding: gzip, chunked\r\n\r\n", [Err(501)]),
+        case("501-te-identity-chunked", te, post + b"Transfer-Encoding: identity, chunked\r\n\r\n", [Err(501)]),
+        case("501-te-two-fields", te, post + b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", [Err(501)]),
+        case("501-te-unknown-coding", te, post + b"Transfer-Encoding: x-custom , \tchunked\r\n\r\n", [Err(501)]),
+        case(
+            "ok-te-case-insensitive",
+            te,
+            post + b"Transfer-Encoding: CHUNKED\r\n\r\n0\r\n\r\n",
+            [req("POST", "/up", [(b"host", b"a"), (b"transfer-encoding", b"CHUNKED")], None), None],
+        ),
+        case(
+            "ok-te-trailing-ows",
+            te,
+            post + b"Transfer-Encoding: chunked\t \r\n\r\n0\r\n\r\n",
+            [req("POST", "/up", headers, None), None],
+        ),
+    ]
+    return rows
+
+
+def _chunked_cases() -> list[Any]:
+    rfc = "9112§7.1"
+    ext = "9112§7.1.1"
+    trailer = "9112§7.1.2"
+    start = req("POST", "/up", CHUNKED_HEADERS, None)
+    rows = [
+        case("ok-chunked-basic", rfc, chunked(b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), [start, b"hello world", None]),
+        case("ok-chunked-empty-body", rfc, chunked(b"0\r\n\r\n"), [start, None]),
+        case("ok-chunked-hex-sizes", rfc, chunked(b"a\r\n0123456789\r\nB\r\nabcdefghijk\r\n0\r\n\r\n"), [start, b"0123456789abcdefghijk", None]),
+        case("ok-chunked-leading-zeros", rfc, chunked(b"0005\r\nhello\r\n000\r\n\r\n"), [start, b"hello", None]),
+        case("ok-chunked-16-digits", rfc, chunked(b"0000000000000005\r\nhello\r\n0\r\n\r\n"), [start, b"hello", None]),
+        case("ok-chunked-data-with-crlf", rfc, chunked(b"4\r\n\r\n\r\n\r\n0\r\n\r\n"), [start, b"\r\n\r\n", None]),
+        case("ok-chunked-incomplete", rfc, chunked(b"5\r\nhel"), [start, b"hel"], open_end=True),
+        case("ok-chunked-head-only", rfc, chunked(b""), [start], open_end=True),
+        case(
+            "ok-chunk-extensions",
+            ext,
+            chunked(b'5;a\r\nhello\r\n3;a=b;c="d \\" e"\r\nabc\r\n2 ; x = y\t;z\r\nde\r\n0;last=1\r\n\r\n'),
+            [start, b"helloabcde", None],
+        ),
+        case("ok-chunk-extension-quoted-empty", ext, chunked(b'1;a=""\r\nx\r\n0\r\n\r\n'), [start, b"x", None]),
+        case(
+            "ok-trailers-dropped",
+            trailer,
+            chunked(b"5\r\nhello\r\n0\r\nExpires: never\r\nX-Sum:  abc \r\nEmpty:\r\n\r\n"),
+            [start, b"hello", None],
+        ),
+        case("400-chunk-size-missing", rfc, chunked(b"\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-size-not-hex", rfc, chunked(b"zz\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-size-sign", rfc, chunked(b"+5\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-size-0x", rfc, chunked(b"0x5\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-size-17-digits", rfc, chunked(b"00000000000000005\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-size-overflow", rfc, chunked(b"fffffffffffffffff\r\n"), [start, Err(400)]),
+        case("400-chunk-size-leading-space", rfc, chunked(b" 5\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-size-trailing-space", ext, chunked(b"5 \r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-size-bare-lf", rfc, chunked(b"5\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-size-bare-cr", rfc, chunked(b"5\rhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-data-no-crlf", rfc, chunked(b"5\r\nhelloX\r\n0\r\n\r\n"), [start, b"hello", Err(400)]),
+        case("400-chunk-data-too-long", rfc, chunked(b"3\r\nhello\r\n0\r\n\r\n"), [start, b"hel", Err(400)]),
+        case("400-chunk-data-bare-lf", rfc, chunked(b"5\r\nhello\n0\r\n\r\n"), [start, b"hello", Err(400)]),
+        case("400-chunk-data-cr-only", rfc, chunked(b"5\r\nhello\rX"), [start, b"hello", Err(400)]),
+        case("400-last-chunk-bare-lf", rfc, chunked(b"0\n\r\n"), [start, Err(400)]),
+        case("400-chunk-ext-empty", ext, chunked(b"5;\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-ext-no-name", ext, chunked(b"5;=a\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-ext-no-value", ext, chunked(b"5;a=\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-ext-unclosed-quote", ext, chunked(b'5;a="b\r\nhello\r\n0\r\n\r\n'), [start, Err(400)]),
+        case("400-chunk-ext-bad-char", ext, chunked(b"5;a@b\r\nhello\r\n0\r\n\r\n"), [start, Err(400)]),
+        case("400-chunk-ext-ctl-in-quoted", ext, chunked(b'5;a="\x01"\r\nhello\r\n0\r\n\r\n'), [start, Err(400)]),
+        case("400-trailer-space-before-colon", trailer, chunked(b"0\r\nX : 1\r\n\r\n"), [start, Err(400)]),
+        case("400-trailer-obs-fold", trailer, chunked(b"0\r\nX: 1\r\n 2\r\n\r\n"), [start, Err(400)]),
+        case("400-trailer-bare-lf", trailer, chunked(b"0\r\nX: 1\n\r\n"), [start, Err(400)]),
+        case("400-trailer-bare-lf-end", trailer, chunked(b"0\r\nX: 1\r\n\n"), [start, Err(400)]),
+        case("400-trailer-no-colon", trailer, chunked(b"0\r\nX\r\n\r\n"), [start, Err(400)]),
+        case("400-trailer-nul", trailer, chunked(b"0\r\nX: a\x00\r\n\r\n"), [start, Err(400)]),
+        case("400-trailer-end-bare-cr", trailer, chunked(b"0\r\n\rX"), [start, Err(400)]),
+        case(
+            "431-trailers-count-with-head",
+            trailer,
+            chunked(b"0\r\nAB:\r\n\r\n"),
+            [start, Err(431)],
+            max_head_size=len(chunked(b"")) + 6,
+        ),
+        case(
+            "ok-trailers-within-head-limit",
+            trailer,
+            chunked(b"0\r\nA:\r\n\r\n"),
+            [start, None],
+            max_head_size=len(chunked(b"")) + 6,
+        ),
+        case("431-trailer-section-too-large", trailer, chunked(b"0\r\nX: " + b"v" * 200 + b"\r\n\r\n"), [start, Err(431)], max_head_size=128),
+        case("431-trailer-section-incomplete-too-large", trailer, chunked(b"0\r\nX: " + b"v" * 200), [start, Err(431)], max_head_size=128),
+        case("413-chunked-total-over-limit", rfc, chunked(b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"), [start, b"hello", Err(413)], max_body_size=8),
+        case("413-chunked-single-chunk-over-limit", rfc, chunked(b"9\r\n123456789\r\n0\r\n\r\n"), [start, Err(413)], max_body_size=8),
+        case("413-chunk-size-before-its-extension", rfc, chunked(b"ff;@\r\n"), [start, Err(413)], max_body_size=8),
+        case("413-chunk-size-once-digits-end", rfc, chunked(b"ff\r"), [start, Err(413)], max_body_size=8, open_end=True),
+        case("400-chunk-size-empty-line-start", rfc, chunked(b"\r"), [start, Err(400)]),
+        case("ok-chunked-at-limit", rfc, chunked(b"4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n"), [start, b"abcdefgh", None], max_body_size=8),
+    ]
+    return rows
+
+
+def _keep_alive_cases() -> list[Any]:
+    rfc = "9112§9.3"
+
+    def conn(version: bytes, value: bytes | None) -> bytes:
+        field = b"" if value is None else b"Connection: " + value + b"\r\n"
+        return b"GET / " + version + b"\r\nHost: a\r\n" + field + b"\r\n"
+
+    def expect(value: bytes | None, version: int, keep_alive: bool) -> list[Any]:
+        headers = [(b"host", b"a")] + ([] if value is None else [(b"connection", value)])
+        return [req(headers=headers, version=version, keep_alive=keep_alive)]
+
+    rows = []
+    for version, minor in ((b"HTTP/1.1", 1), (b"HTTP/1.0", 0)):
+        for value, persistent in [
+            (None, minor == 1),
+            (b"close", False),
+            (b"Close", False),
+            (b"keep-alive", True),
+            (b"Keep-Alive", True),
+            (b"keep-alive, close", False),
+            (b"upgrade", minor == 1),
+            (b"foo ,\tCLOSE", False),
+            (b"closed", minor == 1),
+        ]:
+            label = "none" if value is None else value.decode().replace(" ", "").replace(",", "+").replace("\t", "")
+            rows.append(
+                case(f"keep-alive-http1{minor}-{label}", rfc, conn(version, value), expect(value, minor, persistent))
+            )
+    rows.append(
+        case(
+            "keep-alive-close-in-second-field",
+            rfc,
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: foo\r\nConnection: close\r\n\r\n",
+            [req(headers=[(b"host", b"a"), (b"connection", b"foo"), (b"connection", b"close")], keep_alive=False)],
+        )
+    )
+    rows.append(
+        case(
+            "keep-alive-http10-close-in-second-field",
+            rfc,
+            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n",
+            [req(headers=[(b"connection", b"keep-alive"), (b"connection", b"close")], version=0, keep_alive=False)],
+        )
+    )
+    return rows
+
+
+def _pipelining_cases() -> list[Any]:
+    rfc = "9112§9.3.2"
+    close = b"GET /c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    closed = req(target="/c", headers=[(b"host", b"a"), (b"connection", b"close")], keep_alive=False)
+    inline = b"POST /i HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+    inline_req = req("POST", "/i", [(b"host", b"a"), (b"content-length", b"3")], b"abc")
+    chunk = chunked(b"3\r\nxyz\r\n0\r\nT: 1\r\n\r\n")
+    chunk_req = req("POST", "/up", CHUNKED_HEADERS, None)
+    return [
+        case(
+            "pipeline-four-requests",
+            rfc,
+            get(b"/1") + inline + chunk + get(b"/4"),
+            [req(target="/1"), inline_req, chunk_req, b"xyz", None, req(target="/4")],
+        ),
+        case(
+            "pipeline-streamed-body-then-get",
+            rfc,
+            b"PUT /s HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n123456" + get(b"/2") + b"\r\n" + get(b"/3"),
+            [req("PUT", "/s", [(b"host", b"a"), (b"content-length", b"6")], None), b"123456", None, req(target="/2"), req(target="/3")],
+            inline_body_size=4,
+        ),
+        case("pipeline-partial-last", rfc, get(b"/1") + get(b"/2") + b"GET /3 HTTP/1.1\r\nHo", [req(target="/1"), req(target="/2")], open_end=True),
+        case("stop-after-connection-close", rfc, get(b"/1") + close + get(b"/3"), [req(target="/1"), closed]),
+        case("stop-after-close-ignores-garbage", rfc, close + b"\x00\x01 garbage\r\n\r\n", [closed]),
+        case("stop-after-http10", rfc, b"GET /a HTTP/1.0\r\n\r\n" + get(b"/b"), [req(target="/a", headers=[], version=0, keep_alive=False)]),
+        case(
+            "stop-after-close-with-chunked-body",
+            rfc,
+            chunked(b"2\r\nhi\r\n0\r\n\r\n", extra=b"Connection: close\r\n") + get(b"/next"),
+            [req("POST", "/up", CHUNKED_HEADERS + [(b"connection", b"close")], None, keep_alive=False), b"hi", None],
+        ),
+        case(
+            "stop-after-close-with-inline-body",
+            rfc,
+            b"POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi" + get(b"/next"),
+            [req("POST", "/", [(b"host", b"a"), (b"connection", b"close"), (b"content-length", b"2")], b"hi", keep_alive=False)],
+        ),
+        case("error-stops-pipeline", rfc, get(b"/1") + b"G@T / HTTP/1.1\r\nHost: a\r\n\r\n" + get(b"/3"), [req(target="/1"), Err(400)]),
+        case("error-in-second-request-only", rfc, get(b"/1") + get(b"/2", version=b"HTTP/2.0") + get(b"/3"), [req(target="/1"), Err(505)]),
+        case("error-after-chunked-body", rfc, chunk + b"GET / HTTP/1.1\r\n\r\n" + get(), [chunk_req, b"xyz", None, Err(400)]),
+        case(
+            "upgrade-is-just-a-request",
+            "9110§7.8",
+            b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n" + get(b"/2"),
+            [req(target="/ws", headers=[(b"host", b"a"), (b"connection", b"Upgrade"), (b"upgrade", b"websocket")]), req(target="/2")],
+        ),
+        case(
+            "connect-then-request",
+            "9112§3.2.3",
+            b"CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n" + get(b"/2"),
+            [req("CONNECT", "a:1"), req(target="/2")],
+        ),
+        case(
+            "content-length-body-looks-like-request",
+            "9112§6.3",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 28\r\n\r\n" + get(b"/x") + get(b"/2"),
+            [req("POST", "/", [(b"host", b"a"), (b"content-length", b"28")], get(b"/x")), req(target="/2")],
+        ),
+    ]
+
+
+def _partial_cases() -> list[Any]:
+    rfc = "9112§2.2"
+    return [
+        case("partial-request-line", rfc, b"GET /index.ht", [], open_end=True),
+        case("partial-head", rfc, b"GET / HTTP/1.1\r\nHost: a\r\n", [], open_end=True),
+        case("partial-head-cr", rfc, b"GET / HTTP/1.1\r\nHost: a\r\n\r", [], open_end=True),
+        case("partial-empty-lines", rfc, b"\r\n\r\n\r", [], open_end=True),
+        case("partial-inline-body", "9112§6.3", b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel", [], open_end=True),
+        case("partial-version-http20", rfc, b"GET / HTTP/2.0", [], open_end=True),
+    ]
+
+
+CASES: list[Any] = (
+    _request_line_cases()
+    + _line_ending_cases()
+    + _field_cases()
+    + _host_cases()
+    + _framing_cases()
+    + _chunked_cases()
+    + _keep_alive_cases()
+    + _pipelining_cases()
+    + _partial_cases()
+)
+
+# Inputs for the differential test beyond the table: odd shapes the table does not pin down.
+DIFFERENTIAL_INPUTS: list[bytes] = [
+    b"\n" + VALID,
+    b"\r\n" * 50 + VALID,
+    b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n" + VALID,
+    b"GET http://a HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET HTTP://A/ HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET h+t.t-p://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET 1http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET http:/a HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"OPTIONS ** HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"OPTIONS http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"CONNECT a: HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"CONNECT :80 HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"CONNECT user@a:80 HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\nX:\x80\xff\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=b;c\r\nx\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"\\\"\"\r\nx\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"\\\r\nx\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\t;a\r\nx\r\n0\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: x\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTransfer-Encoding: gzip\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + VALID,
+    b"POST / HTTP/1.0\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc" + VALID,
+    b"GET / HTTP/1.1\r\nHost: a\r\nConnection: ,,close,,\r\n\r\n" + VALID,
+    b"GET / HTTP/1.1\r\nHost: a\r\nConnection:\r\n\r\n" + VALID,
+    b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # a TLS ClientHello on the plain port
+    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",  # the HTTP/2 preface
+    b"GET / HTTP/1.1\r\nHost: a\r\n" + b"X: 1\r\n" * 99 + b"\r\n",
+    b"GET /" + b"a" * 8191 + b" HTTP/1.1\r\nHost: a\r\n\r\n",
+    # Several problems in one head: the first in byte order decides.
+    b"GET /\x00 HTTP/2.0\r\nHost: a\r\n\r\n",
+    b"G@T * HTTP/2.0\r\n\r\n",
+    b"CONNECT /x HTTP/2.0\r\n\r\n",
+    b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\nX@: 1\r\n\r\n",
+    b"GET / HTTP/1.1\r\nContent-Length: x\r\n" + b"X: " + b"v" * 17000,
+    b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n" + b"X: " + b"v" * 17000,
+    b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nContent-Length: x\r\n\r\n",
+    b"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"POST / HTTP/1.0\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + b"f" * 17 + b";@\r\n",
+]

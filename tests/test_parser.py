@@ -1,0 +1,266 @@
+"""Request-parser tests: every case of `parser_cases.py` on both backends, fed every way.
+
+Strategy: this module owns the checks of the parser contract (see `wirespeed.parser`) and of
+the wire rules, on the Rust extension and on the httptools twin alike. Each case is fed whole,
+one byte at a time, split in two at every position, and followed by more bytes; the events of
+all feeds are collected, consecutive body pieces merged, and errors compared by class and
+status. A property test feeds arbitrary bytes in arbitrary pieces and expects the events of
+the whole; a differential test feeds the same inputs to both backends. The Rust half is
+skipped only while `wirespeed._parser` cannot be imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from parser_cases import CASES, DIFFERENTIAL_INPUTS, VALID, Case, Err
+
+from wirespeed.config import Config
+from wirespeed.errors import ParseError, parse_error
+
+RUST_REASON = "the Rust extension wirespeed._parser is not built (maturin develop)"
+
+
+def _load(name: str) -> type:
+    if name == "rust":
+        module = pytest.importorskip("wirespeed._parser", reason=RUST_REASON)
+    else:
+        module = importlib.import_module("wirespeed.parser_httptools")
+    return module.RequestParser  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["rust", "httptools"], ids=["rust", "httptools"])
+def parser_class(request: pytest.FixtureRequest) -> type:
+    return _load(request.param)
+
+
+def _normalize(event: Any) -> Any:
+    if isinstance(event, BaseException):
+        assert isinstance(event, ParseError), f"error event of the wrong class: {event!r}"
+        status = event.status
+        expected_class = type(parse_error(status, ""))
+        assert type(event) is expected_class, f"{type(event).__name__} for status {status}"
+        return Err(status)
+    return event
+
+
+def collect(parser: Any, chunks: Iterable[bytes]) -> list[Any]:
+    """All events over `chunks`, with consecutive body pieces merged into one bytes."""
+    events: list[Any] = []
+    for chunk in chunks:
+        for event in parser.feed(chunk):
+            if isinstance(event, bytes):
+                assert event, "a body piece must never be empty"
+                if events and isinstance(events[-1], bytes):
+                    events[-1] += event
+                    continue
+            events.append(_normalize(event))
+    return events
+
+
+def run(parser_class: type, config: Config, chunks: Iterable[bytes]) -> list[Any]:
+    return collect(parser_class(config), chunks)
+
+
+def _ends_open(case: Case) -> bool:
+    """Whether the parser still accepts requests after the case's input."""
+    if isinstance(case.expected[-1], Err):
+        return False
+    requests = [e for e in case.expected if isinstance(e, tuple)]
+    return bool(requests[-1][4])
+
+
+# -- the table, fed four ways ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_whole(parser_class: type, case: Case) -> None:
+    assert run(parser_class, case.make_config(), [case.raw]) == case.expected
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_byte_by_byte(parser_class: type, case: Case) -> None:
+    raw = case.raw
+    chunks = [raw[i : i + 1] for i in range(len(raw))]
+    assert run(parser_class, case.make_config(), chunks) == case.expected
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_split(parser_class: type, case: Case) -> None:
+    raw = case.raw
+    config = case.make_config()
+    for at in range(1, len(raw)):
+        events = run(parser_class, config, [raw[:at], raw[at:]])
+        assert events == case.expected, f"split at {at}: {raw[:at]!r} | {raw[at:]!r}"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.values[0].open_end])
+def test_trailing_bytes(parser_class: type, case: Case) -> None:
+    """More bytes change nothing: a stopped parser ignores them, an open one waits."""
+    config = case.make_config()
+    parser = parser_class(config)
+    if _ends_open(case):
+        # The start of one more request: no event until it is complete.
+        assert collect(parser, [case.raw + b"GET /next HT"]) == case.expected
+        return
+    # A complete valid request after an error or a closing request is never parsed...
+    assert collect(parser, [case.raw + VALID]) == case.expected
+    # ... and neither is anything fed later.
+    assert parser.feed(VALID) == []
+    assert parser.feed(b"\r\n" + VALID) == []
+
+
+def _single_inline_request(case: Case) -> bool:
+    """One keep-alive request with its whole body and nothing after it."""
+    [event, *rest] = case.expected or [None]
+    return not rest and isinstance(event, tuple) and event[4] and event[5] is not None
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if _single_inline_request(c.values[0])])
+def test_every_proper_prefix_yields_nothing(parser_class: type, case: Case) -> None:
+    """RFC 9112 §2.2 read with the contract: partial input is never an event or an error."""
+    raw = case.raw
+    config = case.make_config()
+    for end in range(len(raw)):
+        assert parser_class(config).feed(raw[:end]) == [], f"prefix {raw[:end]!r}"
+
+
+# -- contract details not expressed as rows ----------------------------------------------------
+
+
+def test_common_methods_are_interned(parser_class: type) -> None:
+    for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"):
+        raw = method.encode() + b" / HTTP/1.1\r\nHost: a\r\n\r\n"
+        first = parser_class(Config()).feed(raw)[0][0]
+        second = parser_class(Config()).feed(bytes(bytearray(raw)))[0][0]
+        assert first == method
+        assert first is second, f"{method} is not interned"
+
+
+def test_event_types(parser_class: type) -> None:
+    raw = b"POST /x?y HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
+    [event] = parser_class(Config()).feed(raw)
+    assert type(event) is tuple and len(event) == 6
+    method, target, version, headers, keep_alive, body = event
+    assert type(method) is str and type(target) is str and type(version) is int
+    assert type(headers) is list and all(type(f) is tuple and len(f) == 2 for f in headers)
+    assert all(type(n) is bytes and type(v) is bytes for n, v in headers)
+    assert keep_alive is True and type(body) is bytes
+
+
+def test_streamed_body_pieces_follow_buffers(parser_class: type) -> None:
+    """A streamed body is passed on as it arrives: each feed yields what it holds."""
+    parser = parser_class(Config(inline_body_size=4))
+    head = b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\n"
+    events = parser.feed(head + b"abc")
+    assert events[0][5] is None and events[1:] == [b"abc"]
+    assert parser.feed(b"def") == [b"def"]
+    next_request = ("GET", "/", 1, [(b"host", b"a")], True, b"")
+    assert parser.feed(b"ghi" + VALID) == [b"ghi", None, next_request]
+
+
+def test_content_length_over_limit_is_immediate(parser_class: type) -> None:
+    """413 at the head, without waiting for a single body byte (RFC 9110 §15.5.14)."""
+    parser = parser_class(Config(max_body_size=10))
+    events = parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n")
+    assert [_normalize(e) for e in events] == [Err(413)]
+
+
+def test_head_limit_without_blank_line(parser_class: type) -> None:
+    """431 once the head passes the limit, long before it ends (RFC 6585 §5)."""
+    parser = parser_class(Config(max_head_size=1024))
+    assert parser.feed(b"GET / HTTP/1.1\r\nHost: a\r\nX: ") == []
+    events: list[Any] = []
+    for _ in range(20):
+        events += parser.feed(b"v" * 64)
+    assert [_normalize(e) for e in events] == [Err(431)]
+    assert parser.feed(b"\r\n\r\n") == []
+
+
+def test_error_event_is_last_and_parser_stays_dead(parser_class: type) -> None:
+    parser = parser_class(Config())
+    events = parser.feed(VALID + b"GET / HTTP/1.1\r\nHost: a\x00\r\n\r\n" + VALID)
+    first = ("GET", "/", 1, [(b"host", b"a")], True, b"")
+    assert [_normalize(e) for e in events] == [first, Err(400)]
+    for data in (VALID, b"", b"\r\n", VALID * 3):
+        assert parser.feed(data) == []
+
+
+def test_many_pipelined_requests_in_one_buffer(parser_class: type) -> None:
+    raw = b"".join(b"GET /%d HTTP/1.1\r\nHost: a\r\n\r\n" % i for i in range(100))
+    events = parser_class(Config()).feed(raw)
+    assert [e[1] for e in events] == [f"/{i}" for i in range(100)]
+
+
+def test_large_body_across_many_feeds(parser_class: type) -> None:
+    body = bytes(range(256)) * 1024
+    head = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body)
+    pieces = [head] + [body[i : i + 1000] for i in range(0, len(body), 1000)] + [VALID]
+    events = run(parser_class, Config(), pieces)
+    assert events[1:] == [body, None, ("GET", "/", 1, [(b"host", b"a")], True, b"")]
+
+
+# -- any bytes, any split: the same events -----------------------------------------------------
+
+_FRAGMENTS = [c.values[0].raw for c in CASES[::7]] + [
+    b"\r\n", b"\n", b"\r", b" ", b"\t", b":", b";", b"0", b"GET", b"HTTP/1.1", b"Host: a",
+    b"Content-Length: 3", b"Transfer-Encoding: chunked", b"\x00", b"\x80",
+]
+_SMALL = Config(max_head_size=96, max_headers=4, max_target_length=24, max_body_size=16,
+                inline_body_size=4)
+
+
+# The fixture only picks a class; every example makes its own parsers.
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    pieces=st.lists(st.sampled_from(_FRAGMENTS) | st.binary(max_size=6), max_size=8),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=5),
+    small=st.booleans(),
+)
+def test_any_split_gives_the_same_events(
+    parser_class: type, pieces: list[bytes], cuts: list[int], small: bool
+) -> None:
+    raw = b"".join(pieces)
+    config = _SMALL if small else Config()
+    bounds = sorted({0, len(raw), *(c % (len(raw) + 1) for c in cuts)})
+    chunks = [raw[a:b] for a, b in zip(bounds, bounds[1:])]
+    assert run(parser_class, config, chunks) == run(parser_class, config, [raw])
+
+
+# -- differential: both backends, same inputs, same results ------------------------------------
+
+
+def _differential_inputs() -> list[tuple[Config, bytes]]:
+    inputs = [(c.values[0].make_config(), c.values[0].raw) for c in CASES]
+    inputs += [(Config(), raw) for raw in DIFFERENTIAL_INPUTS]
+    return inputs
+
+
+def _feeds(raw: bytes) -> list[list[bytes]]:
+    middle = len(raw) // 2
+    return [[raw], [raw[:middle], raw[middle:]], [raw[i : i + 7] for i in range(0, len(raw), 7)]]
+
+
+def test_backends_agree() -> None:
+    rust = _load("rust")
+    twin = _load("httptools")
+    disagreements = []
+    for config, raw in _differential_inputs():
+        for chunks in _feeds(raw):
+            expected = run(twin, config, chunks)
+            actual = run(rust, config, chunks)
+            if actual != expected:
+                disagreements.append(
+                    f"{raw!r} in {len(chunks)} feeds: rust {actual!r} != httptools {expected!r}"
+                )
+                break
+    assert not disagreements, "\n".join(disagreements)
