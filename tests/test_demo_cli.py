@@ -169,3 +169,35 @@ def test_environment_selects_parser(tmp_path: Path) -> None:
         assert "parser: httptools" in line
     finally:
         stop(process)
+
+
+@pytest.mark.parametrize("entry", ["app.run(port=PORT)", "asyncio.run(wirespeed.serve(app, port=PORT))"])
+def test_run_and_serve_stop_cleanly_on_sigterm(tmp_path: Path, entry: str) -> None:
+    port = free_port()
+    script = tmp_path / "main.py"
+    script.write_text(
+        "import asyncio, logging, wirespeed\n"
+        "logging.basicConfig(level='INFO')\n"
+        "app = wirespeed.App()\n"
+        "app.on_startup(lambda: print('startup hook', flush=True))\n"
+        "app.on_shutdown(lambda: print('shutdown hook', flush=True))\n"
+        "@app.get('/')\n"
+        "def index(request):\n"
+        "    return 'up'\n"
+        f"{entry.replace('PORT', str(port))}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "serving on" in line:
+            break
+    assert httpx.get(f"http://127.0.0.1:{port}/").text == "up"
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "startup hook" in "".join(lines)
+    assert "shutdown hook" in output

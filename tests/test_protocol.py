@@ -444,3 +444,14 @@ def test_client_disconnect_mid_request_does_not_disturb_others(server: RunningSe
         sock.close()
     (ok,) = exchange(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert ok.body == b"Hello, World!"
+
+
+def test_stock_asyncio_loop(server_for: ServerFor) -> None:
+    server = server_for(make_app(), loop="asyncio")
+    assert "uvloop" not in type(server.loop).__module__
+    paths = ["/sleep/20", "/", "/stream", "/users/3"]
+    data = b"".join(f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for p in paths)
+    responses = exchange(server.port, data, count=len(paths))
+    assert [r.status for r in responses] == [200, 200, 200, 200]
+    assert responses[0].body == b"slept 20"
+    assert responses[2].body.startswith(b"piece 0\n")
