@@ -41,6 +41,7 @@ pub enum ParseError {
     // Chunked coding (RFC 9112 §7.1).
     InvalidChunkSize,
     InvalidChunkExtension,
+    ChunkExtensionTooLong,
     MissingChunkCrlf,
     TrailersTooLarge,
 }
@@ -93,6 +94,7 @@ impl ParseError {
             UnsupportedTransferCoding => "unsupported transfer coding",
             InvalidChunkSize => "invalid chunk size",
             InvalidChunkExtension => "invalid chunk extension",
+            ChunkExtensionTooLong => "chunk extension too long",
             MissingChunkCrlf => "missing CRLF after chunk data",
             TrailersTooLarge => "trailer section too large",
         }

@@ -82,6 +82,13 @@ enum State {
     Done,
 }
 
+impl State {
+    /// Whether the decoder is inside a chunk-size line, before the LF that ends it.
+    fn in_size_line(self) -> bool {
+        !matches!(self, State::Data | State::DataCr | State::DataLf | State::Trailers | State::Done)
+    }
+}
+
 /// A chunked body: chunks, the last chunk, then the trailer section, which is validated like a
 /// header section and dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,13 +103,17 @@ pub struct ChunkedDecoder {
     trailers: FieldLines,
     /// Trailer bytes still allowed (what the head left of max_head_size).
     trailer_budget: usize,
+    /// Bytes of the current chunk-size line so far (chunk-size, chunk-ext, CR).
+    line_len: usize,
+    /// A chunk-size line, CRLF included, of at most this many bytes (max_head_size).
+    max_line: usize,
 }
 
 /// chunk-size has at most 16 hex digits, so it always fits in a u64.
 const MAX_SIZE_DIGITS: u8 = 16;
 
 impl ChunkedDecoder {
-    pub fn new(max_body_size: u64, trailer_budget: usize) -> Self {
+    pub fn new(max_body_size: u64, trailer_budget: usize, max_line: usize) -> Self {
         ChunkedDecoder {
             state: State::Size,
             size: 0,
@@ -111,6 +122,8 @@ impl ChunkedDecoder {
             max_body_size,
             trailers: FieldLines::new(),
             trailer_budget,
+            line_len: 0,
+            max_line,
         }
     }
 
@@ -149,7 +162,17 @@ impl ChunkedDecoder {
                 _ => {
                     let b = input[*pos];
                     *pos += 1;
+                    let in_line = self.state.in_size_line();
                     self.state = self.step(b)?;
+                    // RFC 9112 §7.1.1: the extensions of a chunk are limited. The line may take
+                    // max_line bytes with its CRLF; a byte of it is judged first, then the limit,
+                    // so a trickled endless extension is refused after max_line bytes.
+                    if in_line && self.state.in_size_line() {
+                        self.line_len += 1;
+                        if self.line_len >= self.max_line {
+                            return Err(ParseError::ChunkExtensionTooLong);
+                        }
+                    }
                 }
             }
         }
@@ -246,6 +269,7 @@ impl ChunkedDecoder {
                 }
                 let size = std::mem::take(&mut self.size);
                 self.digits = 0;
+                self.line_len = 0;
                 if size == 0 {
                     State::Trailers
                 } else {

@@ -143,9 +143,15 @@ pub fn parse<'h, 'b>(
     }
 }
 
-/// An unfinished head: 414 as soon as the target is too long, then 431 once the head is.
+/// An unfinished head that httparse accepted so far: its first fault in byte order, else 431
+/// once it is over the limit. httparse ends a field line at a bare LF as well as at a CRLF, so
+/// the fields it took are scanned again here: a bare LF is a 400 as soon as it has arrived,
+/// not only once a later line end lets httparse complete the head.
 fn unfinished<'h, 'b>(capped: &[u8], over_limit: bool, limits: &Limits) -> Result<Option<Head<'h, 'b>>, ParseError> {
-    request_line::scan(capped, limits.max_target_length)?;
+    // 414 as soon as the target is too long, and any fault in the request line.
+    if let Some(line) = request_line::scan(capped, limits.max_target_length)? {
+        FieldLines::new().scan(&capped[line.len..], limits.max_headers)?;
+    }
     if over_limit {
         return Err(ParseError::HeadTooLarge);
     }

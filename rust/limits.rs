@@ -5,7 +5,8 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Request line + header fields + blank line, in bytes; also the budget of a chunked
-    /// body's trailer section (which shares it with its head) -> 431.
+    /// body's trailer section (which shares it with its head) -> 431. Each chunk-size line
+    /// (size, extensions and CRLF) may be this long as well -> 400.
     pub max_head_size: usize,
     /// Number of header fields -> 431.
     pub max_headers: usize,

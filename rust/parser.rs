@@ -151,9 +151,11 @@ impl Parser {
                         Framing::Chunked => {
                             sink(Event::Request { head, body: None });
                             pos = body_start;
-                            // The trailer section shares max_head_size with its head.
-                            let budget = self.limits.max_head_size.saturating_sub(head.len);
-                            let decoder = ChunkedDecoder::new(self.limits.max_body_size, budget);
+                            // The trailer section shares max_head_size with its head; each
+                            // chunk-size line may take max_head_size bytes of its own.
+                            let limits = &self.limits;
+                            let budget = limits.max_head_size.saturating_sub(head.len);
+                            let decoder = ChunkedDecoder::new(limits.max_body_size, budget, limits.max_head_size);
                             self.state = State::Chunked { decoder, keep_alive };
                         }
                     }

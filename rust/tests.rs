@@ -353,6 +353,11 @@ fn line_endings() {
         ("9112 §2.2 bare LF after target", b"GET /\nHost: x\r\n\r\n", BareLf),
         ("9112 §2.2 bare LF before a bad target form", b"GET x HTTP/1.1\nHost: x\r\n\r\n", BareLf),
         ("9112 §2.2 bare LF then bad value", b"GET / HTTP/1.1\r\nHost: x\nA: \x01\r\n\r\n", BareLf),
+        // A bare LF is a 400 as soon as it has arrived, not once a later line end does.
+        ("9112 §2.2 bare LF ends a field, next line unfinished", b"GET / HTTP/1.1\r\nHost: x\r\nX:\nY", BareLf),
+        ("9112 §2.2 bare LF after Host, next line unfinished", b"GET / HTTP/1.1\r\nHost: x\nA", BareLf),
+        ("9112 §2.2 bare LF is the last byte", b"GET / HTTP/1.1\r\nHost: x\r\nX: b\n", BareLf),
+        ("9112 §2.2 bare LF after a name", b"GET / HTTP/1.1\r\nHost: x\r\nX\n", BareLf),
         ("9112 §2.2 bare CR in request line", b"GET / HTTP/1.1\rHost: x\r\n\r\n", BareCr),
         ("9112 §2.2 bare CR after method", b"GET\r/ HTTP/1.1\r\nHost: x\r\n\r\n", BareCr),
         ("9112 §2.2 bare CR after target", b"GET /\rx HTTP/1.1\r\nHost: x\r\n\r\n", BareCr),
@@ -450,6 +455,13 @@ fn head_size_431() {
     let mut bad = head[..head.len() - 1].to_vec();
     bad.extend_from_slice(b"\x01\r\n\r\n");
     check_with(under, "bad byte past the limit", &bad, &[Ev::Err(HeadTooLarge)]);
+    // RFC 9112 §2.2 before §5: the first fault in byte order wins. The bare LF is byte 46 of
+    // the head: within a limit of 48 or 46 it is the answer, past a limit of 45 the 431 is.
+    let bare_lf = b"POST /up HTTP/1.1\r\nHost: a\r\nContent.L0ength: \nhello";
+    for (max_head_size, error) in [(48, BareLf), (46, BareLf), (45, HeadTooLarge)] {
+        let limits = Limits { max_head_size, ..Limits::default() };
+        check_with(limits, &format!("bare LF, limit {max_head_size}"), bare_lf, &[Ev::Err(error)]);
+    }
     // The default limit.
     let big = format!("GET / HTTP/1.1\r\nHost: x\r\nA: {}\r\n\r\n", "v".repeat(16 * 1024));
     check("16 KiB default", big.as_bytes(), &[Ev::Err(HeadTooLarge)]);
@@ -704,6 +716,7 @@ fn chunked_errors() {
         ("9112 §7.1.2 trailer space before colon", b"0\r\nA : c\r\n\r\n", WhitespaceBeforeColon),
         ("9112 §7.1.2 trailer NUL", b"0\r\nA: \0\r\n\r\n", InvalidHeaderValue),
         ("9112 §7.1.2 trailer bare LF", b"0\r\nA: b\n\r\n", BareLf),
+        ("9112 §7.1.2 trailer bare LF, next line unfinished", b"0\r\nA: b\nC", BareLf),
         ("9112 §7.1.2 trailer end bare LF", b"0\r\n\n", BareLf),
         ("9112 §7.1.2 trailer bare CR", b"0\r\n\rx", BareCr),
     ];
@@ -765,6 +778,95 @@ fn chunked_limits() {
         &chunked(b"0\r\n\r\n"),
         &[chunked_head(), Ev::Err(TrailersTooLarge)],
     );
+}
+
+#[test]
+fn chunk_line_limit() {
+    // RFC 9112 §7.1.1: "A server ought to limit the total length of chunk extensions received
+    // in a request". A chunk-size line, CRLF included, may take max_head_size bytes; once that
+    // many bytes of it are in without its CRLF -> 400, faults in those bytes first.
+    let limits = Limits { max_head_size: 64, ..Limits::default() };
+    let v = |n: usize| "v".repeat(n);
+    let line = |ext: &str, end: &str| chunked(format!("5;a={ext}{end}").as_bytes());
+    let rows: &[(&str, Vec<u8>, &[Ev])] = &[
+        (
+            "9112 §7.1.1 line at the limit",
+            line(&v(58), "\r\nhello\r\n0\r\n\r\n"),
+            &[chunked_head(), chunk(b"hello"), Ev::End],
+        ),
+        (
+            "9112 §7.1.1 line one over",
+            line(&v(59), "\r\nhello\r\n0\r\n\r\n"),
+            &[chunked_head(), Ev::Err(ChunkExtensionTooLong)],
+        ),
+        ("9112 §7.1.1 unfinished, one byte short", line(&v(59), ""), &[chunked_head()]),
+        ("9112 §7.1.1 unfinished at the limit", line(&v(60), ""), &[chunked_head(), Ev::Err(ChunkExtensionTooLong)]),
+        ("9112 §7.1.1 CR at the limit", line(&v(59), "\r"), &[chunked_head(), Ev::Err(ChunkExtensionTooLong)]),
+        (
+            "9112 §7.1.1 CR at the limit, then LF",
+            line(&v(59), "\r\n"),
+            &[chunked_head(), Ev::Err(ChunkExtensionTooLong)],
+        ),
+        ("9112 §2.2 bare LF at the limit", line(&v(59), "\nhello"), &[chunked_head(), Ev::Err(BareLf)]),
+        ("9112 §7.1.1 bad byte at the limit", line(&v(59), "@"), &[chunked_head(), Ev::Err(InvalidChunkExtension)]),
+        ("9112 §7.1.1 bad byte past the limit", line(&v(60), "@"), &[chunked_head(), Ev::Err(ChunkExtensionTooLong)]),
+        (
+            "9112 §7.1.1 quoted-string over the limit",
+            chunked(format!("5;a=\"{}", "x\\\"".repeat(40)).as_bytes()),
+            &[chunked_head(), Ev::Err(ChunkExtensionTooLong)],
+        ),
+        (
+            "9112 §7.1.1 many extensions over the limit",
+            chunked(format!("5{}", " ; a".repeat(20)).as_bytes()),
+            &[chunked_head(), Ev::Err(ChunkExtensionTooLong)],
+        ),
+        (
+            "9112 §7.1.1 last-chunk line over the limit",
+            chunked(format!("5\r\nhello\r\n0;a={}", v(100)).as_bytes()),
+            &[chunked_head(), chunk(b"hello"), Ev::Err(ChunkExtensionTooLong)],
+        ),
+        (
+            "9112 §7.1.1 every line has its own limit",
+            chunked(format!("5;a={}\r\nhello\r\n0;b={}\r\n\r\n", v(58), v(58)).as_bytes()),
+            &[chunked_head(), chunk(b"hello"), Ev::End],
+        ),
+        (
+            "9112 §7.1 long size line of zeros",
+            chunked(format!("{}\r\n", "0".repeat(17)).as_bytes()),
+            &[chunked_head(), Ev::Err(InvalidChunkSize)],
+        ),
+    ];
+    for (section, input, want) in rows {
+        check_with(limits, section, input, want);
+    }
+    // RFC 9110 §15.5.14: the size is judged when its digits end, before the limit is reached.
+    let small_body = Limits { max_body_size: 8, ..limits };
+    let big_size = chunked(format!("ff;a={}", v(100)).as_bytes());
+    check_with(small_body, "9112 §7.1.1 413 before the limit", &big_size, &[chunked_head(), Ev::Err(BodyTooLarge)]);
+    // The default limit, 16 KiB.
+    let max = Limits::default().max_head_size;
+    let fits = chunked(format!("1;a={}\r\nx\r\n0\r\n\r\n", v(max - 6)).as_bytes());
+    check("9112 §7.1.1 default limit, at it", &fits, &[chunked_head(), chunk(b"x"), Ev::End]);
+    let over = chunked(format!("1;a={}\r\nx\r\n0\r\n\r\n", v(max - 5)).as_bytes());
+    check("9112 §7.1.1 default limit, over", &over, &[chunked_head(), Ev::Err(ChunkExtensionTooLong)]);
+}
+
+#[test]
+fn trickled_chunk_extension_is_cut_off() {
+    // An endless extension, one byte per buffer: refused at the byte that reaches the limit.
+    let limits = Limits { max_head_size: 1000, ..Limits::default() };
+    let mut parser = Parser::new(limits);
+    let mut out = Vec::new();
+    parser.feed(CHUNKED_HEAD, &mut |e| out.push(Ev::from(e)));
+    parser.feed(b"1;a=\"", &mut |e| out.push(Ev::from(e)));
+    let mut line = 5;
+    while !parser.is_stopped() {
+        parser.feed(b"x", &mut |e| out.push(Ev::from(e)));
+        line += 1;
+        assert!(line <= 1000, "not cut off at the limit");
+    }
+    assert_eq!(line, 1000);
+    assert_eq!(out, [chunked_head(), Ev::Err(ChunkExtensionTooLong)]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -995,6 +1097,7 @@ fn statuses_and_details() {
         UnsupportedTransferCoding,
         InvalidChunkSize,
         InvalidChunkExtension,
+        ChunkExtensionTooLong,
         MissingChunkCrlf,
         TrailersTooLarge,
     ];
@@ -1009,4 +1112,6 @@ fn statuses_and_details() {
     assert_eq!(InvalidHeaderValue.detail(), "invalid character in header value");
     assert_eq!(MissingHost.detail(), "missing Host header");
     assert_eq!(TargetTooLong.detail(), "request target too long");
+    assert_eq!(ChunkExtensionTooLong.detail(), "chunk extension too long");
+    assert_eq!(ChunkExtensionTooLong.status(), 400);
 }

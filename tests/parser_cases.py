@@ -151,6 +151,9 @@ def _request_line_cases() -> list[Any]:
     return rows
 
 
+BARE_LF_NEAR_LIMIT = b"POST /up HTTP/1.1\r\nHost: a\r\nContent.L0ength: \nhello"
+
+
 def _line_ending_cases() -> list[Any]:
     rfc = "9112§2.2"
     return [
@@ -164,6 +167,15 @@ def _line_ending_cases() -> list[Any]:
         case("400-bare-cr-in-target", rfc, b"GET /a\rb HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
         case("400-bare-cr-blank-line", rfc, b"GET / HTTP/1.1\r\nHost: a\r\n\rX", [Err(400)]),
         case("400-cr-cr-lf", rfc, b"GET / HTTP/1.1\r\nHost: a\r\r\n\r\n", [Err(400)]),
+        # A bare LF is a 400 as soon as it has arrived, not once a later line end does.
+        case("400-bare-lf-ends-field-next-line-unfinished", rfc, b"GET / HTTP/1.1\r\nHost: a\r\nX:\nY", [Err(400)]),
+        case("400-bare-lf-after-host-next-line-unfinished", rfc, b"GET / HTTP/1.1\r\nHost: a\nX", [Err(400)]),
+        case("400-bare-lf-is-last-byte", rfc, b"GET / HTTP/1.1\r\nHost: a\r\nX: b\n", [Err(400)]),
+        case("400-bare-lf-after-name", rfc, b"GET / HTTP/1.1\r\nHost: a\r\nX\n", [Err(400)]),
+        # The first fault in byte order wins: the bare LF is head byte 46.
+        case("400-bare-lf-before-head-limit", rfc, BARE_LF_NEAR_LIMIT, [Err(400)], max_head_size=48),
+        case("400-bare-lf-at-head-limit", rfc, BARE_LF_NEAR_LIMIT, [Err(400)], max_head_size=46),
+        case("431-bare-lf-past-head-limit", rfc, BARE_LF_NEAR_LIMIT, [Err(431)], max_head_size=45),
     ]
 
 
@@ -442,6 +454,8 @@ def _chunked_cases() -> list[Any]:
         case("400-trailer-no-colon", trailer, chunked(b"0\r\nX\r\n\r\n"), [start, Err(400)]),
         case("400-trailer-nul", trailer, chunked(b"0\r\nX: a\x00\r\n\r\n"), [start, Err(400)]),
         case("400-trailer-end-bare-cr", trailer, chunked(b"0\r\n\rX"), [start, Err(400)]),
+        case("400-trailer-bare-lf-next-line-unfinished", trailer, chunked(b"0\r\nX: 1\nY"), [start, Err(400)]),
+        case("400-chunk-ext-cr-where-line-cannot-end", ext, chunked(b"1;a=\r"), [start, Err(400)]),
         case(
             "431-trailers-count-with-head",
             trailer,
@@ -464,6 +478,40 @@ def _chunked_cases() -> list[Any]:
         case("413-chunk-size-once-digits-end", rfc, chunked(b"ff\r"), [start, Err(413)], max_body_size=8, open_end=True),
         case("400-chunk-size-empty-line-start", rfc, chunked(b"\r"), [start, Err(400)]),
         case("ok-chunked-at-limit", rfc, chunked(b"4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n"), [start, b"abcdefgh", None], max_body_size=8),
+    ]
+    # A chunk-size line, CRLF included, may take max_head_size bytes (RFC 9112 §7.1.1: limit
+    # chunk extensions); 400 once that many bytes of it are in without its CRLF.
+    line = {"max_head_size": 64}  # the head is 58 bytes
+    v = b"v"
+    rows += [
+        case("ok-chunk-line-at-limit", ext, chunked(b"5;a=" + v * 58 + b"\r\nhello\r\n0\r\n\r\n"), [start, b"hello", None], **line),
+        case("400-chunk-line-one-over-limit", ext, chunked(b"5;a=" + v * 59 + b"\r\nhello\r\n0\r\n\r\n"), [start, Err(400)], **line),
+        case("ok-chunk-line-unfinished-below-limit", ext, chunked(b"5;a=" + v * 59), [start], open_end=True, **line),
+        case("400-chunk-line-unfinished-at-limit", ext, chunked(b"5;a=" + v * 60), [start, Err(400)], **line),
+        case("400-chunk-line-cr-at-limit", ext, chunked(b"5;a=" + v * 59 + b"\r\n"), [start, Err(400)], **line),
+        case("400-chunk-line-quoted-over-limit", ext, chunked(b'5;a="' + b'x\\"' * 40), [start, Err(400)], **line),
+        case("400-chunk-line-many-extensions-over-limit", ext, chunked(b"5" + b" ; a" * 20), [start, Err(400)], **line),
+        case(
+            "400-last-chunk-line-over-limit",
+            ext,
+            chunked(b"5\r\nhello\r\n0;a=" + v * 100),
+            [start, b"hello", Err(400)],
+            **line,
+        ),
+        case(
+            "ok-chunk-lines-limited-one-by-one",
+            ext,
+            chunked(b"5;a=" + v * 58 + b"\r\nhello\r\n0;b=" + v * 58 + b"\r\n\r\n"),
+            [start, b"hello", None],
+            **line,
+        ),
+        case("413-chunk-size-before-line-limit", ext, chunked(b"ff;a=" + v * 100), [start, Err(413)], max_body_size=8, **line),
+        case(
+            "400-chunk-line-over-default-limit",
+            ext,
+            chunked(b"1;a=" + v * (16384 - 5) + b"\r\nx\r\n0\r\n\r\n"),
+            [start, Err(400)],
+        ),
     ]
     return rows
 

@@ -205,6 +205,50 @@ def test_large_body_across_many_feeds(parser_class: type) -> None:
     assert events[1:] == [body, None, ("GET", "/", 1, [(b"host", b"a")], True, b"")]
 
 
+def test_trickled_chunk_extension_is_cut_off_at_the_limit(parser_class: type) -> None:
+    """RFC 9112 §7.1.1: an endless extension, one byte per feed, ends at max_head_size bytes."""
+    parser = parser_class(Config(max_head_size=1000))
+    head = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert len(parser.feed(head)) == 1
+    assert parser.feed(b'1;a="') == []
+    line = 5
+    events: list[Any] = []
+    while not events:
+        events = parser.feed(b"x")
+        line += 1
+        assert line <= 1000, "not cut off at the limit"
+    assert line == 1000
+    assert [_normalize(e) for e in events] == [Err(400)]
+    assert parser.feed(b'"\r\nx\r\n0\r\n\r\n' + VALID) == []
+
+
+_LONG_CHUNK_LINES = [
+    b"1;a=" + b"v" * 5000,
+    b'1;a="' + b'x\\"' * 1700 + b'"',
+    b"1" + b' ; a = "b\\;"' * 500,
+    b"1;" + b"n" * 5000 + b" = t",
+    b"1" + b" \t" * 2000 + b";a",
+]
+
+
+@pytest.mark.parametrize("line", _LONG_CHUNK_LINES, ids=["token", "quoted", "many", "name", "ows"])
+def test_twin_holds_a_trickled_chunk_line_in_a_few_bytes(line: bytes) -> None:
+    """The twin keeps a short stand-in of an unfinished chunk-size line, so a line trickled in
+    byte by byte costs linear time, and still gives the events of the whole input."""
+    config = Config(max_head_size=1 << 16)
+    raw = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + line
+    raw += b"\r\nx\r\n0\r\n\r\n"
+    twin = _load("httptools")
+    start = ("POST", "/up", 1, [(b"host", b"a"), (b"transfer-encoding", b"chunked")], True, None)
+    assert run(twin, config, [raw]) == [start, b"x", None]
+    parser = twin(config)
+    events: list[Any] = []
+    for i in range(len(raw)):
+        events += parser.feed(raw[i : i + 1])
+        assert len(parser._pending) <= 32, f"{len(parser._pending)} bytes held at {i}"
+    assert events == [start, b"x", None]
+
+
 # -- any bytes, any split: the same events -----------------------------------------------------
 
 _FRAGMENTS = [c.values[0].raw for c in CASES[::7]] + [
