@@ -1,7 +1,8 @@
 """Parser microbenchmark: nanoseconds per request for each parser, Python objects included.
 
 Feeds a realistic 438-byte browser request with 8 header fields, once per call and as a batch
-of 16 pipelined copies, to:
+of 16 pipelined copies, and a third time as 64 variants of it in turn whose header values all
+differ (so no parser can reuse what it built for the previous request), to:
   * the Rust parser (`wirespeed._parser`),
   * the httptools twin (`wirespeed.parser_httptools`),
   * raw `httptools.HttpRequestParser` with the callbacks a server typically sets (URL, each
@@ -72,17 +73,33 @@ class RawHttptools:
         return self.done
 
 
-def time_per_request(feed: Callable[[bytes], object], data: bytes, requests_per_feed: int, seconds: float) -> float:
-    """Nanoseconds per request, timing batches of feeds for about `seconds`."""
-    batch = 1000
+def variants(count: int) -> list[bytes]:
+    """`count` copies of REQUEST, same length, with every header value and the target changed."""
+    result = []
+    for i in range(count):
+        lines = REQUEST.split(b"\r\n")
+        tag = b"%02d" % i
+        lines[0] = lines[0].replace(b"red.jpg", b"r" + tag[:1] + b".jpg").replace(b"10/03", b"10/" + tag)
+        for n in range(1, 9):
+            name, _, value = lines[n].partition(b": ")
+            lines[n] = name + b": " + tag + value[2:]
+        variant = b"\r\n".join(lines)
+        assert len(variant) == len(REQUEST), (len(variant), len(REQUEST))
+        result.append(variant)
+    return result
+
+
+def time_per_request(feed: Callable[[bytes], object], inputs: list[bytes], requests_per_feed: int, seconds: float) -> float:
+    """Nanoseconds per request, feeding `inputs` in turn for about `seconds`."""
+    batch = inputs * max(1, 1000 // len(inputs))
     start = time.perf_counter_ns()
     count = 0
     deadline = start + int(seconds * 1e9)
     now = start
     while now < deadline:
-        for _ in range(batch):
+        for data in batch:
             feed(data)
-        count += batch
+        count += len(batch)
         now = time.perf_counter_ns()
     return (now - start) / (count * requests_per_feed)
 
@@ -116,16 +133,21 @@ def main() -> int:
         return 1
     parsers = {"wirespeed Rust parser": lambda: RustParser(config).feed, **parsers}
 
-    workloads = {"1 request per feed": (REQUEST, 1), f"{PIPELINED} pipelined per feed": (REQUEST * PIPELINED, PIPELINED)}
+    workloads = {
+        "1 request per feed, same request repeated": ([REQUEST], 1),
+        f"{PIPELINED} pipelined per feed": ([REQUEST * PIPELINED], PIPELINED),
+        "1 request per feed, every header value new": (variants(64), 1),
+    }
     results: dict[str, dict[str, float]] = {}
     print(f"request: {len(REQUEST)} bytes, 8 header fields; Python {platform.python_version()}")
-    for workload, (data, per_feed) in workloads.items():
+    for workload, (inputs, per_feed) in workloads.items():
         rounds: dict[str, list[float]] = {name: [] for name in parsers}
         for name, make in parsers.items():
-            check(name, make(), data, per_feed)
+            for data in inputs:
+                check(name, make(), data, per_feed)
         for _ in range(args.rounds):  # interleave parsers across rounds
             for name, make in parsers.items():
-                rounds[name].append(time_per_request(make(), data, per_feed, args.seconds))
+                rounds[name].append(time_per_request(make(), inputs, per_feed, args.seconds))
         results[workload] = {name: statistics.median(values) for name, values in rounds.items()}
 
     reference = "httptools (raw, callbacks)"
