@@ -47,6 +47,43 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// Every kind, in declaration order.
+    pub const ALL: [ParseError; 33] = [
+        ParseError::BareLf,
+        ParseError::BareCr,
+        ParseError::InvalidMethod,
+        ParseError::InvalidRequestLine,
+        ParseError::InvalidTarget,
+        ParseError::InvalidTargetForm,
+        ParseError::AsteriskFormNotOptions,
+        ParseError::ConnectNeedsAuthority,
+        ParseError::TargetTooLong,
+        ParseError::InvalidVersion,
+        ParseError::UnsupportedVersion,
+        ParseError::InvalidHeaderName,
+        ParseError::WhitespaceBeforeColon,
+        ParseError::ObsFold,
+        ParseError::InvalidHeaderValue,
+        ParseError::TooManyHeaders,
+        ParseError::HeadTooLarge,
+        ParseError::MissingHost,
+        ParseError::DuplicateHost,
+        ParseError::ContentLengthAndTransferEncoding,
+        ParseError::InvalidContentLength,
+        ParseError::ConflictingContentLength,
+        ParseError::BodyTooLarge,
+        ParseError::InvalidTransferEncoding,
+        ParseError::TransferEncodingNotChunked,
+        ParseError::ChunkedTwice,
+        ParseError::TransferEncodingInHttp10,
+        ParseError::UnsupportedTransferCoding,
+        ParseError::InvalidChunkSize,
+        ParseError::InvalidChunkExtension,
+        ParseError::ChunkExtensionTooLong,
+        ParseError::MissingChunkCrlf,
+        ParseError::TrailersTooLarge,
+    ];
+
     /// The HTTP status to answer with.
     pub fn status(self) -> u16 {
         use ParseError::*;

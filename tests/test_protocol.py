@@ -98,6 +98,10 @@ def make_app() -> App:
     async def post_json(request: Request) -> dict[str, object]:
         return {"got": await request.json()}
 
+    @app.get("/bad-header")
+    def bad_header(request: Request) -> Response:
+        return Response("split", headers={"X-Injected": "a\r\nSet-Cookie: evil=1"})
+
     @app.get("/nothing")
     def nothing(request: Request) -> None:
         return None
@@ -354,6 +358,15 @@ def test_handler_exception_is_500_and_connection_survives(
         assert failed.body == b"500 Internal Server Error"  # nothing of the exception leaks
         assert connection.read_response().body == b"Hello, World!"
     assert any("handler failure" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
+def test_response_splitting_is_refused(server: RunningServer) -> None:
+    bad, ok = exchange(
+        server.port, b"GET /bad-header HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", count=2
+    )
+    assert bad.status == 500
+    assert bad.header("set-cookie") is None and bad.header("x-injected") is None
+    assert ok.body == b"Hello, World!"
 
 
 def test_http_error_raised_by_handler(server: RunningServer) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
 from .errors import ParseError
+from .app import internal_error_response
 from .request import BodyStream, Request
 from .response import FileResponse, Response, StreamingResponse
 from .writer import (
@@ -185,6 +186,13 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self._out.append(self._encode(request, response))
 
+    def _encode(self, request: Request, response: Response) -> bytes:
+        try:
+            return self._encode_unchecked(request, response)
+        except Exception as error:  # a response that cannot be encoded (say, CR LF in a header)
+            error_logger.error("response to %s %s cannot be sent", request.method, request.target, exc_info=error)
+            return self._encode_unchecked(request, internal_error_response())
+
     async def _finish_async(
         self,
         request: Request,
@@ -227,7 +235,7 @@ class HttpProtocol(asyncio.Protocol):
         self._flush()
 
     # -- encoding and writing
-    def _encode(self, request: Request, response: Response) -> bytes:
+    def _encode_unchecked(self, request: Request, response: Response) -> bytes:
         status = response.status
         body = response.body
         if status in NO_BODY_STATUSES:

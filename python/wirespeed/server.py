@@ -166,7 +166,7 @@ async def serve(app: App, config: Config | None = None, **settings: Any) -> None
     server = Server(app, config)
     await server.start()
     loop = asyncio.get_running_loop()
-    installed: list[int] = []
+    installed: list[signal.Signals] = []
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             try:
