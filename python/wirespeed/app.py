@@ -3,8 +3,8 @@
 Strategy: this module owns what happens between a parsed `Request` and a `Response`: finding
 the endpoint, passing path parameters as keyword arguments, converting return values, and
 turning exceptions into error responses (an `HTTPError` into its status, anything else into a
-logged 500). `dispatch` returns a Response, or for `async def` handlers a coroutine that
-returns one and never raises; the protocol decides how to drive it. No bytes, no sockets.
+logged 500). `dispatch` returns what the handler returned (an `async def` handler's coroutine
+included: the protocol decides how to drive it). No bytes, no sockets.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .errors import HTTPError, InternalServerError, MethodNotAllowed, NotFound
 from .request import Request
-from .response import PlainTextResponse, Response, to_response
+from .response import PlainTextResponse, Response
 from .router import Endpoint, Router
 
 logger = logging.getLogger("wirespeed.error")
@@ -50,7 +50,6 @@ class App:
         self.router = Router()
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
-        self._async_handlers: set[Callable[..., Any]] = set()
 
     # -- registration
     def route(
@@ -85,8 +84,6 @@ class App:
     def add_route(self, path: str, handler: Callable[..., Any], methods: Iterable[str]) -> None:
         endpoint = Endpoint(path, handler, frozenset(methods), _keyword_params(path, handler))
         self.router.add(endpoint)
-        if inspect.iscoroutinefunction(handler):
-            self._async_handlers.add(handler)
 
     def static(self, prefix: str, directory: str | os.PathLike[str], **options: Any) -> None:
         """Serve the files under `directory` at `prefix` (for example "/static")."""
@@ -112,46 +109,42 @@ class App:
 
         run(self, Config(host=host, port=port, **settings))
 
-    def dispatch(self, request: Request) -> Response | Coroutine[Any, Any, Response]:
-        """The response to `request`, or a coroutine producing it for an async handler."""
+    def dispatch(self, request: Request) -> Any:
+        """What answers `request`: the handler's return value, or the coroutine of an async
+        handler (the protocol drives it), or an error Response when routing or the handler
+        failed. Never raises for a failure of the handler."""
         try:
             endpoint, params = self.router.match(request.method, request.raw_path)
-        except MethodNotAllowed as error:
-            if request.method == "OPTIONS":
+        except HTTPError as error:
+            return self._routing_failed(request, error)
+        if params:
+            request.path_params = params
+            if endpoint.kwargs:
+                try:
+                    kwargs = {name: convert(params[name]) for name, convert in endpoint.kwargs}
+                except (ValueError, TypeError):
+                    return error_response(NotFound())
+                try:
+                    return endpoint.handler(request, **kwargs)
+                except Exception as error:
+                    return self.failure_response(request, error)
+        try:
+            return endpoint.handler(request)
+        except Exception as error:
+            return self.failure_response(request, error)
+
+    def _routing_failed(self, request: Request, error: HTTPError) -> Response:
+        if request.method == "OPTIONS":
+            if isinstance(error, MethodNotAllowed):
                 return _options_response(error.allowed)
-            return error_response(error)
-        except HTTPError as error:
-            if request.target == "*" and request.method == "OPTIONS":
+            if request.target == "*":
                 return _options_response(self.router.all_methods())
-            return error_response(error)
-        request.path_params = params
-        kwargs: dict[str, Any] = {}
-        if endpoint.kwargs:
-            try:
-                kwargs = {name: convert(params[name]) for name, convert in endpoint.kwargs}
-            except (ValueError, TypeError):
-                return error_response(NotFound())
-        try:
-            result = endpoint.handler(request, **kwargs) if kwargs else endpoint.handler(request)
-        except HTTPError as error:
-            return error_response(error)
-        except Exception as error:
-            return _handler_failed(request, error)
-        if endpoint.handler in self._async_handlers or inspect.isawaitable(result):
-            return _respond_async(request, result)
-        try:
-            return to_response(result)
-        except Exception as error:
-            return _handler_failed(request, error)
-
-
-async def _respond_async(request: Request, awaitable: Awaitable[Any]) -> Response:
-    try:
-        result = await awaitable
-        return to_response(result)
-    except HTTPError as error:
         return error_response(error)
-    except Exception as error:
+
+    def failure_response(self, request: Request, error: Exception) -> Response:
+        """The answer when a handler raised: its status for an HTTPError, else a logged 500."""
+        if isinstance(error, HTTPError):
+            return error_response(error)
         return _handler_failed(request, error)
 
 

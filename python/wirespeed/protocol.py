@@ -16,12 +16,13 @@ import collections
 import logging
 import types
 from collections.abc import Coroutine, Generator
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .errors import ParseError
 from .app import internal_error_response
 from .request import BodyStream, Request
-from .response import FileResponse, Response, StreamingResponse
+from .response import FileResponse, StreamingResponse
 from .writer import (
     CHUNKED,
     CONNECTION_CLOSE,
@@ -72,7 +73,7 @@ class HttpProtocol(asyncio.Protocol):
         "state",
         "app",
         "loop",
-        "heads",
+        "writer",
         "parser",
         "transport",
         "client_address",
@@ -92,7 +93,7 @@ class HttpProtocol(asyncio.Protocol):
         self.state = state
         self.app = state.app
         self.loop = state.loop
-        self.heads = state.heads
+        self.writer = state.writer
         self.parser = state.parser_class(state.config)
         self.transport: asyncio.Transport | None = None
         self.client_address: tuple[str, int] | None | bool = False  # False: not looked up yet
@@ -107,7 +108,9 @@ class HttpProtocol(asyncio.Protocol):
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._read_paused = False
-        self._close_after_response = False  # a body failed to parse: answer, then close
+        # End the connection after the next response: its body failed to parse, or the server
+        # is shutting down.
+        self._close_after_response = False
 
     # -- asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -130,14 +133,12 @@ class HttpProtocol(asyncio.Protocol):
         if self._closing:
             return
         for event in self.parser.feed(data):
-            kind = type(event)
+            kind = event.__class__
             if kind is tuple:
-                method, target, version, headers, keep_alive, body = event
-                if body is None:
-                    stream = self._body = BodyStream(self.loop, self, version == 1 and _expects_continue(headers))
-                    request = Request(self, method, target, version, headers, keep_alive, None, stream)
+                if event[5] is None:
+                    request = self._request_with_stream(event)
                 else:
-                    request = Request(self, method, target, version, headers, keep_alive, body)
+                    request = Request(self, event)
                 if self._active is None and not self._queue:
                     self._run(request)
                 else:
@@ -159,6 +160,12 @@ class HttpProtocol(asyncio.Protocol):
         if self._out:
             self._flush()
 
+    def _request_with_stream(self, parsed: tuple[Any, ...]) -> Request:
+        """A request whose body follows in later events: they go to its BodyStream."""
+        expect_continue = parsed[2] == 1 and _expects_continue(parsed[3])
+        stream = self._body = BodyStream(self.loop, self, expect_continue)
+        return Request(self, parsed, stream)
+
     def pause_writing(self) -> None:
         self._write_paused = True
 
@@ -169,46 +176,55 @@ class HttpProtocol(asyncio.Protocol):
     # -- running requests in order
     def _run(self, request: Request) -> None:
         result = self.app.dispatch(request)
-        if isinstance(result, Response):
-            self._respond(request, result)
-            return
-        # An async handler: drive it here; only if it really suspends does it get a Task.
-        try:
-            yielded = result.send(None)
-        except StopIteration as stop:
-            self._respond(request, stop.value)
-            return
-        self._active = self.loop.create_task(self._finish_async(request, result, yielded))
+        if result.__class__ is CoroutineType:
+            # An async handler: drive it here; only if it really suspends does it get a Task.
+            try:
+                yielded = result.send(None)
+            except StopIteration as stop:
+                result = stop.value
+            except Exception as error:
+                result = self.app.failure_response(request, error)
+            else:
+                self._active = self.loop.create_task(self._finish_async(request, result, yielded))
+                return
+        self._respond(request, result)
 
-    def _respond(self, request: Request, response: Response) -> None:
-        if isinstance(response, (StreamingResponse, FileResponse)):
-            self._active = self.loop.create_task(self._finish_async(request, None, response))
-        else:
-            self._out.append(self._encode(request, response))
-
-    def _encode(self, request: Request, response: Response) -> bytes:
+    def _respond(self, request: Request, result: Any) -> None:
+        """Answer with a handler's result: inline into this buffer's write, or through a Task
+        for streamed and file bodies."""
+        if isinstance(result, (StreamingResponse, FileResponse)):
+            self._active = self.loop.create_task(self._finish_async(request, None, result))
+            return
+        connection = self._connection_line(request)
         try:
-            return self._encode_unchecked(request, response)
-        except Exception as error:  # a response that cannot be encoded (say, CR LF in a header)
+            data = self.writer.result(result, connection, request.method == "HEAD")
+        except Exception as error:  # a result that cannot be sent (a bad type, CR LF in a header)
             error_logger.error("response to %s %s cannot be sent", request.method, request.target, exc_info=error)
-            return self._encode_unchecked(request, internal_error_response())
+            data = self.writer.response(internal_error_response(), connection, request.method == "HEAD")
+        self._out.append(data)
 
     async def _finish_async(
         self,
         request: Request,
-        coro: Coroutine[Any, Any, Response] | None,
+        coro: Coroutine[Any, Any, Any] | None,
         first: Any,
     ) -> None:
         """Finish a suspended handler (`coro`, which yielded `first`), or send `first` as a
         streamed or file response; then run the requests that queued up meanwhile."""
         try:
-            response = await _resume(coro, first) if coro is not None else first
-            if isinstance(response, StreamingResponse):
-                await self._send_stream(request, response)
-            elif isinstance(response, FileResponse):
-                await self._send_file(request, response)
+            if coro is None:
+                result = first
             else:
-                self._out.append(self._encode(request, response))
+                try:
+                    result = await _resume(coro, first)
+                except Exception as error:
+                    result = self.app.failure_response(request, error)
+            if isinstance(result, StreamingResponse):
+                await self._send_stream(request, result)
+            elif isinstance(result, FileResponse):
+                await self._send_file(request, result)
+            else:
+                self._respond(request, result)
         except asyncio.CancelledError:
             if self._lost:
                 return  # the client went away; its handler was cancelled on purpose
@@ -235,26 +251,12 @@ class HttpProtocol(asyncio.Protocol):
         self._flush()
 
     # -- encoding and writing
-    def _encode_unchecked(self, request: Request, response: Response) -> bytes:
-        status = response.status
-        body = response.body
-        if status in NO_BODY_STATUSES:
-            length = b""
-            body = b""
-        else:
-            length = content_length(len(body))
-        head = self.heads.head(status, response.head_extra(), length, self._connection_line(request))
-        if request.method == "HEAD":
-            return head
-        return head + body
-
     def _connection_line(self, request: Request) -> bytes:
         """Connection header for this response; decides whether the connection ends after it."""
         stream = request.body_stream
         if (
             not request.keep_alive
             or self._close_after_response
-            or self.state.shutting_down
             # The handler answered without reading the whole body: the rest of it is not
             # worth reading (RFC 9112 §9.6), so the connection ends here.
             or (stream is not None and not stream.done)
@@ -309,7 +311,7 @@ class HttpProtocol(asyncio.Protocol):
             length = b""
             self._closing = True
             connection = CONNECTION_CLOSE
-        self._out.append(self.heads.head(status, response.head_extra(), length, connection))
+        self._out.append(self.writer.head(status, response.head_extra(), length, connection))
         iterator = response.iterator
         try:
             if request.method != "HEAD" and status not in NO_BODY_STATUSES:
@@ -332,7 +334,7 @@ class HttpProtocol(asyncio.Protocol):
         status = response.status
         no_body = status in NO_BODY_STATUSES
         length = b"" if no_body else content_length(response.size)
-        self._out.append(self.heads.head(status, response.head_extra(), length, self._connection_line(request)))
+        self._out.append(self.writer.head(status, response.head_extra(), length, self._connection_line(request)))
         if request.method == "HEAD" or no_body:
             return
         remaining = response.size
@@ -367,7 +369,7 @@ class HttpProtocol(asyncio.Protocol):
         self._closing = True
         body = error.body()
         self._out.append(
-            self.heads.head(error.status, PLAIN_TEXT, content_length(len(body)), CONNECTION_CLOSE) + body
+            self.writer.head(error.status, PLAIN_TEXT, content_length(len(body)), CONNECTION_CLOSE) + body
         )
         self._flush()
 
@@ -378,6 +380,10 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.close()
 
     # -- shutdown
+    def close_after_response(self) -> None:
+        """Say `Connection: close` on the next response and end the connection after it."""
+        self._close_after_response = True
+
     def close_if_idle(self) -> None:
         """Close now if no request is running or waiting (used by a graceful shutdown)."""
         if self._active is None and not self._queue and not self._lost and self.transport is not None:

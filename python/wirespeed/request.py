@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
@@ -19,6 +20,10 @@ from .errors import BadRequest
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
+
+
+# The path_params of a request whose route has none: shared, so read-only.
+_NO_PARAMS: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]
 
 
 class Headers(Mapping[str, str]):
@@ -194,8 +199,9 @@ class Request:
         "raw_headers",
         "keep_alive",
         "path_params",
-        "_body",
         "body_stream",
+        "_body",
+        "_raw_path",
         "_headers",
         "_query",
         "_protocol",
@@ -204,34 +210,30 @@ class Request:
     def __init__(
         self,
         protocol: HttpProtocol | None,
-        method: str,
-        target: str,
-        version: int,
-        raw_headers: list[tuple[bytes, bytes]],
-        keep_alive: bool,
-        body: bytes | None,
+        parsed: tuple[str, str, int, list[tuple[bytes, bytes]], bool, bytes | None],
         stream: BodyStream | None = None,
     ) -> None:
+        """`parsed` is the parser's request tuple: (method, target, version, headers,
+        keep_alive, body), body None when it arrives through `stream`."""
+        self.method, self.target, self.version, self.raw_headers, self.keep_alive, self._body = parsed
         self._protocol = protocol
-        self.method = method
-        self.target = target
-        self.version = version
-        self.raw_headers = raw_headers
-        self.keep_alive = keep_alive
-        self._body = body
         self.body_stream = stream
-        self.path_params: dict[str, Any] = {}
+        self.path_params: dict[str, Any] = _NO_PARAMS
+        self._raw_path: str | None = None
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
 
     @property
     def raw_path(self) -> str:
         """The path of the request-target, still percent-encoded."""
-        target = self.target
-        end = target.find("?")
-        path = target if end < 0 else target[:end]
-        if not path.startswith("/"):
-            path = _origin_path(path)
+        path = self._raw_path
+        if path is None:
+            target = self.target
+            end = target.find("?")
+            path = target if end < 0 else target[:end]
+            if not path.startswith("/"):
+                path = _origin_path(path)
+            self._raw_path = path
         return path
 
     @property

@@ -13,18 +13,27 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any, ClassVar
 
-from .writer import encode_headers
-
 try:  # orjson is an optional speed-up for JSON bodies
-    import orjson
-
-    def _dump_json(content: Any) -> bytes:
-        return orjson.dumps(content)
-
+    from orjson import dumps as dump_json
 except ImportError:  # pragma: no cover - exercised only without orjson installed
 
-    def _dump_json(content: Any) -> bytes:
+    def dump_json(content: Any) -> bytes:  # type: ignore[misc]
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+_FORBIDDEN_IN_FIELD = frozenset("\r\n\0")
+
+
+def encode_headers(headers: Iterable[tuple[str, str]]) -> bytes:
+    """`Name: value` lines for user-supplied headers; refuses CR, LF and NUL (response splitting)."""
+    parts: list[str] = []
+    for name, value in headers:
+        if not name or _FORBIDDEN_IN_FIELD.intersection(name) or ":" in name:
+            raise ValueError(f"invalid header name {name!r}")
+        if _FORBIDDEN_IN_FIELD.intersection(value):
+            raise ValueError(f"invalid header value for {name}: {value!r}")
+        parts.append(f"{name}: {value}\r\n")
+    return "".join(parts).encode("latin-1")
 
 
 HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]] | None
@@ -109,7 +118,7 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return _dump_json(content)
+        return dump_json(content)
 
 
 class RedirectResponse(Response):

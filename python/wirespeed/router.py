@@ -26,6 +26,8 @@ CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "path": (r".*", str),
 }
 
+_NO_PARAMS: dict[str, Any] = {}  # returned for every static path; never handed out
+
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 
 
@@ -122,7 +124,7 @@ class Router:
         if table is None and "%" in raw_path:
             table = self._static.get(unquote(raw_path))
         if table is not None:
-            return _by_method(table, method), {}
+            return table.get(method) or _by_method(table, method), _NO_PARAMS
         for pattern in self._patterns:
             found = pattern.regex.match(raw_path)
             if found is None:

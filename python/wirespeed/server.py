@@ -23,7 +23,7 @@ from .app import App
 from .config import Config
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
-from .writer import HeadWriter
+from .writer import ResponseWriter
 
 logger = logging.getLogger("wirespeed")
 
@@ -31,17 +31,16 @@ logger = logging.getLogger("wirespeed")
 class ServerState:
     """What every connection of one server shares."""
 
-    __slots__ = ("app", "config", "loop", "heads", "parser_class", "parser_name", "connections", "shutting_down")
+    __slots__ = ("app", "config", "loop", "writer", "parser_class", "parser_name", "connections")
 
     def __init__(self, app: App, config: Config, loop: asyncio.AbstractEventLoop) -> None:
         self.app = app
         self.config = config
         self.loop = loop
-        self.heads = HeadWriter(config.server_header)
+        self.writer = ResponseWriter(config.server_header)
         self.parser_name = resolve_backend(config.parser)
         self.parser_class = parser_factory(config.replace(parser=self.parser_name))
         self.connections: set[HttpProtocol] = set()
-        self.shutting_down = False
 
 
 def loop_name(loop: asyncio.AbstractEventLoop) -> str:
@@ -107,7 +106,7 @@ class Server:
 
     def _schedule_date_tick(self) -> None:
         assert self.state is not None
-        self.state.heads.tick()
+        self.state.writer.tick()
         now = time.time()
         loop = self.state.loop
         self._date_timer = loop.call_later(1.0 - (now - int(now)) + 0.001, self._schedule_date_tick)
@@ -128,9 +127,9 @@ class Server:
         state = self.state
         if state is None or self._server is None:
             return
-        state.shutting_down = True
         self._server.close()
         for connection in list(state.connections):
+            connection.close_after_response()
             connection.close_if_idle()
         deadline = state.loop.time() + self.config.shutdown_timeout
         while state.connections and state.loop.time() < deadline and not self._forced:

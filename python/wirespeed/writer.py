@@ -1,21 +1,24 @@
-"""Response heads on the wire: status lines, the cached Date and Server lines, header encoding.
+"""Responses on the wire: what a handler returned, turned into the bytes of a response.
 
-Strategy: this module owns the bytes of a response head. Status lines are computed once for
-every known code; the `Date` line is recomputed at most once a second by `HeadWriter.tick`,
-driven by a loop timer in the server, never per request. It knows nothing of routing,
-handlers or sockets: it turns (status, headers, body length, connection state) into bytes.
+Strategy: this module owns the bytes of a response head and of complete bodies. Status lines
+are computed once for every known code; the `Server` and `Date` lines, and the heads of the
+common `200 OK` answers up to their Content-Length, are recomputed at most once a second by
+`ResponseWriter.tick` (a loop timer in the server), never per request. The plain return
+values (str, bytes, dict, list) take a path that builds no Response object. It knows nothing
+of routing, handlers or sockets; streaming and file bodies are sent by the protocol.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import Any
+
+from .response import Response, dump_json, encode_headers, to_response
 
 STATUS_LINES: dict[int, bytes] = {
-    int(status): f"HTTP/1.1 {int(status)} {status.phrase}\r\n".encode("ascii")
-    for status in HTTPStatus
+    int(status): f"HTTP/1.1 {int(status)} {status.phrase}\r\n".encode("ascii") for status in HTTPStatus
 }
 
 # RFC 9110 §8.6 / §15: no body and no Content-Length in 1xx and 204; 304 has no body.
@@ -27,7 +30,9 @@ CHUNKED = b"Transfer-Encoding: chunked\r\n"
 CONTINUE_100 = b"HTTP/1.1 100 Continue\r\n\r\n"
 LAST_CHUNK = b"0\r\n\r\n"
 
-_FORBIDDEN_IN_FIELD = frozenset("\r\n\0")
+TEXT_PLAIN = b"Content-Type: text/plain; charset=utf-8\r\n"
+APPLICATION_JSON = b"Content-Type: application/json\r\n"
+OCTET_STREAM = b"Content-Type: application/octet-stream\r\n"
 
 
 def status_line(status: int) -> bytes:
@@ -39,16 +44,8 @@ def status_line(status: int) -> bytes:
     return line
 
 
-def encode_headers(headers: Iterable[tuple[str, str]]) -> bytes:
-    """`Name: value` lines for user-supplied headers; refuses CR, LF and NUL (response splitting)."""
-    parts: list[str] = []
-    for name, value in headers:
-        if not name or _FORBIDDEN_IN_FIELD.intersection(name) or ":" in name:
-            raise ValueError(f"invalid header name {name!r}")
-        if _FORBIDDEN_IN_FIELD.intersection(value):
-            raise ValueError(f"invalid header value for {name}: {value!r}")
-        parts.append(f"{name}: {value}\r\n")
-    return "".join(parts).encode("latin-1")
+def content_length(size: int) -> bytes:
+    return b"Content-Length: %d\r\n" % size
 
 
 def chunk(data: bytes) -> bytes:
@@ -58,19 +55,18 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%b\r\n" % (len(data), data)
 
 
-class HeadWriter:
-    """Builds response heads. One per server: it caches the Date and Server lines."""
+class ResponseWriter:
+    """Encodes responses. One per server: it caches the Date and Server lines."""
 
-    __slots__ = ("common", "_server_line", "_second")
+    __slots__ = ("common", "ok_text", "ok_json", "ok_bytes", "_server_line", "_second")
 
     def __init__(self, server_header: str | None) -> None:
-        if server_header is not None:
-            self._server_line = encode_headers([("Server", server_header)])
-        else:
-            self._server_line = b""
+        self._server_line = encode_headers([("Server", server_header)]) if server_header is not None else b""
         self._second = -1
         # `Server` and `Date` lines, the part of every head that changes at most once a second.
         self.common = b""
+        # `200 OK` heads up to the Content-Length line, for str, dict/list and bytes results.
+        self.ok_text = self.ok_json = self.ok_bytes = b""
         self.tick()
 
     def tick(self) -> None:
@@ -78,7 +74,11 @@ class HeadWriter:
         now = int(time.time())
         if now != self._second:
             self._second = now
-            self.common = self._server_line + b"Date: " + formatdate(now, usegmt=True).encode() + b"\r\n"
+            common = self.common = self._server_line + b"Date: " + formatdate(now, usegmt=True).encode() + b"\r\n"
+            ok = STATUS_LINES[200] + common
+            self.ok_text = ok + TEXT_PLAIN
+            self.ok_json = ok + APPLICATION_JSON
+            self.ok_bytes = ok + OCTET_STREAM
 
     def head(self, status: int, extra: bytes, length: bytes, connection: bytes) -> bytes:
         """A full response head.
@@ -89,6 +89,33 @@ class HeadWriter:
         """
         return (STATUS_LINES.get(status) or status_line(status)) + self.common + extra + length + connection + b"\r\n"
 
+    def result(self, result: Any, connection: bytes, head_only: bool) -> bytes:
+        """The whole response for a handler's return value (not a streaming or file response).
 
-def content_length(size: int) -> bytes:
-    return b"Content-Length: %d\r\n" % size
+        str is text/plain, dict and list are JSON, bytes is application/octet-stream, None is
+        204, a Response is sent as it says. Raises TypeError or ValueError for anything that
+        cannot be sent.
+        """
+        kind = result.__class__
+        if kind is str:
+            prefix = self.ok_text
+            body = result.encode()
+        elif kind is dict or kind is list:
+            prefix = self.ok_json
+            body = dump_json(result)
+        elif kind is bytes:
+            prefix = self.ok_bytes
+            body = result
+        else:
+            return self.response(to_response(result), connection, head_only)
+        if head_only:
+            return b"%sContent-Length: %d\r\n%s\r\n" % (prefix, len(body), connection)
+        return b"%sContent-Length: %d\r\n%s\r\n%s" % (prefix, len(body), connection, body)
+
+    def response(self, response: Response, connection: bytes, head_only: bool) -> bytes:
+        status = response.status
+        if status in NO_BODY_STATUSES:
+            return self.head(status, response.head_extra(), b"", connection)
+        body = response.body
+        head = self.head(status, response.head_extra(), content_length(len(body)), connection)
+        return head if head_only else head + body
