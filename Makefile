@@ -48,3 +48,49 @@ bench-parser: setup
 
 clean:
 	rm -rf $(VENV) target .pytest_cache .hypothesis
+
+# --- benchmarks (benches/; results in benches/RESULTS.md) -----------------------------------------
+#   make bench            wirespeed side by side with nginx, socketify, granian, uvicorn and a uvloop
+#                         limit: 4 workloads, 2 interleaved rounds x 10 s, medians (< 10 minutes)
+#   make bench QUICK=1    one round of 3 s per workload
+#                         knobs: ROUNDS= DURATION= SERVERS=a,b WORKLOADS=a,b SERVER_CPUS=0 CLIENT_CPUS=1
+#                         WAIT_QUIET=60 (on a shared machine: wait up to 60 s in all for other load to stop)
+#   make bench-memory     RSS growth with 10,000 idle keep-alive connections (wirespeed, uvicorn) and
+#                         RSS drift over 1,000,000 requests (wirespeed); QUICK=1: 1,000 and 100,000
+#   make bench-smoke      both in their quickest mode, a few seconds per workload (CI; no numbers asserted)
+# Each target installs what it needs: nginx, its echo module, wrk and libuv from Debian's packages,
+# the `bench` extra of pyproject.toml into the venv, and wirespeed built in release mode.
+
+.PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps
+
+BENCH_FLAGS = $(if $(filter-out 0,$(QUICK)),--quick) $(if $(ROUNDS),--rounds $(ROUNDS)) \
+	$(if $(DURATION),--duration $(DURATION)) $(if $(SERVERS),--servers $(SERVERS)) \
+	$(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS)) \
+	$(if $(CLIENT_CPUS),--client-cpus $(CLIENT_CPUS)) $(if $(WAIT_QUIET),--wait-quiet $(WAIT_QUIET))
+BENCH_MEMORY_FLAGS = $(if $(filter-out 0,$(QUICK)),--quick) \
+	$(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS)) $(if $(CLIENT_CPUS),--client-cpus $(CLIENT_CPUS))
+
+bench-system-deps:
+	@missing=""; \
+	{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || missing="$$missing nginx-light"; \
+	test -e /usr/lib/nginx/modules/ngx_http_echo_module.so || missing="$$missing libnginx-mod-http-echo"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v taskset >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	ls /usr/lib/*/libuv.so.1 /usr/lib/libuv.so.1 2>/dev/null | grep -q . || missing="$$missing libuv1"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing from Debian:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+bench-setup: build bench-system-deps
+	$(PY) benches/setup_deps.py
+
+bench: bench-setup
+	$(PY) benches/run.py $(BENCH_FLAGS)
+
+bench-memory: bench-setup
+	$(PY) benches/bench_memory.py $(BENCH_MEMORY_FLAGS)
+
+bench-smoke: bench-setup
+	$(PY) benches/run.py --quick --duration 2 --warmup 1
+	$(PY) benches/bench_memory.py --quick

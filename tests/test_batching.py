@@ -102,3 +102,25 @@ async def test_close_after_non_keep_alive(backend: str, keep_alive: bool) -> Non
     connection = b"" if keep_alive else b"Connection: close\r\n"
     protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n" + connection + b"\r\n")
     assert transport.closed is (not keep_alive)
+
+
+async def test_many_distinct_text_results_are_each_encoded_right(backend: str) -> None:
+    # More distinct strings than the writer keeps encoded, and one too large to keep.
+    app = App()
+    texts = [f"text number {i} é" for i in range(300)] + ["x" * 5000]
+
+    @app.get("/t/{index:int}")
+    def text(request: Request, index: int) -> str:
+        return texts[index]
+
+    state = ServerState(app, Config(parser=backend), asyncio.get_running_loop())  # type: ignore[arg-type]
+    protocol = HttpProtocol(state)
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    for _ in range(2):
+        for i, expected in enumerate(texts):
+            transport.writes.clear()
+            protocol.data_received(b"GET /t/%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+            (data,) = transport.writes
+            body = expected.encode()
+            assert data.endswith(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))

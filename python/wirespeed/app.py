@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from .errors import HTTPError, InternalServerError, MethodNotAllowed, NotFound
 from .request import Request
 from .response import PlainTextResponse, Response
-from .router import Endpoint, Router
+from .router import Endpoint, Router, compile_path
 
 logger = logging.getLogger("wirespeed.error")
 
@@ -48,6 +48,7 @@ class App:
 
     def __init__(self) -> None:
         self.router = Router()
+        self._static_routes = self.router.static
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
 
@@ -82,7 +83,18 @@ class App:
         return self.route(path, ("DELETE",))
 
     def add_route(self, path: str, handler: Callable[..., Any], methods: Iterable[str]) -> None:
-        endpoint = Endpoint(path, handler, frozenset(methods), _keyword_params(path, handler))
+        kwargs = _keyword_params(path, handler)
+        _, converters = compile_path(path)
+        endpoint = Endpoint(
+            path,
+            handler,
+            frozenset(methods),
+            kwargs,
+            # The handler takes every parameter, unconverted: pass the matched dict itself.
+            kwargs_are_params=bool(kwargs)
+            and len(kwargs) == len(converters)
+            and all(convert is _identity for _, convert in kwargs),
+        )
         self.router.add(endpoint)
 
     def static(self, prefix: str, directory: str | os.PathLike[str], **options: Any) -> None:
@@ -113,6 +125,15 @@ class App:
         """What answers `request`: the handler's return value, or the coroutine of an async
         handler (the protocol drives it), or an error Response when routing or the handler
         failed. Never raises for a failure of the handler."""
+        # Fast path: a target without a query that names a static route, by its exact method.
+        table = self._static_routes.get(request.target)
+        if table is not None:
+            endpoint = table.get(request.method)
+            if endpoint is not None:
+                try:
+                    return endpoint.handler(request)
+                except Exception as error:
+                    return self.failure_response(request, error)
         try:
             endpoint, params = self.router.match(request.method, request.raw_path)
         except HTTPError as error:
@@ -120,10 +141,13 @@ class App:
         if params:
             request.path_params = params
             if endpoint.kwargs:
-                try:
-                    kwargs = {name: convert(params[name]) for name, convert in endpoint.kwargs}
-                except (ValueError, TypeError):
-                    return error_response(NotFound())
+                if endpoint.kwargs_are_params:
+                    kwargs = params
+                else:
+                    try:
+                        kwargs = {name: convert(params[name]) for name, convert in endpoint.kwargs}
+                    except (ValueError, TypeError):
+                        return error_response(NotFound())
                 try:
                     return endpoint.handler(request, **kwargs)
                 except Exception as error:
@@ -159,8 +183,6 @@ def _options_response(allowed: Iterable[str]) -> Response:
 
 def _keyword_params(path: str, handler: Callable[..., Any]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
     """The path parameters `handler` declares, each with the converter its annotation implies."""
-    from .router import compile_path
-
     _, converters = compile_path(path)
     if not converters:
         return ()

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("wirespeed.protocol")
 error_logger = logging.getLogger("wirespeed.error")
 
+STREAMED = (StreamingResponse, FileResponse)  # responses sent from a Task, piece by piece
 PLAIN_TEXT = b"Content-Type: text/plain; charset=utf-8\r\n"
 FILE_PIECE_SIZE = 256 * 1024
 
@@ -139,12 +140,29 @@ class HttpProtocol(asyncio.Protocol):
                     request = self._request_with_stream(event)
                 else:
                     request = Request(self, event)
-                if self._active is None and not self._queue:
-                    self._run(request)
-                else:
+                if self._active is not None or self._queue:
                     self._queue.append(request)
                     if len(self._queue) >= self.state.config.max_pipelined:
                         self._pause_reading()
+                    continue
+                result = self.app.dispatch(request)
+                kind = result.__class__
+                if (
+                    # The common case, answered here without further calls: a plain result
+                    # to a keep-alive HTTP/1.1 request whose body is all in (not HEAD).
+                    (kind is str or kind is dict or kind is bytes or kind is list)
+                    and event[4]
+                    and event[2]
+                    and event[5] is not None
+                    and not self._close_after_response
+                    and event[0] != "HEAD"
+                ):
+                    try:
+                        self._out.append(self.writer.keep_alive_result(result))
+                        continue
+                    except Exception:  # noqa: S112 - _respond logs it and answers 500
+                        pass
+                self._handle(request, result)
             elif kind is bytes:
                 body_stream = self._body
                 if body_stream is not None:
@@ -175,7 +193,10 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- running requests in order
     def _run(self, request: Request) -> None:
-        result = self.app.dispatch(request)
+        self._handle(request, self.app.dispatch(request))
+
+    def _handle(self, request: Request, result: Any) -> None:
+        """Answer `request` with what dispatch returned, driving an async handler's coroutine."""
         if result.__class__ is CoroutineType:
             # An async handler: drive it here; only if it really suspends does it get a Task.
             try:
@@ -192,10 +213,13 @@ class HttpProtocol(asyncio.Protocol):
     def _respond(self, request: Request, result: Any) -> None:
         """Answer with a handler's result: inline into this buffer's write, or through a Task
         for streamed and file bodies."""
-        if isinstance(result, (StreamingResponse, FileResponse)):
+        if isinstance(result, STREAMED):
             self._active = self.loop.create_task(self._finish_async(request, None, result))
             return
-        connection = self._connection_line(request)
+        if request.keep_alive and request.version and request.body_stream is None and not self._close_after_response:
+            connection = b""  # the common case, decided without a call
+        else:
+            connection = self._connection_line(request)
         try:
             data = self.writer.result(result, connection, request.method == "HEAD")
         except Exception as error:  # a result that cannot be sent (a bad type, CR LF in a header)
@@ -271,11 +295,11 @@ class HttpProtocol(asyncio.Protocol):
         """Write everything pending in one call; close if the last response said so."""
         out = self._out
         if out:
-            if not self._lost and self.transport is not None:
-                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            if not self._lost:
+                self.transport.write(out[0] if len(out) == 1 else b"".join(out))  # type: ignore[union-attr]
             out.clear()
-        if self._closing and self._active is None and not self._lost and self.transport is not None:
-            self.transport.close()
+        if self._closing and self._active is None and not self._lost:
+            self.transport.close()  # type: ignore[union-attr]
 
     def _write_now(self) -> None:
         """Write what is pending, in the middle of a response (so never close)."""

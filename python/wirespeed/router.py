@@ -40,6 +40,8 @@ class Endpoint:
     methods: frozenset[str]
     # The path parameters the handler declares as keyword arguments, with their converters.
     kwargs: tuple[tuple[str, Callable[[str], Any]], ...] = ()
+    # True when `kwargs` is every path parameter with no conversion: the params dict is passed.
+    kwargs_are_params: bool = False
 
 
 @dataclass(slots=True)
@@ -50,6 +52,8 @@ class Pattern:
     regex: re.Pattern[str]
     converters: dict[str, Callable[[str], Any]]
     by_method: dict[str, Endpoint] = field(default_factory=dict)
+    # Whether any parameter converts its text (int); if not, matched text is used as it is.
+    converts: bool = False
 
 
 def compile_path(path: str) -> tuple[re.Pattern[str], dict[str, Callable[[str], Any]]]:
@@ -95,11 +99,12 @@ def _by_method(table: dict[str, Endpoint], method: str) -> Endpoint:
 class Router:
     """Maps a method and a raw (percent-encoded) path to an endpoint and path parameters."""
 
-    __slots__ = ("_static", "_patterns")
+    __slots__ = ("static", "_patterns")
 
     def __init__(self) -> None:
-        # path -> method -> endpoint, for paths without parameters.
-        self._static: dict[str, dict[str, Endpoint]] = {}
+        # path -> method -> endpoint, for paths without parameters. Read directly by
+        # App.dispatch for its fast path.
+        self.static: dict[str, dict[str, Endpoint]] = {}
         self._patterns: list[Pattern] = []
 
     def add(self, endpoint: Endpoint) -> None:
@@ -107,12 +112,13 @@ class Router:
             regex, converters = compile_path(endpoint.path)
             pattern = next((p for p in self._patterns if p.path == endpoint.path), None)
             if pattern is None:
-                pattern = Pattern(endpoint.path, regex, converters)
+                converts = any(convert is not str for convert in converters.values())
+                pattern = Pattern(endpoint.path, regex, converters, converts=converts)
                 self._patterns.append(pattern)
             table = pattern.by_method
         else:
             compile_path(endpoint.path)  # validates the path
-            table = self._static.setdefault(endpoint.path, {})
+            table = self.static.setdefault(endpoint.path, {})
         for method in endpoint.methods:
             if method in table:
                 raise ValueError(f"{method} {endpoint.path} is already routed")
@@ -120,29 +126,30 @@ class Router:
 
     def match(self, method: str, raw_path: str) -> tuple[Endpoint, dict[str, Any]]:
         """The endpoint and decoded parameters; raises NotFound or MethodNotAllowed."""
-        table = self._static.get(raw_path)
+        table = self.static.get(raw_path)
         if table is None and "%" in raw_path:
-            table = self._static.get(unquote(raw_path))
+            table = self.static.get(unquote(raw_path))
         if table is not None:
             return table.get(method) or _by_method(table, method), _NO_PARAMS
         for pattern in self._patterns:
             found = pattern.regex.match(raw_path)
             if found is None:
                 continue
-            endpoint = _by_method(pattern.by_method, method)
-            params: dict[str, Any] = {}
-            for name, value in found.groupdict().items():
-                if "%" in value:
-                    value = unquote(value)
-                params[name] = pattern.converters[name](value)
+            endpoint = pattern.by_method.get(method) or _by_method(pattern.by_method, method)
+            params: dict[str, Any] = found.groupdict()
+            if pattern.converts or "%" in raw_path:
+                converters = pattern.converters
+                params = {
+                    name: converters[name](unquote(value) if "%" in value else value) for name, value in params.items()
+                }
             return endpoint, params
         raise NotFound()
 
     def methods_for(self, raw_path: str) -> list[str] | None:
         """The methods a path answers (for OPTIONS), or None if no route has this path."""
-        table = self._static.get(raw_path)
+        table = self.static.get(raw_path)
         if table is None and "%" in raw_path:
-            table = self._static.get(unquote(raw_path))
+            table = self.static.get(unquote(raw_path))
         if table is not None:
             return allow_header(frozenset(table))
         for pattern in self._patterns:
@@ -152,7 +159,7 @@ class Router:
 
     def all_methods(self) -> list[str]:
         methods: set[str] = set()
-        for table in self._static.values():
+        for table in self.static.values():
             methods.update(table)
         for pattern in self._patterns:
             methods.update(pattern.by_method)

@@ -35,6 +35,11 @@ APPLICATION_JSON = b"Content-Type: application/json\r\n"
 OCTET_STREAM = b"Content-Type: application/octet-stream\r\n"
 
 
+# Bounds of the cache of encoded str results: how many, and the largest body kept.
+TEXT_TAIL_CACHE_SIZE = 256
+TEXT_TAIL_CACHE_BODY = 1024
+
+
 def status_line(status: int) -> bytes:
     line = STATUS_LINES.get(status)
     if line is None:
@@ -58,7 +63,7 @@ def chunk(data: bytes) -> bytes:
 class ResponseWriter:
     """Encodes responses. One per server: it caches the Date and Server lines."""
 
-    __slots__ = ("common", "ok_text", "ok_json", "ok_bytes", "_server_line", "_second")
+    __slots__ = ("common", "ok", "ok_text", "ok_json", "ok_bytes", "_server_line", "_second", "_text_tails")
 
     def __init__(self, server_header: str | None) -> None:
         self._server_line = encode_headers([("Server", server_header)]) if server_header is not None else b""
@@ -66,7 +71,10 @@ class ResponseWriter:
         # `Server` and `Date` lines, the part of every head that changes at most once a second.
         self.common = b""
         # `200 OK` heads up to the Content-Length line, for str, dict/list and bytes results.
-        self.ok_text = self.ok_json = self.ok_bytes = b""
+        self.ok = self.ok_text = self.ok_json = self.ok_bytes = b""
+        # str result -> the rest of its keep-alive response after `ok`; handlers tend to
+        # return the same few strings, so their encoding is done once (bounded, small ones).
+        self._text_tails: dict[str, bytes] = {}
         self.tick()
 
     def tick(self) -> None:
@@ -75,7 +83,7 @@ class ResponseWriter:
         if now != self._second:
             self._second = now
             common = self.common = self._server_line + b"Date: " + formatdate(now, usegmt=True).encode() + b"\r\n"
-            ok = STATUS_LINES[200] + common
+            ok = self.ok = STATUS_LINES[200] + common
             self.ok_text = ok + TEXT_PLAIN
             self.ok_json = ok + APPLICATION_JSON
             self.ok_bytes = ok + OCTET_STREAM
@@ -88,6 +96,21 @@ class ResponseWriter:
         `connection` is b"" or one of the CONNECTION_* lines.
         """
         return (STATUS_LINES.get(status) or status_line(status)) + self.common + extra + length + connection + b"\r\n"
+
+    def keep_alive_result(self, result: Any) -> bytes:
+        """`result(result, b"", False)`: the answer to a keep-alive HTTP/1.1 GET or the like."""
+        if result.__class__ is str:
+            tail = self._text_tails.get(result)
+            if tail is None:
+                body = result.encode()
+                tail = TEXT_PLAIN + content_length(len(body)) + b"\r\n" + body
+                if len(body) <= TEXT_TAIL_CACHE_BODY and len(self._text_tails) < TEXT_TAIL_CACHE_SIZE:
+                    self._text_tails[result] = tail
+            return self.ok + tail
+        if result.__class__ is dict:
+            body = dump_json(result)
+            return b"%sContent-Length: %d\r\n\r\n%s" % (self.ok_json, len(body), body)
+        return self.result(result, b"", False)
 
     def result(self, result: Any, connection: bytes, head_only: bool) -> bytes:
         """The whole response for a handler's return value (not a streaming or file response).

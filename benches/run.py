@@ -1,0 +1,585 @@
+"""Servers side by side: wirespeed against nginx, socketify, granian, uvicorn and a uvloop limit.
+
+This module owns the orchestration of `make bench`: it checks that wrk counts pipelined
+responses, then for each round starts every server in turn (pinned with taskset to the server
+CPUs, wrk pinned to the client CPUs), verifies its answers for every workload, warms it up and
+times each workload with `wrk -t1 -c64 --latency`. Rounds interleave the servers (the order
+alternates between rounds); the report is the median over rounds. It prints a table (req/s,
+p99, ratio to nginx and to uvicorn, wrk errors), checks the DESIGN.md targets, and writes
+benches/results/<date>.json and <date>.png (a `-quick` suffix in quick mode).
+
+    python benches/run.py [--quick] [--rounds N] [--duration S] [--servers a,b] [--workloads a,b]
+                          [--server-cpus 0] [--client-cpus 1] [--out DIR]
+
+Exit status 1 when the harness itself fails (wrk miscounts pipelined responses) or when
+wirespeed or nginx does not start or answers wrongly; other servers are flagged, not fatal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import (
+    BENCHES,
+    HOST,
+    LUA_DIR,
+    BenchError,
+    ServerProcess,
+    WrkResult,
+    command_version,
+    cpu_use,
+    free_port,
+    machine_info,
+    parse_cpus,
+    pin_self,
+    process_cpu,
+    run_wrk,
+)
+from serverdefs import PIPELINE_DEPTH, PYTHON, SERVERS, WORKLOADS, ServerDef, verify
+
+FATAL_SERVERS = ("wirespeed", "nginx")
+NOISE_CPU = 0.05  # other processes using more than this share of a CPU make a timed run suspect
+
+
+@dataclasses.dataclass
+class Settings:
+    rounds: int
+    duration: float
+    warmup: float
+    connections: int
+    server_cpus: str
+    client_cpus: str
+    servers: list[str]
+    workloads: list[str]
+    out: Path
+    quick: bool
+    chart: bool
+    wait_quiet: float
+
+
+@dataclasses.dataclass
+class Sample:
+    round: int
+    server: str
+    workload: str
+    result: WrkResult | None = None
+    error: str | None = None  # the server did not start or answered wrongly
+    server_cpu: float | None = None  # CPUs the server's processes used during the timed run
+    other_cpu: float | None = None  # CPUs every other process on the machine used meanwhile
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="one short round (default 3 s per workload)")
+    parser.add_argument("--rounds", type=int, help="rounds over all servers (default 2; 1 with --quick)")
+    parser.add_argument("--duration", type=float, help="seconds per workload (default 10; 3 with --quick)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up after each start (default 1)")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma list from {','.join(SERVERS)}")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma list from {','.join(WORKLOADS)}")
+    parser.add_argument(
+        "--server-cpus",
+        default=os.environ.get("SERVER_CPUS") or "0",
+        help="CPUs for the servers, taskset syntax (env SERVER_CPUS, default 0)",
+    )
+    parser.add_argument(
+        "--client-cpus",
+        default=os.environ.get("CLIENT_CPUS") or "1",
+        help="CPUs for wrk and this script (env CLIENT_CPUS, default 1)",
+    )
+    parser.add_argument("--out", type=Path, default=BENCHES / "results", help="directory for the JSON and the PNG")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=float(os.environ.get("WAIT_QUIET") or 0),
+        help="on a shared machine: before each server, wait while other processes keep a CPU more than 5%% busy, "
+        "at most this many seconds over the whole run (env WAIT_QUIET, default 0)",
+    )
+    args = parser.parse_args(argv)
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    for name in servers:
+        if name not in SERVERS:
+            parser.error(f"unknown server {name!r}; choose from {', '.join(SERVERS)}")
+    for name in workloads:
+        if name not in WORKLOADS:
+            parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 2)
+    duration = args.duration if args.duration is not None else (3.0 if args.quick else 10.0)
+    if rounds < 1 or duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
+    return Settings(
+        rounds,
+        duration,
+        args.warmup,
+        args.connections,
+        args.server_cpus,
+        args.client_cpus,
+        servers,
+        workloads,
+        args.out,
+        args.quick,
+        not args.no_chart,
+        args.wait_quiet,
+    )
+
+
+# --- the pipelining self-check ---------------------------------------------------------------------
+
+
+def check_pipeline_counting(settings: Settings, scratch: Path) -> dict[str, Any]:
+    """wrk must count each of the 16 responses to a pipelined write, not one per write.
+
+    A counting variant of the uvloop limit server reports how many requests it answered; wrk's
+    total must be that count less at most the batches in flight when wrk stopped.
+    """
+    port = free_port()
+    count_file = scratch / "pipeline-count.txt"
+    connections = 4
+    server = ServerProcess(
+        "pipeline-check",
+        [PYTHON, "uvloop_limit.py", str(port), "--count-file", str(count_file)],
+        settings.server_cpus,
+        port,
+        scratch / "pipeline-check.log",
+    )
+    try:
+        server.wait_ready()
+        result, _ = run_wrk(
+            f"http://{HOST}:{port}/",
+            1,
+            settings.client_cpus,
+            connections=connections,
+            script=LUA_DIR / "pipeline.lua",
+            script_args=(str(PIPELINE_DEPTH),),
+            latency=False,
+        )
+    finally:
+        server.stop()
+    answered = int(count_file.read_text())
+    in_flight = PIPELINE_DEPTH * connections
+    ok = result.requests > in_flight and answered - in_flight <= result.requests <= answered
+    return {"wrk_requests": result.requests, "server_answered": answered, "max_in_flight": in_flight, "ok": ok}
+
+
+class QuietGate:
+    """Waits, within a total budget, until other processes leave the CPUs alone."""
+
+    def __init__(self, budget: float) -> None:
+        self.left = budget
+        self.waited = 0.0
+
+    def wait(self) -> float:
+        """The other processes' CPU use when the wait ended (measured over 0.5 s)."""
+        while True:
+            before = process_cpu()
+            time.sleep(0.5)
+            other = cpu_use(before, process_cpu(), -1, 0.5).other
+            if other <= NOISE_CPU or self.left <= 0:
+                return other
+            log(f"  waiting: other processes use {other:.0%} of a CPU ({self.left:.0f} s of waiting left)")
+            pause = min(2.0, self.left)
+            time.sleep(pause)
+            self.left -= pause + 0.5
+            self.waited += pause + 0.5
+
+
+# --- one server, one round -----------------------------------------------------------------------------
+
+
+def workload_groups(server: ServerDef, workloads: list[str]) -> list[list[str]]:
+    """Consecutive workloads a server serves from one start (the limit restarts for JSON)."""
+    groups: list[list[str]] = []
+    previous: str | None = None
+    for workload in workloads:
+        if workload not in server.workloads:
+            continue
+        variant = server.variant(workload)
+        if groups and variant == previous:
+            groups[-1].append(workload)
+        else:
+            groups.append([workload])
+        previous = variant
+    return groups
+
+
+def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Path) -> list[Sample]:
+    samples: list[Sample] = []
+    for group in workload_groups(server, settings.workloads):
+        port = free_port()
+        argv = server.argv(port, group[0], scratch)
+        process = ServerProcess(
+            server.name, argv, settings.server_cpus, port, scratch / "logs" / f"{server.name}-round{round_no}.log"
+        )
+        try:
+            process.wait_ready()
+            for workload in group:
+                verify(workload, port, fixed_response=server.fixed_response)
+        except BenchError as error:
+            process.stop()
+            log(f"  {server.name}: FAILED: {error}")
+            samples += [Sample(round_no, server.name, w, error=str(error).splitlines()[0]) for w in group]
+            continue
+        try:
+            first = WORKLOADS[group[0]]
+            if settings.warmup > 0:
+                run_wrk(
+                    f"http://{HOST}:{port}{first.path}",
+                    settings.warmup,
+                    settings.client_cpus,
+                    connections=settings.connections,
+                    script=first.script,
+                    script_args=first.script_args,
+                    latency=False,
+                )
+            for workload in group:
+                spec = WORKLOADS[workload]
+                before = process_cpu()
+                result, _ = run_wrk(
+                    f"http://{HOST}:{port}{spec.path}",
+                    settings.duration,
+                    settings.client_cpus,
+                    connections=settings.connections,
+                    script=spec.script,
+                    script_args=spec.script_args,
+                )
+                if workload == "pipelined":
+                    # wrk's latency percentiles are wrong with pipelining: its coordinated-omission
+                    # correction assumes one response per round trip and adds samples below the
+                    # histogram's minimum, which the percentile walk never reaches (p75+ read 0).
+                    result.p50_ms = result.p99_ms = None
+                use = cpu_use(before, process_cpu(), process.pid, result.seconds)
+                if not process.alive():
+                    raise BenchError(f"{server.name} died during {workload}:\n{process.log_tail()}")
+                flag = f"  [errors: {result.error_text()}]" if result.errors else ""
+                log(
+                    f"  {server.name:<10} {workload:<10} {result.rps:>12,.0f} req/s  p99 {fmt_ms(result.p99_ms):>9}"
+                    f"  server CPU {use.server:4.0%}  other CPU {use.other:4.0%}{flag}"
+                )
+                samples.append(Sample(round_no, server.name, workload, result, None, use.server, use.other))
+        except BenchError as error:
+            log(f"  {server.name}: FAILED: {error}")
+            done = {s.workload for s in samples}
+            samples += [
+                Sample(round_no, server.name, w, error=str(error).splitlines()[0]) for w in group if w not in done
+            ]
+        finally:
+            process.stop()
+    return samples
+
+
+# --- report -------------------------------------------------------------------------------------------
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.0f} µs" if value < 1 else f"{value:.2f} ms"
+
+
+def fmt_rps(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f}k"
+    return f"{value:.0f}"
+
+
+def summarize(samples: list[Sample], settings: Settings, skipped: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per workload, per server: median req/s and p99 over rounds, errors summed, ratios."""
+    results: dict[str, dict[str, Any]] = {}
+    for workload in settings.workloads:
+        row: dict[str, Any] = {}
+        for name in settings.servers:
+            server = SERVERS[name]
+            if name in skipped:
+                row[name] = {"status": "skipped", "note": skipped[name]}
+                continue
+            if workload not in server.workloads:
+                row[name] = {"status": "n/a", "note": server.note}
+                continue
+            mine = [s for s in samples if s.server == name and s.workload == workload]
+            timed = [s.result for s in mine if s.result is not None]
+            failures = sorted({s.error for s in mine if s.error})
+            if not timed:
+                row[name] = {"status": "failed", "note": "; ".join(failures)}
+                continue
+            rps = [r.rps for r in timed]
+            p99 = [r.p99_ms for r in timed if r.p99_ms is not None]
+            errors = {
+                key: sum(getattr(r, key) for r in timed)
+                for key in ("non2xx", "connect_errors", "read_errors", "write_errors", "timeouts")
+            }
+            median = statistics.median(rps)
+            row[name] = {
+                "status": "flagged" if any(errors.values()) or failures else "ok",
+                "rps": median,
+                "rps_rounds": rps,
+                "spread": (max(rps) - min(rps)) / median if median else 0.0,
+                "p99_ms": statistics.median(p99) if p99 else None,
+                "p99_ms_rounds": p99,
+                "errors": errors,
+                "failures": failures,
+                "server_cpu": statistics.median(s.server_cpu for s in mine if s.server_cpu is not None),
+                "other_cpu_max": max(s.other_cpu or 0.0 for s in mine),
+            }
+        for reference in ("nginx", "uvicorn"):
+            base = row.get(reference, {}).get("rps")
+            for entry in row.values():
+                if "rps" in entry:
+                    entry[f"vs_{reference}"] = entry["rps"] / base if base else None
+        results[workload] = row
+    return results
+
+
+def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """DESIGN.md's throughput targets for wirespeed, from the medians of this run."""
+
+    def rps(workload: str, server: str) -> float | None:
+        value = results.get(workload, {}).get(server, {}).get("rps")
+        return float(value) if value else None
+
+    checks: list[dict[str, Any]] = []
+
+    def add(name: str, numerator: float | None, denominator: float | None, threshold: float) -> None:
+        if numerator is None or denominator is None:
+            checks.append({"target": name, "ratio": None, "threshold": threshold, "met": None})
+            return
+        ratio = numerator / denominator
+        checks.append({"target": name, "ratio": ratio, "threshold": threshold, "met": ratio >= threshold})
+
+    add("plaintext keep-alive >= 0.9x nginx", rps("plaintext", "wirespeed"), rps("plaintext", "nginx"), 0.9)
+    add("16 pipelined >= 4x nginx (pipelined)", rps("pipelined", "wirespeed"), rps("pipelined", "nginx"), 4.0)
+    add("JSON /users/{id} >= 0.8x nginx plaintext", rps("json", "wirespeed"), rps("plaintext", "nginx"), 0.8)
+    for workload in results:
+        add(f"{workload} >= 3x uvicorn", rps(workload, "wirespeed"), rps(workload, "uvicorn"), 3.0)
+    add("plaintext >= 1.4x socketify", rps("plaintext", "wirespeed"), rps("plaintext", "socketify"), 1.4)
+    return checks
+
+
+def table(results: dict[str, dict[str, Any]], settings: Settings) -> str:
+    lines = [
+        "| workload | server | req/s | p99 | × nginx | × uvicorn | spread | server CPU | other CPU | wrk errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for workload, row in results.items():
+        for name in settings.servers:
+            entry = row[name]
+            label = SERVERS[name].label
+            if "rps" not in entry:
+                lines.append(f"| {workload} | {label} | {entry['status']} | | | | | | | {entry.get('note', '')} |")
+                continue
+            flagged = entry["status"] == "flagged"
+            errors = ", ".join(f"{k.replace('_errors', '')} {v}" for k, v in entry["errors"].items() if v)
+            if entry["failures"]:
+                errors = "; ".join(filter(None, [errors, *entry["failures"]]))
+            ratio_n = f"{entry['vs_nginx']:.2f}" if entry.get("vs_nginx") else "-"
+            ratio_u = f"{entry['vs_uvicorn']:.2f}" if entry.get("vs_uvicorn") else "-"
+            if name == "wirespeed":
+                label = f"**{label}**"
+            lines.append(
+                f"| {workload} | {label}{' (!)' if flagged else ''} | {fmt_rps(entry['rps'])} | {fmt_ms(entry['p99_ms'])} "
+                f"| {ratio_n} | {ratio_u} | {entry['spread'] * 100:.0f}% | {entry['server_cpu']:.0%} "
+                f"| {entry['other_cpu_max']:.0%} | {errors or '0'} |"
+            )
+    return "\n".join(lines)
+
+
+def targets_text(checks: list[dict[str, Any]]) -> str:
+    lines = []
+    for check in checks:
+        if check["met"] is None:
+            lines.append(f"- {check['target']}: not measured in this run")
+        else:
+            verdict = "met" if check["met"] else "MISSED"
+            lines.append(f"- {check['target']}: {check['ratio']:.2f}x -> {verdict}")
+    return "\n".join(lines)
+
+
+def chart(results: dict[str, dict[str, Any]], settings: Settings, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    workloads = list(results)
+    fig, axes = plt.subplots(1, len(workloads), figsize=(4.2 * len(workloads), 4.6), squeeze=False)
+    for ax, workload in zip(axes[0], workloads, strict=True):
+        names = [n for n in settings.servers if "rps" in results[workload][n]]
+        values = [results[workload][n]["rps"] / 1000 for n in names]
+        colors = [
+            "#d62728" if n == "wirespeed" else "#7f7f7f" if n == "limit" else "#2ca02c" if n == "nginx" else "#1f77b4"
+            for n in names
+        ]
+        bars = ax.bar(range(len(names)), values, color=colors)
+        for bar, value in zip(bars, values, strict=True):
+            ax.annotate(
+                f"{value:,.0f}",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=35, ha="right", fontsize=9)
+        ax.set_title(WORKLOADS[workload].title, fontsize=10)
+        ax.set_ylabel("thousand requests/s")
+        ax.margins(y=0.15)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --- main ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_args(argv)
+    started = time.monotonic()
+    try:
+        server_set, client_set = parse_cpus(settings.server_cpus), parse_cpus(settings.client_cpus)
+    except BenchError as error:
+        log(f"error: {error}")
+        return 2
+    if server_set & client_set:
+        log(f"warning: server CPUs {settings.server_cpus} and client CPUs {settings.client_cpus} overlap")
+    if not shutil.which("taskset") or not shutil.which("wrk"):
+        log("error: taskset and wrk are needed (make bench installs wrk with apt-get)")
+        return 2
+    pin_self(settings.client_cpus)
+
+    skipped: dict[str, str] = {}
+    versions: dict[str, str] = {}
+    for name in settings.servers:
+        reason = SERVERS[name].unavailable()
+        if reason:
+            skipped[name] = reason
+            log(f"note: skipping {name}: {reason}")
+        versions[name] = SERVERS[name].version()
+    versions["wrk"] = command_version(["wrk", "-v"])
+
+    date = dt.date.today().isoformat()
+    suffix = "-quick" if settings.quick else ""
+    json_path = settings.out / f"{date}{suffix}.json"
+    png_path = settings.out / f"{date}{suffix}.png"
+    status = 0
+    samples: list[Sample] = []
+    with tempfile.TemporaryDirectory(prefix="wirespeed-bench-") as tmp:
+        scratch = Path(tmp)
+        pipeline_check: dict[str, Any] = {"ok": None}
+        if "pipelined" in settings.workloads:
+            try:
+                pipeline_check = check_pipeline_counting(settings, scratch)
+            except BenchError as error:
+                pipeline_check = {"ok": False, "error": str(error)}
+            log(f"pipelining check: {pipeline_check}")
+            if not pipeline_check["ok"]:
+                log("error: wrk does not count each pipelined response; the pipelined figures would be wrong")
+                status = 1
+        order = [name for name in settings.servers if name not in skipped]
+        gate = QuietGate(settings.wait_quiet)
+        for round_no in range(1, settings.rounds + 1):
+            this_round = order if round_no % 2 == 1 else list(reversed(order))
+            log(f"round {round_no}/{settings.rounds}: {', '.join(this_round)}")
+            for name in this_round:
+                if settings.wait_quiet > 0:
+                    gate.wait()
+                samples += run_server(SERVERS[name], round_no, settings, scratch)
+        logs_dir = scratch / "logs"
+        failed_logs = {s.server for s in samples if s.error}
+        for name in sorted(failed_logs):
+            for log_file in sorted(logs_dir.glob(f"{name}-round*.log")):
+                log(f"--- {log_file.name} (last lines) ---\n" + "\n".join(log_file.read_text().splitlines()[-10:]))
+
+    results = summarize(samples, settings, skipped)
+    checks = targets(results)
+    for name in FATAL_SERVERS:
+        if name in settings.servers and (name in skipped or any(s.error for s in samples if s.server == name)):
+            log(f"error: {name} was not measured on every workload")
+            status = 1
+
+    elapsed = time.monotonic() - started
+    header = (
+        f"{date}, {settings.rounds} round(s) x {settings.duration:g} s per workload, wrk -t1 -c{settings.connections}, "
+        f"servers on CPU {settings.server_cpus}, wrk on CPU {settings.client_cpus}; median of rounds"
+    )
+    print(f"\n{header}\n")
+    print(table(results, settings))
+    print(
+        "\np99 from wrk --latency (none for pipelined: wrk's percentiles are wrong with pipelining). spread: "
+        "(max - min) / median over rounds. server CPU: CPUs the server's processes used; other CPU: the most "
+        "that all other processes used during one timed run (wrk itself not counted)."
+    )
+    print("\nDESIGN.md targets (wirespeed):")
+    print(targets_text(checks))
+    if skipped:
+        print("\nSkipped: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    print(
+        f"\npipelining check: wrk counted {pipeline_check.get('wrk_requests')} responses, "
+        f"server answered {pipeline_check.get('server_answered')} -> {'ok' if pipeline_check['ok'] else 'FAILED'}"
+    )
+
+    settings.out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "date": date,
+        "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
+        "elapsed_s": round(elapsed, 1),
+        "settings": {
+            **dataclasses.asdict(settings),
+            "out": str(settings.out),
+            "pipeline_depth": PIPELINE_DEPTH,
+            "wrk": f"wrk -t1 -c{settings.connections} --latency",
+        },
+        "machine": machine_info(),
+        "versions": versions,
+        "pipeline_check": pipeline_check,
+        "waited_for_quiet_s": round(gate.waited, 1),
+        "skipped": skipped,
+        "labels": {name: SERVERS[name].label for name in settings.servers},
+        "results": results,
+        "targets": checks,
+        "samples": [
+            {
+                "round": s.round,
+                "server": s.server,
+                "workload": s.workload,
+                "error": s.error,
+                "server_cpu": s.server_cpu,
+                "other_cpu": s.other_cpu,
+                **(dataclasses.asdict(s.result) if s.result else {}),
+            }
+            for s in samples
+        ],
+    }
+    json_path.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwrote {json_path.relative_to(Path.cwd()) if json_path.is_relative_to(Path.cwd()) else json_path}")
+    if settings.chart:
+        try:
+            chart(results, settings, png_path, header)
+            print(f"wrote {png_path.relative_to(Path.cwd()) if png_path.is_relative_to(Path.cwd()) else png_path}")
+        except ImportError:
+            log("note: matplotlib is not installed; no chart (make bench installs it)")
+    print(f"took {elapsed:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""Which servers the benchmarks run, how each is started, and what each must answer.
+
+This module owns the server definitions (command line, version, availability, the workloads
+each can serve), the nginx config rendering, and the workloads themselves (URL path, wrk
+script, and the check each server's answers must pass before it is timed). The apps live in
+benches/servers/, one file per server, each written for that server's native interface.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from harness import (
+    HOST,
+    LUA_DIR,
+    REPO,
+    SERVERS_DIR,
+    BenchError,
+    HTTPResponse,
+    build_request,
+    command_version,
+    http_exchange,
+)
+
+PYTHON = sys.executable
+NGINX_MODULES = Path("/usr/lib/nginx/modules")
+ECHO_MODULE = NGINX_MODULES / "ngx_http_echo_module.so"
+JS_MODULE = NGINX_MODULES / "ngx_http_js_module.so"
+PIPELINE_DEPTH = 16
+ECHO_SIZE = 4096
+JSON_ID = "12345"
+
+
+# --- workloads -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+    name: str
+    title: str
+    path: str
+    script: Path | None = None
+    script_args: tuple[str, ...] = ()
+
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload("plaintext", "plaintext GET /, keep-alive", "/"),
+        Workload(
+            "pipelined", f"plaintext, {PIPELINE_DEPTH} pipelined", "/", LUA_DIR / "pipeline.lua", (str(PIPELINE_DEPTH),)
+        ),
+        Workload("json", "GET /users/{id} -> JSON", f"/users/{JSON_ID}"),
+        Workload("echo", "POST /echo, 4 KiB body", "/echo", LUA_DIR / "post_echo.lua"),
+    )
+}
+
+HELLO = b"Hello, World!"
+
+
+def _expect(condition: bool, what: str, response: HTTPResponse | None = None) -> None:
+    if not condition:
+        detail = ""
+        if response is not None:
+            detail = f" (got {response.status}, {response.headers.get('content-type', '-')!r}, {response.body[:80]!r})"
+        raise BenchError(what + detail)
+
+
+def _check_hello(response: HTTPResponse) -> None:
+    _expect(response.status == 200, "GET / must answer 200", response)
+    _expect(response.body == HELLO, "GET / must answer 'Hello, World!'", response)
+    _expect(response.headers.get("content-type", "").startswith("text/plain"), "GET / must be text/plain", response)
+    _expect(response.headers.get("connection", "").lower() != "close", "GET / must keep the connection", response)
+
+
+def verify(workload: str, port: int, fixed_response: bool = False) -> None:
+    """Check a server's answers for one workload; raise BenchError on the first wrong one.
+
+    Each check sends what wrk will send (one request at a time on a keep-alive connection, or
+    batches of 16 for the pipelined workload), twice on the same connection.
+    """
+    if workload == "plaintext":
+        one = build_request("GET", "/", port)
+        for response in http_exchange(port, [(one, 1), (one, 1)]):
+            _check_hello(response)
+    elif workload == "pipelined":
+        batch = build_request("GET", "/", port) * PIPELINE_DEPTH
+        responses = http_exchange(port, [(batch, PIPELINE_DEPTH), (batch, PIPELINE_DEPTH)])
+        for response in responses:
+            _check_hello(response)
+    elif workload == "json":
+        ids = [JSON_ID] if fixed_response else [JSON_ID, "abc-42"]
+        writes = [(build_request("GET", f"/users/{user_id}", port), 1) for user_id in ids]
+        for user_id, response in zip(ids, http_exchange(port, writes), strict=True):
+            _expect(response.status == 200, f"GET /users/{user_id} must answer 200", response)
+            _expect(
+                response.headers.get("content-type", "").startswith("application/json"),
+                f"GET /users/{user_id} must be application/json",
+                response,
+            )
+            try:
+                document = json.loads(response.body)
+            except ValueError:
+                document = None
+            _expect(
+                document == {"user_id": user_id},
+                f'GET /users/{user_id} must answer {{"user_id":"{user_id}"}}',
+                response,
+            )
+    elif workload == "echo":
+        bodies = [bytes(range(256)) * (ECHO_SIZE // 256), b"x" * (ECHO_SIZE - 1) + b"!"]
+        writes = [(build_request("POST", "/echo", port, body, "application/octet-stream"), 1) for body in bodies]
+        for body, response in zip(bodies, http_exchange(port, writes), strict=True):
+            _expect(response.status == 200, "POST /echo must answer 200", response)
+            _expect(response.body == body, f"POST /echo must send the {len(body)}-byte body back", response)
+    else:
+        raise BenchError(f"unknown workload {workload!r}")
+
+
+# --- servers -------------------------------------------------------------------------------------
+
+
+def _python_module_missing(module: str) -> str | None:
+    """None when `module` imports in a fresh interpreter, else the reason it does not."""
+    if importlib.util.find_spec(module) is None:
+        return f"python package {module!r} is not installed"
+    done = subprocess.run(
+        [PYTHON, "-c", f"import {module}"], capture_output=True, text=True, timeout=60, check=False, cwd=SERVERS_DIR
+    )
+    if done.returncode != 0:
+        lines = (done.stderr.strip() or "import failed").splitlines()
+        return f"import {module} failed: {lines[-1]}"
+    return None
+
+
+def _dist_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+@dataclasses.dataclass
+class ServerDef:
+    name: str
+    label: str
+    workloads: frozenset[str]
+    argv: Callable[[int, str, Path], list[str]]  # (port, workload, scratch dir) -> command
+    unavailable: Callable[[], str | None]
+    version: Callable[[], str]
+    note: str = ""
+    fixed_response: bool = False  # answers without routing (the uvloop limit)
+    # Workloads with the same variant are served by one start of the server.
+    variant: Callable[[str], str] = lambda workload: ""
+
+
+ALL = frozenset(WORKLOADS)
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or (str(Path("/usr/sbin/nginx")) if Path("/usr/sbin/nginx").exists() else None)
+
+
+def nginx_echo_mode() -> str | None:
+    """'echo' (echo module), 'njs', or None when nginx cannot echo a body here."""
+    if ECHO_MODULE.exists():
+        return "echo"
+    if JS_MODULE.exists():
+        return "njs"
+    return None
+
+
+def render_nginx_conf(port: int, prefix: Path) -> Path:
+    """Write nginx.conf for one run under `prefix` (which also holds its pid, log and temp dirs)."""
+    template = (SERVERS_DIR / "nginx.conf").read_text()
+    binary = nginx_binary() or "nginx"
+    compiled = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=30, check=False).stderr
+    temp_paths = []
+    for module in ("proxy", "fastcgi", "uwsgi", "scgi"):
+        if f"--without-http_{module}_module" not in compiled:
+            temp_paths.append(f"    {module}_temp_path {prefix}/{module};")
+    mode = nginx_echo_mode()
+    if mode == "echo":
+        load_module = f"load_module {ECHO_MODULE};"
+        echo = "            echo_read_request_body;\n            echo_request_body;"
+    elif mode == "njs":
+        load_module = f"load_module {JS_MODULE};"
+        echo = "            js_content echo.echo;"
+        temp_paths.append(f"    js_import echo from {SERVERS_DIR / 'nginx_echo.js'};")
+    else:
+        load_module = ""
+        echo = "            return 501;"
+    user = "user root root;" if os.geteuid() == 0 else ""
+    text = (
+        template.replace("@LOAD_MODULE@", load_module)
+        .replace("@USER@", user)
+        .replace("@PREFIX@", str(prefix))
+        .replace("@TEMP_PATHS@", "\n".join(temp_paths))
+        .replace("@PORT@", str(port))
+        .replace("@ECHO@", echo)
+    )
+    prefix.mkdir(parents=True, exist_ok=True)
+    (prefix / "client_body").mkdir(exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(text)
+    return conf
+
+
+def _nginx_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    prefix = scratch / f"nginx-{port}"
+    conf = render_nginx_conf(port, prefix)
+    return [nginx_binary() or "nginx", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
+
+
+def _nginx_unavailable() -> str | None:
+    return None if nginx_binary() else "nginx is not installed"
+
+
+def _nginx_version() -> str:
+    binary = nginx_binary()
+    if not binary:
+        return "not installed"
+    version = command_version([binary, "-v"]).replace("nginx version: ", "")
+    mode = nginx_echo_mode()
+    return f"{version} (echo via {mode or 'nothing'})"
+
+
+def _limit_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    argv = [PYTHON, str(SERVERS_DIR / "uvloop_limit.py"), str(port)]
+    if workload == "json":
+        argv.append("--json")
+    return argv
+
+
+def _uvicorn_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    return [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "asgi_app:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
+def _granian_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    return [
+        PYTHON,
+        "-m",
+        "granian",
+        "--interface",
+        "rsgi",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--runtime-threads",
+        "1",
+        "--http",
+        "1",
+        "--loop",
+        "uvloop",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "rsgi_app:app",
+    ]
+
+
+def _socketify_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    return [PYTHON, str(SERVERS_DIR / "socketify_app.py"), str(port)]
+
+
+def _wirespeed_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    return [
+        PYTHON,
+        "-m",
+        "wirespeed",
+        "wirespeed_app:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
+def _wirespeed_version() -> str:
+    commit = command_version(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
+    return f"{_dist_version('wirespeed')} ({commit})"
+
+
+SERVERS: dict[str, ServerDef] = {
+    s.name: s
+    for s in (
+        ServerDef(
+            "nginx",
+            "nginx (1 worker)",
+            ALL,
+            _nginx_argv,
+            _nginx_unavailable,
+            _nginx_version,
+            note="return 200; JSON from a regex location; echo module (or njs) for POST /echo",
+        ),
+        ServerDef(
+            "limit",
+            "uvloop, no parsing (limit)",
+            frozenset({"plaintext", "pipelined", "json"}),
+            _limit_argv,
+            lambda: _python_module_missing("uvloop"),
+            lambda: _dist_version("uvloop"),
+            note="fixed response per b'\\r\\n\\r\\n'; cannot echo (n/a)",
+            fixed_response=True,
+            variant=lambda workload: "json" if workload == "json" else "text",
+        ),
+        ServerDef(
+            "socketify",
+            "socketify",
+            ALL,
+            _socketify_argv,
+            lambda: _python_module_missing("socketify"),
+            lambda: _dist_version("socketify"),
+        ),
+        ServerDef(
+            "granian",
+            "granian (rsgi)",
+            ALL,
+            _granian_argv,
+            lambda: _python_module_missing("granian"),
+            lambda: _dist_version("granian"),
+        ),
+        ServerDef(
+            "uvicorn",
+            "uvicorn + httptools",
+            ALL,
+            _uvicorn_argv,
+            lambda: _python_module_missing("uvicorn") or _python_module_missing("httptools"),
+            lambda: _dist_version("uvicorn"),
+        ),
+        ServerDef(
+            "wirespeed",
+            "wirespeed (App)",
+            ALL,
+            _wirespeed_argv,
+            lambda: _python_module_missing("wirespeed"),
+            _wirespeed_version,
+        ),
+    )
+}
