@@ -9,11 +9,12 @@
 //! and target (`Recent`): a field sent again, same name and value at the same position, reuses
 //! the immutable tuple instead of building a new one.
 
-use pyo3::exceptions::{PyOverflowError, PyRuntimeError};
+use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::{PyTraverseError, PyVisit};
 
 use crate::error::ParseError;
 use crate::field_names::FieldName;
@@ -26,14 +27,32 @@ use crate::parser::{Event, Parser};
 pub struct RequestParser {
     parser: Parser,
     recent: Recent,
+    /// When set, requests are instances of this tuple subclass with `owner` as a 7th item,
+    /// so the server gets its request objects with no Python call per request.
+    request_type: Option<RequestType>,
+}
+
+/// A tuple subclass to build requests as, and what goes in their last item.
+struct RequestType {
+    class: Py<PyType>,
+    alloc: ffi::allocfunc,
+    owner: Py<PyAny>,
 }
 
 #[pymethods]
 impl RequestParser {
     /// Reads `max_head_size`, `max_headers`, `max_target_length`, `max_body_size` and
     /// `inline_body_size` from `config` (a `wirespeed.config.Config`).
+    ///
+    /// With `request_type` (a subclass of tuple) requests are made as instances of it holding
+    /// the six fields and then `owner`.
     #[new]
-    fn new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (config, request_type = None, owner = None))]
+    fn new(
+        config: &Bound<'_, PyAny>,
+        request_type: Option<Bound<'_, PyType>>,
+        owner: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let limits = Limits {
             max_head_size: config.getattr("max_head_size")?.extract()?,
             max_headers: config.getattr("max_headers")?.extract()?,
@@ -41,7 +60,39 @@ impl RequestParser {
             max_body_size: config.getattr("max_body_size")?.extract()?,
             inline_body_size: config.getattr("inline_body_size")?.extract()?,
         };
-        Ok(RequestParser { parser: Parser::new(limits), recent: Recent::default() })
+        let request_type = match request_type {
+            None => None,
+            Some(class) => {
+                if !class.is_subclass_of::<PyTuple>()? {
+                    return Err(PyTypeError::new_err("request_type must be a subclass of tuple"));
+                }
+                // SAFETY: `class` is a live type object; PyType_GetSlot returns its tp_alloc
+                // (every type has one: a tuple subclass inherits PyType_GenericAlloc).
+                let slot = unsafe { ffi::PyType_GetSlot(class.as_ptr().cast(), ffi::Py_tp_alloc) };
+                if slot.is_null() {
+                    return Err(PyTypeError::new_err("request_type has no tp_alloc"));
+                }
+                // SAFETY: the Py_tp_alloc slot holds an allocfunc.
+                let alloc = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::allocfunc>(slot) };
+                let owner = owner.map_or_else(|| config.py().None(), Bound::unbind);
+                Some(RequestType { class: class.unbind(), alloc, owner })
+            }
+        };
+        Ok(RequestParser { parser: Parser::new(limits), recent: Recent::default(), request_type })
+    }
+
+    // The parser holds its owner (the connection), which holds the parser: let the garbage
+    // collector see that cycle.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(request_type) = &self.request_type {
+            visit.call(&request_type.class)?;
+            visit.call(&request_type.owner)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.request_type = None;
     }
 
     /// Every event that `data` completes, in order.
@@ -50,12 +101,13 @@ impl RequestParser {
         let mut failure: Option<PyErr> = None;
         let cache = Cache::get(py);
         let recent = &mut self.recent;
+        let request_type = self.request_type.as_ref();
         self.parser.feed(data, &mut |event| {
             if failure.is_some() {
                 return;
             }
             let converted = match event {
-                Event::Request { head, body } => request(py, cache, recent, &head, body),
+                Event::Request { head, body } => request(py, cache, recent, request_type, &head, body),
                 Event::BodyChunk(data) => Ok(PyBytes::new(py, data).into_any()),
                 Event::BodyEnd => Ok(py.None().into_bound(py)),
                 Event::Error(error) => parse_error(py, error),
@@ -84,11 +136,13 @@ impl RequestParser {
     }
 }
 
-/// `(method, target, version, headers, keep_alive, body)`.
+/// `(method, target, version, headers, keep_alive, body)`, or that and the owner as an
+/// instance of the request type.
 fn request<'py>(
     py: Python<'py>,
     cache: &Cache,
     recent: &mut Recent,
+    request_type: Option<&RequestType>,
     head: &Head<'_, '_>,
     body: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyAny>> {
@@ -103,18 +157,21 @@ fn request<'py>(
         Some(body) => PyBytes::new(py, body).into_any(),
         None => py.None().into_bound(py),
     };
-    let request = new_tuple(
-        py,
-        [
-            method,
-            recent.target(py, head.target).into_any(),
-            cache.versions[usize::from(head.version & 1)].bind(py).clone().into_any(),
-            headers.into_any(),
-            PyBool::new(py, head.keep_alive).to_owned().into_any(),
-            body,
-        ],
-    )?;
-    Ok(request.into_any())
+    let fields = [
+        method,
+        recent.target(py, head.target).into_any(),
+        cache.versions[usize::from(head.version & 1)].bind(py).clone().into_any(),
+        headers.into_any(),
+        PyBool::new(py, head.keep_alive).to_owned().into_any(),
+        body,
+    ];
+    match request_type {
+        None => Ok(new_tuple(py, fields)?.into_any()),
+        Some(request_type) => {
+            let [a, b, c, d, e, f] = fields;
+            new_tuple_of(py, request_type, [a, b, c, d, e, f, request_type.owner.bind(py).clone()])
+        }
+    }
 }
 
 /// The `(name, value)` tuples and the target of this connection's previous request, each with
@@ -233,6 +290,28 @@ fn new_tuple<'py, const N: usize>(py: Python<'py>, items: [Bound<'py, PyAny>; N]
     }
     // SAFETY: PyTuple_New made a tuple.
     Ok(unsafe { tuple.cast_into_unchecked() })
+}
+
+/// A new instance of the tuple subclass `request_type` holding `items`.
+fn new_tuple_of<'py, const N: usize>(
+    py: Python<'py>,
+    request_type: &RequestType,
+    items: [Bound<'py, PyAny>; N],
+) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: `alloc` is the type's tp_alloc, checked at construction to belong to a subclass
+    // of tuple; for a variable-size type it returns a new, zeroed object with room for N items
+    // (ob_size N), or NULL with an exception set.
+    let object = unsafe {
+        Bound::from_owned_ptr_or_err(py, (request_type.alloc)(request_type.class.as_ptr().cast(), N as ffi::Py_ssize_t))?
+    };
+    for (i, item) in items.into_iter().enumerate() {
+        // SAFETY: `object` is a fresh tuple (subclass instance, so PyTuple_Check passes) of
+        // length N with refcount 1, i < N, and PyTuple_SetItem steals the reference.
+        if unsafe { ffi::PyTuple_SetItem(object.as_ptr(), i as ffi::Py_ssize_t, item.into_ptr()) } != 0 {
+            return Err(PyErr::fetch(py));
+        }
+    }
+    Ok(object)
 }
 
 /// A new list holding `items`; the first error stops it.

@@ -308,3 +308,21 @@ def test_backends_agree() -> None:
                 )
                 break
     assert not disagreements, "\n".join(disagreements)
+
+
+def test_requests_as_a_tuple_subclass_with_their_owner(parser_class: type) -> None:
+    """Both backends build the server's Request objects directly, owner last."""
+    from wirespeed.request import Request
+
+    owner = object()
+    parser = parser_class(Config(), Request, owner)
+    events = parser.feed(
+        b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-One: 1\r\n\r\n"
+        b"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    )
+    first, second = events[0], events[1]
+    assert type(first) is Request and type(second) is Request
+    assert tuple(first) == ("GET", "/a?b=1", 1, [(b"host", b"x"), (b"x-one", b"1")], True, b"", owner)
+    assert first.method == "GET" and first.raw_path == "/a" and first.query["b"] == "1"
+    assert second[5] is None and events[2:] == [b"abc", None]
+    assert first != Request.build("GET", "/a?b=1")  # requests compare by identity

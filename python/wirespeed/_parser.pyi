@@ -22,9 +22,10 @@ Event = Request | bytes | ParseError | None
 class RequestParser:
     """The incremental HTTP/1.1 request parser of one connection."""
 
-    def __init__(self, config: _Limits) -> None:
+    def __init__(self, config: _Limits, request_type: type[tuple[object, ...]] | None = None, owner: object = None) -> None:
         """Reads max_head_size, max_headers, max_target_length, max_body_size and
-        inline_body_size from `config` (a `wirespeed.config.Config`)."""
+        inline_body_size from `config` (a `wirespeed.config.Config`). With `request_type` (a
+        tuple subclass) requests are instances of it: the six fields, then `owner`."""
 
     def feed(self, data: bytes) -> list[Event]:
         """Every event that `data` completes, in order (see `wirespeed.parser`)."""

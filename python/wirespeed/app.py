@@ -126,9 +126,10 @@ class App:
         handler (the protocol drives it), or an error Response when routing or the handler
         failed. Never raises for a failure of the handler."""
         # Fast path: a target without a query that names a static route, by its exact method.
-        table = self._static_routes.get(request.target)
+        # (request[1] and request[0] are its target and method, read without a property call.)
+        table = self._static_routes.get(request[1])
         if table is not None:
-            endpoint = table.get(request.method)
+            endpoint = table.get(request[0])
             if endpoint is not None:
                 try:
                     return endpoint.handler(request)

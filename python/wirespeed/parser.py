@@ -3,8 +3,11 @@
 Strategy: this module owns the choice between the Rust extension (`wirespeed._parser`) and the
 httptools twin (`wirespeed.parser_httptools`), by name in one table. It does no parsing.
 
-The contract. `RequestParser(config)` takes a `Config` and reads `max_head_size`,
-`max_headers`, `max_target_length`, `max_body_size` and `inline_body_size` from it.
+The contract. `RequestParser(config, request_type=None, owner=None)` takes a `Config` and reads
+`max_head_size`, `max_headers`, `max_target_length`, `max_body_size` and `inline_body_size`
+from it. With `request_type` (a subclass of tuple, in practice `wirespeed.request.Request`)
+each request is made as an instance of it holding the six fields below and then `owner` (the
+connection), so the server gets its request objects with no Python call per request.
 `parser.feed(data: bytes) -> list` is called once per received buffer and returns, in order,
 every event that buffer completes:
 

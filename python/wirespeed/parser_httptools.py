@@ -331,9 +331,14 @@ class RequestParser:
         "_body_total",
         "_line_shift",
         "_keep_alive",
+        "_request_type",
+        "_owner",
     )
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, request_type: type[tuple[Any, ...]] | None = None, owner: Any = None) -> None:
+        # With request_type, requests are made as instances of it with `owner` as a 7th item.
+        self._request_type = request_type
+        self._owner = owner
         self._max_head_size = config.max_head_size
         self._max_headers = config.max_headers
         self._max_target_length = config.max_target_length
@@ -671,6 +676,12 @@ class RequestParser:
                 raise parse_error(400, reason.lower() or "invalid header field") from None
         return None
 
+    def _request(self, reader: _FieldReader, body: bytes | None) -> tuple[Any, ...]:
+        fields = (self._method, self._target, self._version, reader.headers, reader.keep_alive, body)
+        if self._request_type is None:
+            return fields
+        return self._request_type((*fields, self._owner))
+
     def _start_body(self, data: bytes, pos: int, events: list[Event]) -> int:
         reader = self._reader
         if reader.framing != _NO_BODY:
@@ -678,18 +689,14 @@ class RequestParser:
         self._keep_alive = reader.keep_alive
         framing = reader.framing
         if framing == _NO_BODY:
-            events.append(
-                (self._method, self._target, self._version, reader.headers, reader.keep_alive, b"")
-            )
+            events.append(self._request(reader, b""))
             self._request_done()
         elif framing == _LENGTH and reader.length <= self._inline_body_size:
             self._state = _INLINE_BODY
             self._remaining = reader.length
             self._body_parts = []
         else:
-            events.append(
-                (self._method, self._target, self._version, reader.headers, reader.keep_alive, None)
-            )
+            events.append(self._request(reader, None))
             if framing == _LENGTH:
                 self._state = _STREAM_BODY
                 self._remaining = reader.length
@@ -713,9 +720,7 @@ class RequestParser:
             body = b"".join(self._body_parts)
             self._body_parts = []
         reader = self._reader
-        events.append(
-            (self._method, self._target, self._version, reader.headers, reader.keep_alive, body)
-        )
+        events.append(self._request(reader, body))
         self._request_done()
         return pos + remaining if self._state != _DONE else -1
 

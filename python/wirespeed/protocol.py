@@ -95,7 +95,8 @@ class HttpProtocol(asyncio.Protocol):
         self.app = state.app
         self.loop = state.loop
         self.writer = state.writer
-        self.parser = state.parser_class(state.config)
+        # Requests come out of the parser as Request objects that know this connection.
+        self.parser = state.parser_class(state.config, Request, self)
         self.transport: asyncio.Transport | None = None
         self.client_address: tuple[str, int] | None | bool = False  # False: not looked up yet
         self._out: list[bytes] = []
@@ -135,11 +136,10 @@ class HttpProtocol(asyncio.Protocol):
             return
         for event in self.parser.feed(data):
             kind = event.__class__
-            if kind is tuple:
+            if kind is Request:
+                request = event
                 if event[5] is None:
-                    request = self._request_with_stream(event)
-                else:
-                    request = Request(self, event)
+                    self._attach_stream(request)
                 if self._active is not None or self._queue:
                     self._queue.append(request)
                     if len(self._queue) >= self.state.config.max_pipelined:
@@ -160,7 +160,7 @@ class HttpProtocol(asyncio.Protocol):
                     try:
                         self._out.append(self.writer.keep_alive_result(result))
                         continue
-                    except Exception:  # noqa: S112 - _respond logs it and answers 500
+                    except Exception:  # noqa: S112 - _handle logs it and answers 500
                         pass
                 self._handle(request, result)
             elif kind is bytes:
@@ -178,11 +178,10 @@ class HttpProtocol(asyncio.Protocol):
         if self._out:
             self._flush()
 
-    def _request_with_stream(self, parsed: tuple[Any, ...]) -> Request:
+    def _attach_stream(self, request: Request) -> None:
         """A request whose body follows in later events: they go to its BodyStream."""
-        expect_continue = parsed[2] == 1 and _expects_continue(parsed[3])
-        stream = self._body = BodyStream(self.loop, self, expect_continue)
-        return Request(self, parsed, stream)
+        expect_continue = request.version == 1 and _expects_continue(request.raw_headers)
+        request.body_stream = self._body = BodyStream(self.loop, self, expect_continue)
 
     def pause_writing(self) -> None:
         self._write_paused = True

@@ -13,6 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from types import MappingProxyType
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
@@ -189,46 +190,55 @@ class BodyStream:
         return b"".join([data async for data in self])
 
 
-class Request:
-    """One HTTP request, as the handler sees it."""
+class Request(tuple):  # type: ignore[type-arg]
+    """One HTTP request, as the handler sees it.
 
-    __slots__ = (
-        "method",
-        "target",
-        "version",
-        "raw_headers",
-        "keep_alive",
-        "path_params",
-        "body_stream",
-        "_body",
-        "_raw_path",
-        "_headers",
-        "_query",
-        "_protocol",
-    )
+    It is a tuple underneath, `(method, target, version, raw_headers, keep_alive, body,
+    connection)`, because the Rust parser builds it directly, with no Python call per
+    request. Use the named attributes; the item order is not part of the API. Everything else
+    (path, query, headers, path parameters) is computed on first use and kept.
+    """
 
-    def __init__(
-        self,
-        protocol: HttpProtocol | None,
-        parsed: tuple[str, str, int, list[tuple[bytes, bytes]], bool, bytes | None],
-        stream: BodyStream | None = None,
-    ) -> None:
-        """`parsed` is the parser's request tuple: (method, target, version, headers,
-        keep_alive, body), body None when it arrives through `stream`."""
-        self.method, self.target, self.version, self.raw_headers, self.keep_alive, self._body = parsed
-        self._protocol = protocol
-        self.body_stream = stream
-        self.path_params: dict[str, Any] = _NO_PARAMS
-        self._raw_path: str | None = None
-        self._headers: Headers | None = None
-        self._query: QueryParams | None = None
+    method: str = property(itemgetter(0))  # type: ignore[assignment]
+    target: str = property(itemgetter(1))  # type: ignore[assignment]
+    version: int = property(itemgetter(2))  # type: ignore[assignment]
+    raw_headers: list[tuple[bytes, bytes]] = property(itemgetter(3))  # type: ignore[assignment]
+    keep_alive: bool = property(itemgetter(4))  # type: ignore[assignment]
+    _connection: HttpProtocol | None = property(itemgetter(6))  # type: ignore[assignment]
+
+    # Defaults of what is set per request only when needed (instance attributes then).
+    path_params: dict[str, Any] = _NO_PARAMS
+    body_stream: BodyStream | None = None
+    _body_read: bytes | None = None
+    _raw_path: str | None = None
+    _headers: Headers | None = None
+    _query: QueryParams | None = None
+
+    # A request is itself, not the value of its fields.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    @classmethod
+    def build(
+        cls,
+        method: str,
+        target: str,
+        version: int = 1,
+        raw_headers: list[tuple[bytes, bytes]] | None = None,
+        keep_alive: bool = True,
+        body: bytes | None = b"",
+        connection: HttpProtocol | None = None,
+    ) -> Request:
+        """A request made in Python (by the httptools parser, or in tests)."""
+        return cls((method, target, version, raw_headers or [], keep_alive, body, connection))
 
     @property
     def raw_path(self) -> str:
         """The path of the request-target, still percent-encoded."""
         path = self._raw_path
         if path is None:
-            target = self.target
+            target = self[1]
             end = target.find("?")
             path = target if end < 0 else target[:end]
             if not path.startswith("/"):
@@ -268,25 +278,25 @@ class Request:
     @property
     def client(self) -> tuple[str, int] | None:
         """The peer's (host, port), or None when unknown (for example a Unix socket)."""
-        if self._protocol is None:
-            return None
-        return self._protocol.client
+        connection = self._connection
+        return None if connection is None else connection.client
 
     async def body(self) -> bytes:
         """The whole request body (it is read once and kept)."""
-        if self._body is None:
-            stream = self.body_stream
-            if stream is None:
-                self._body = b""
-            else:
-                self._body = await stream.read_all()
-        return self._body
+        body = self[5]
+        if body is None:
+            body = self._body_read
+            if body is None:
+                stream = self.body_stream
+                body = self._body_read = b"" if stream is None else await stream.read_all()
+        return body  # type: ignore[no-any-return]
 
     async def stream(self) -> AsyncIterator[bytes]:
         """The body in pieces as they arrive, without holding it all in memory."""
-        if self._body is not None:
-            if self._body:
-                yield self._body
+        body = self[5] if self[5] is not None else self._body_read
+        if body is not None:
+            if body:
+                yield body
             return
         if self.body_stream is not None:
             async for data in self.body_stream:
@@ -300,7 +310,7 @@ class Request:
             raise BadRequest(f"invalid JSON body: {exc}") from None
 
     def __repr__(self) -> str:
-        return f"<Request {self.method} {self.target}>"
+        return f"<Request {self[0]} {self[1]}>"
 
 
 def _origin_path(target: str) -> str:
