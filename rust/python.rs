@@ -302,7 +302,10 @@ fn new_tuple_of<'py, const N: usize>(
     // of tuple; for a variable-size type it returns a new, zeroed object with room for N items
     // (ob_size N), or NULL with an exception set.
     let object = unsafe {
-        Bound::from_owned_ptr_or_err(py, (request_type.alloc)(request_type.class.as_ptr().cast(), N as ffi::Py_ssize_t))?
+        Bound::from_owned_ptr_or_err(
+            py,
+            (request_type.alloc)(request_type.class.as_ptr().cast(), N as ffi::Py_ssize_t),
+        )?
     };
     for (i, item) in items.into_iter().enumerate() {
         // SAFETY: `object` is a fresh tuple (subclass instance, so PyTuple_Check passes) of
