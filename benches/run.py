@@ -532,10 +532,20 @@ def main(argv: list[str] | None = None) -> int:
     print(targets_text(checks))
     if skipped:
         print("\nSkipped: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
-    print(
-        f"\npipelining check: wrk counted {pipeline_check.get('wrk_requests')} responses, "
-        f"server answered {pipeline_check.get('server_answered')} -> {'ok' if pipeline_check['ok'] else 'FAILED'}"
-    )
+    noisy = [s for s in samples if (s.other_cpu or 0.0) > NOISE_CPU]
+    if noisy:
+        worst = max(s.other_cpu or 0.0 for s in noisy)
+        print(
+            f"\nWARNING: other processes used more than {NOISE_CPU:.0%} of a CPU during {len(noisy)} of "
+            f"{len(samples)} timed runs (up to {worst:.0%} of a CPU): those figures are disturbed, the ratios too"
+        )
+    if pipeline_check["ok"] is None:
+        print("\npipelining check: not run (no pipelined workload)")
+    else:
+        print(
+            f"\npipelining check: wrk counted {pipeline_check.get('wrk_requests')} responses, server answered "
+            f"{pipeline_check.get('server_answered')} -> {'ok' if pipeline_check['ok'] else 'FAILED'}"
+        )
 
     settings.out.mkdir(parents=True, exist_ok=True)
     document = {
@@ -552,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions,
         "pipeline_check": pipeline_check,
         "waited_for_quiet_s": round(gate.waited, 1),
+        "disturbed_runs": len(noisy),
         "skipped": skipped,
         "labels": {name: SERVERS[name].label for name in settings.servers},
         "results": results,
