@@ -29,6 +29,7 @@ from .writer import (
     CONNECTION_KEEP_ALIVE,
     CONTINUE_100,
     LAST_CHUNK,
+    TEXT_PLAIN,
     NO_BODY_STATUSES,
     chunk,
     content_length,
@@ -41,7 +42,6 @@ logger = logging.getLogger("wirespeed.protocol")
 error_logger = logging.getLogger("wirespeed.error")
 
 STREAMED = (StreamingResponse, FileResponse)  # responses sent from a Task, piece by piece
-PLAIN_TEXT = b"Content-Type: text/plain; charset=utf-8\r\n"
 FILE_PIECE_SIZE = 256 * 1024
 
 
@@ -392,7 +392,7 @@ class HttpProtocol(asyncio.Protocol):
         self._closing = True
         body = error.body()
         self._out.append(
-            self.writer.head(error.status, PLAIN_TEXT, content_length(len(body)), CONNECTION_CLOSE) + body
+            self.writer.head(error.status, TEXT_PLAIN, content_length(len(body)), CONNECTION_CLOSE) + body
         )
         self._flush()
 
