@@ -145,18 +145,6 @@ class Router:
             return endpoint, params
         raise NotFound()
 
-    def methods_for(self, raw_path: str) -> list[str] | None:
-        """The methods a path answers (for OPTIONS), or None if no route has this path."""
-        table = self.static.get(raw_path)
-        if table is None and "%" in raw_path:
-            table = self.static.get(unquote(raw_path))
-        if table is not None:
-            return allow_header(frozenset(table))
-        for pattern in self._patterns:
-            if pattern.regex.match(raw_path):
-                return allow_header(frozenset(pattern.by_method))
-        return None
-
     def all_methods(self) -> list[str]:
         methods: set[str] = set()
         for table in self.static.values():
