@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("max_buffered_body", "unread body bytes held before reading pauses"),
         ("max_pipelined", "queued pipelined requests before reading pauses"),
         ("backlog", "listen backlog"),
+        ("client_error_log_rate", "lines a second logged about rejected requests"),
     ):
         limits.add_argument(
             "--" + name.replace("_", "-"),
@@ -68,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULTS.shutdown_timeout,
         help=f"seconds in-flight requests get on SIGTERM (default {DEFAULTS.shutdown_timeout:g})",
+    )
+    limits.add_argument(
+        "--lingering-timeout",
+        type=float,
+        default=DEFAULTS.lingering_timeout,
+        help=f"seconds a closing connection keeps reading what the client still sends "
+        f"(default {DEFAULTS.lingering_timeout:g})",
     )
     return parser
 
@@ -117,7 +125,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         max_buffered_body=args.max_buffered_body,
         max_pipelined=args.max_pipelined,
         backlog=args.backlog,
+        client_error_log_rate=args.client_error_log_rate,
         shutdown_timeout=args.shutdown_timeout,
+        lingering_timeout=args.lingering_timeout,
     )
 
 

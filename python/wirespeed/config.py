@@ -33,9 +33,16 @@ class Config:
     # Value of the Server header on every response; None leaves the header out.
     server_header: str | None = "wirespeed"
     log_level: str = "info"
+    # Lines logged (at info) about rejected requests in any one second; the rest are counted
+    # and summarised, so a flood of garbage cannot flood the log.
+    client_error_log_rate: int = 10
     backlog: int = 2048
     # On SIGTERM/SIGINT, how long responses in flight may take before connections are cut.
     shutdown_timeout: float = 30.0
+    # After the last answer on a connection the server closes, how long it keeps reading (and
+    # dropping) what the client still sends, so the client can read that answer (RFC 9112
+    # §9.6). 0 closes at once.
+    lingering_timeout: float = 5.0
 
     # Request parsing limits, honoured identically by both parser backends.
     max_head_size: int = 16 * 1024  # request line + fields + blank line -> 431
@@ -54,6 +61,8 @@ class Config:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.client_error_log_rate < 0:
+            raise ValueError("client_error_log_rate must not be negative")
         if self.inline_body_size < 0:
             raise ValueError("inline_body_size must not be negative")
         if self.parser not in ("auto", "rust", "httptools"):

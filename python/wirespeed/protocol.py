@@ -19,8 +19,8 @@ from collections.abc import Coroutine, Generator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
-from .errors import ParseError
 from .app import internal_error_response
+from .errors import HTTPError, InternalServerError
 from .request import BodyStream, Request
 from .response import FileResponse, StreamingResponse
 from .writer import (
@@ -29,8 +29,8 @@ from .writer import (
     CONNECTION_KEEP_ALIVE,
     CONTINUE_100,
     LAST_CHUNK,
-    TEXT_PLAIN,
     NO_BODY_STATUSES,
+    TEXT_PLAIN,
     chunk,
     content_length,
 )
@@ -38,7 +38,6 @@ from .writer import (
 if TYPE_CHECKING:
     from .server import ServerState
 
-logger = logging.getLogger("wirespeed.protocol")
 error_logger = logging.getLogger("wirespeed.error")
 
 STREAMED = (StreamingResponse, FileResponse)  # responses sent from a Task, piece by piece
@@ -88,6 +87,8 @@ class HttpProtocol(asyncio.Protocol):
         "_drain_waiter",
         "_read_paused",
         "_close_after_response",
+        "_linger_timer",
+        "_client_done",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -101,7 +102,7 @@ class HttpProtocol(asyncio.Protocol):
         self.client_address: tuple[str, int] | None | bool = False  # False: not looked up yet
         self._out: list[bytes] = []
         # Requests (or a final parse error) waiting behind a response that is still running.
-        self._queue: collections.deque[Request | ParseError] = collections.deque()
+        self._queue: collections.deque[Request | HTTPError] = collections.deque()
         self._active: asyncio.Task[None] | None = None
         # The body stream that the parser's body events go to, if a body is arriving.
         self._body: BodyStream | None = None
@@ -113,6 +114,9 @@ class HttpProtocol(asyncio.Protocol):
         # End the connection after the next response: its body failed to parse, or the server
         # is shutting down.
         self._close_after_response = False
+        # While set, our side is closed and what the client still sends is read and dropped.
+        self._linger_timer: asyncio.TimerHandle | None = None
+        self._client_done = False  # the client has closed its side
 
     # -- asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -123,6 +127,9 @@ class HttpProtocol(asyncio.Protocol):
         self._lost = True
         self._closing = True
         self.state.connections.discard(self)
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         self._queue.clear()
         if self._body is not None:
             self._body.fail(ConnectionResetError("client disconnected"))
@@ -131,10 +138,24 @@ class HttpProtocol(asyncio.Protocol):
             self._active.cancel()
         self._wake_writer()
 
+    def eof_received(self) -> bool:
+        """The client closed its side. Requests it already sent are still answered; then the
+        connection ends. Returning True keeps our side open for those answers."""
+        self._client_done = True
+        if self._linger_timer is not None or (self._active is None and not self._queue):
+            return False
+        self._close_after_response = True
+        return True
+
     def data_received(self, data: bytes) -> None:
         if self._closing:
             return
-        for event in self.parser.feed(data):
+        try:
+            events = self.parser.feed(data)
+        except Exception:  # a parser bug: answer it like bad input, never drop the client
+            self._parser_crashed()
+            return
+        for event in events:
             kind = event.__class__
             if kind is Request:
                 request = event
@@ -298,7 +319,25 @@ class HttpProtocol(asyncio.Protocol):
                 self.transport.write(out[0] if len(out) == 1 else b"".join(out))  # type: ignore[union-attr]
             out.clear()
         if self._closing and self._active is None and not self._lost:
-            self.transport.close()  # type: ignore[union-attr]
+            self._tear_down()
+
+    def _tear_down(self) -> None:
+        """End the connection after its last answer, in stages (RFC 9112 §9.6): close our
+        side, then read and drop what the client still sends until it closes too or
+        `lingering_timeout` passes. Closing at once would make the kernel answer bytes still
+        arriving with a reset, which can destroy the answer before the client reads it."""
+        transport = self.transport
+        if transport is None or self._linger_timer is not None:
+            return
+        timeout = self.state.config.lingering_timeout
+        if timeout <= 0 or self._client_done or not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self._linger_timer = self.loop.call_later(timeout, transport.close)
+        if self._read_paused:
+            self._read_paused = False
+            transport.resume_reading()
 
     def _write_now(self) -> None:
         """Write what is pending, in the middle of a response (so never close)."""
@@ -375,8 +414,12 @@ class HttpProtocol(asyncio.Protocol):
                 await self._drain()
 
     # -- errors and closing
-    def _parse_failed(self, error: ParseError) -> None:
-        logger.info("bad request from %s: %s", self.client, error.body().decode())
+    def _parser_crashed(self) -> None:
+        error_logger.exception("the request parser failed on bytes from %s", self.client)
+        self._parse_failed(InternalServerError("request parser failure"))
+
+    def _parse_failed(self, error: HTTPError) -> None:
+        self.state.client_errors.rejected(self.client, error.body().decode())
         if self._body is not None:
             # The request this body belongs to is already dispatched or queued: its handler
             # sees the error when it reads the body, and the connection ends after its answer.
@@ -388,7 +431,7 @@ class HttpProtocol(asyncio.Protocol):
         else:
             self._queue.append(error)
 
-    def _answer_parse_error(self, error: ParseError) -> None:
+    def _answer_parse_error(self, error: HTTPError) -> None:
         self._closing = True
         body = error.body()
         self._out.append(

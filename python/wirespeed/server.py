@@ -21,6 +21,7 @@ from typing import Any
 
 from .app import App
 from .config import Config
+from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
 from .writer import ResponseWriter
@@ -31,7 +32,9 @@ logger = logging.getLogger("wirespeed")
 class ServerState:
     """What every connection of one server shares."""
 
-    __slots__ = ("app", "config", "loop", "writer", "parser_class", "parser_name", "connections")
+    __slots__ = (
+        "app", "config", "loop", "writer", "parser_class", "parser_name", "connections", "client_errors",
+    )
 
     def __init__(self, app: App, config: Config, loop: asyncio.AbstractEventLoop) -> None:
         self.app = app
@@ -41,6 +44,7 @@ class ServerState:
         self.parser_name = resolve_backend(config.parser)
         self.parser_class = parser_factory(config.replace(parser=self.parser_name))
         self.connections: set[HttpProtocol] = set()
+        self.client_errors = ClientErrorLog(config.client_error_log_rate)
 
 
 def loop_name(loop: asyncio.AbstractEventLoop) -> str:

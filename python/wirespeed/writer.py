@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import time
 from email.utils import formatdate
-from http import HTTPStatus
 from typing import Any
 
 from .response import Response, dump_json, encode_headers, to_response
+from .status import REASONS
 
 STATUS_LINES: dict[int, bytes] = {
-    int(status): f"HTTP/1.1 {int(status)} {status.phrase}\r\n".encode("ascii") for status in HTTPStatus
+    status: f"HTTP/1.1 {status} {reason}\r\n".encode("ascii") for status, reason in REASONS.items()
 }
 
 # RFC 9110 §8.6 / §15: no body and no Content-Length in 1xx and 204; 304 has no body.
