@@ -6,45 +6,10 @@ import asyncio
 from typing import Any
 
 import pytest
-
+from mock_transport import RecordingTransport
 from wirespeed import App, Config, Request
 from wirespeed.protocol import HttpProtocol
 from wirespeed.server import ServerState
-
-
-class RecordingTransport(asyncio.Transport):
-    """Stands in for a socket transport; records every write call."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list[bytes] = []
-        self.closed = False
-        self.eof_written = False
-        self.reading = True
-
-    def write(self, data: Any) -> None:
-        self.writes.append(bytes(data))
-
-    def close(self) -> None:
-        self.closed = True
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def can_write_eof(self) -> bool:
-        return True
-
-    def write_eof(self) -> None:
-        self.eof_written = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return ("127.0.0.1", 50000) if name == "peername" else default
-
-    def pause_reading(self) -> None:
-        self.reading = False
-
-    def resume_reading(self) -> None:
-        self.reading = True
 
 
 def app_for_batching() -> App:

@@ -327,6 +327,45 @@ def test_expect_100_continue(server_for: ServerFor) -> None:
         assert connection.read_response().body == b"hello"
 
 
+def test_expect_100_continue_refused_ends_the_connection(server_for: ServerFor) -> None:
+    """RFC 9110 §10.1.1: a final answer instead of 100 Continue; the body never comes, so
+    the connection cannot go on to another request."""
+    server = server_for(make_app(), inline_body_size=0)
+    with Connection(server.port) as connection:
+        connection.send(b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        response = connection.read_response()
+        assert response.status == 404
+        assert response.header("connection") == "close"
+        assert connection.read_until_close() == b""
+
+
+@pytest.mark.parametrize(
+    "framing,body",
+    [
+        ("Content-Length: 100000", b"b" * 100000),
+        ("Transfer-Encoding: chunked", b"5\r\nhello\r\n" * 1000 + b"0\r\n\r\n"),
+    ],
+    ids=["length", "chunked"],
+)
+def test_unread_body_is_dropped_and_the_connection_goes_on(server: RunningServer, framing: str, body: bytes) -> None:
+    """A request answered without its body being read (405 here): the body is read and
+    dropped, and the next request on the connection is answered as usual."""
+    with Connection(server.port) as connection:
+        connection.send(f"POST / HTTP/1.1\r\nHost: x\r\n{framing}\r\n\r\n".encode() + body[:1000])
+        refused = connection.read_response()
+        assert refused.status == 405 and refused.header("connection") is None
+        connection.send(body[1000:] + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert connection.read_response().body == b"Hello, World!"
+
+
+def test_malformed_body_behind_an_unread_one_ends_the_connection(server: RunningServer) -> None:
+    with Connection(server.port) as connection:
+        connection.send(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        assert connection.read_response().status == 405
+        connection.send(b"zz\r\n")  # a bad chunk size: its request has its answer already
+        assert connection.read_until_close() == b""
+
+
 def test_streaming_response_is_chunked(server: RunningServer) -> None:
     with Connection(server.port) as connection:
         connection.send(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -54,6 +54,9 @@ def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any,
     while True:
         try:
             sent = yield yielded
+        except GeneratorExit:  # the Task itself is being closed: close the handler too
+            coro.close()
+            raise
         except BaseException as error:  # noqa: BLE001 - cancellation and throw() go inside
             try:
                 yielded = coro.throw(error)
@@ -301,9 +304,17 @@ class HttpProtocol(asyncio.Protocol):
         if (
             not request.keep_alive
             or self._close_after_response
-            # The handler answered without reading the whole body: the rest of it is not
-            # worth reading (RFC 9112 §9.6), so the connection ends here.
-            or (stream is not None and not stream.done)
+            or (
+                stream is not None
+                and (
+                    # The body was malformed: the parser has stopped, this is the last answer.
+                    stream.failed
+                    # The handler answered without reading the whole body: the rest is read
+                    # and dropped, unless the client holds it back for 100 Continue (then
+                    # the connection ends here, RFC 9110 §10.1.1).
+                    or (not stream.done and not stream.discard())
+                )
+            )
         ):
             self._closing = True
             return CONNECTION_CLOSE
@@ -420,12 +431,17 @@ class HttpProtocol(asyncio.Protocol):
 
     def _parse_failed(self, error: HTTPError) -> None:
         self.state.client_errors.rejected(self.client, error.body().decode())
-        if self._body is not None:
+        body = self._body
+        if body is not None:
+            self._body = None
+            if body.discarding:
+                # Its request has been answered already; the connection just ends.
+                self._closing = True
+                self._flush()
+                return
             # The request this body belongs to is already dispatched or queued: its handler
             # sees the error when it reads the body, and the connection ends after its answer.
-            self._body.fail(error)
-            self._body = None
-            self._close_after_response = True
+            body.fail(error)
         elif self._active is None and not self._queue:
             self._answer_parse_error(error)
         else:

@@ -119,6 +119,7 @@ class BodyStream:
         "_read_started",
         "_expect_continue",
         "buffered",
+        "discarding",
     )
 
     def __init__(self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol, expect_continue: bool) -> None:
@@ -131,9 +132,12 @@ class BodyStream:
         self._read_started = False
         self._expect_continue = expect_continue
         self.buffered = 0
+        self.discarding = False  # answered without it: what still arrives is dropped
 
     # -- the protocol's side
     def feed(self, data: bytes) -> None:
+        if self.discarding:
+            return
         self._chunks.append(data)
         self.buffered += len(data)
         self._wake()
@@ -150,6 +154,25 @@ class BodyStream:
     @property
     def done(self) -> bool:
         return self._done
+
+    @property
+    def failed(self) -> bool:
+        """The body broke off: malformed, over a limit, or the client went away."""
+        return self._error is not None
+
+    def discard(self) -> bool:
+        """The request was answered without reading all of this body: drop what is held and
+        what still arrives, so the connection goes on to the next request (the parser still
+        frames the body, and `max_body_size` bounds it). False when the client is waiting
+        for `100 Continue` before it sends the body: then the connection must end instead
+        (RFC 9110 §10.1.1)."""
+        if self._expect_continue and not self._read_started:
+            return False
+        self.discarding = True
+        self._chunks.clear()
+        self.buffered = 0
+        self._protocol.body_drained()
+        return True
 
     def _wake(self) -> None:
         waiter = self._waiter
