@@ -99,3 +99,25 @@ async def test_many_distinct_text_results_are_each_encoded_right(backend: str) -
             (data,) = transport.writes
             body = expected.encode()
             assert data.endswith(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+async def test_nothing_is_answered_after_a_closing_answer_in_the_same_buffer(backend: str) -> None:
+    """The protocol, not the parser, decided to close (a refused 100-continue): the request
+    behind it in the same buffer is not answered."""
+    protocol, transport = connect(backend)
+    protocol.data_received(
+        b"POST /nowhere HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    written = b"".join(transport.writes)
+    assert written.startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert written.count(b"HTTP/1.1") == 1 and b"Connection: close\r\n" in written
+    assert transport.eof_written
+
+
+async def test_shutdown_answers_one_request_of_a_pipelined_buffer(backend: str) -> None:
+    protocol, transport = connect(backend)
+    protocol.close_after_response()
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 3)
+    written = b"".join(transport.writes)
+    assert written.count(b"Hello, World!") == 1 and b"Connection: close\r\n" in written

@@ -159,6 +159,8 @@ class HttpProtocol(asyncio.Protocol):
             self._parser_crashed()
             return
         for event in events:
+            if self._closing:
+                break  # an answer said Connection: close; nothing after it is answered
             kind = event.__class__
             if kind is Request:
                 request = event
