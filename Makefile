@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make run    set up the virtual environment, build the Rust extension, serve the demo on :8080
-#   make test   the same set-up, then cargo test and pytest (both parser backends)
+#   make test   the same set-up, then clippy, cargo test, pytest (both parser backends) and a
+#               short fuzz run
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +10,7 @@ PIP    := $(VENV)/bin/pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test setup build cargo-test pytest bench-parser clean system-deps
+.PHONY: run test setup build cargo-test cargo-lint pytest bench-parser clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +39,15 @@ run: setup
 cargo-test:
 	cargo test --quiet
 
+# The Rust code stays warning-free under clippy (and its deny lints in Cargo.toml) and formatted.
+cargo-lint:
+	cargo clippy --quiet --all-targets -- -D warnings
+	cargo fmt --check
+
 pytest: setup system-deps
 	$(PY) -m pytest -q
 
-test: setup system-deps cargo-test pytest
+test: setup system-deps cargo-lint cargo-test pytest fuzz-smoke
 
 bench-parser: setup
 	$(PY) benches/bench_parser.py
@@ -94,3 +100,62 @@ bench-memory: bench-setup
 bench-smoke: bench-setup
 	$(PY) benches/run.py --quick --duration 2 --warmup 1
 	$(PY) benches/bench_memory.py --quick
+
+# --- fuzzing (rust/fuzz/: libFuzzer targets of the Rust parser) ------------------------------------
+#   make fuzz         each Rust fuzz target for FUZZ_SECONDS (libFuzzer -max_total_time), then the
+#                     Python protocol fuzz (tests/test_protocol_fuzz.py) with FUZZ_EXAMPLES examples
+#   make fuzz-smoke   each Rust fuzz target for FUZZ_SMOKE_SECONDS (for `make test`)
+# Targets: feed (Parser::feed whole, in pieces and byte by byte must agree, and obey the event
+# contract) and scanners (the scanners under it against plain references). Corpora start from
+# the test tables (rust/fuzz/seed_corpus.py) and grow in target/fuzz-corpus/<target>; each run's
+# full libFuzzer output is in target/fuzz-logs/<target>.log, its final stats are printed. A crash
+# or oracle failure fails the run and leaves the input in rust/fuzz/artifacts/<target>/ (then
+# `cargo +nightly fuzz tmin --fuzz-dir rust/fuzz <target> <file>` minimises it).
+# Needs the nightly toolchain and cargo-fuzz; both are installed when missing. Pinned to CPU
+# FUZZ_CPU with taskset when there is one (the benchmarks use CPU 0). FUZZ_SANITIZER=address
+# adds ASan (7x slower; the fuzzed crate has no unsafe code, only httparse and std do).
+
+.PHONY: fuzz fuzz-smoke fuzz-setup
+
+FUZZ_SECONDS       ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_EXAMPLES      ?= 20000
+FUZZ_TARGETS       ?= feed scanners
+FUZZ_SANITIZER     ?= none
+FUZZ_CPU           ?= 1
+FUZZ_PIN           := $(shell command -v taskset >/dev/null 2>&1 && [ "$$(nproc)" -gt $(FUZZ_CPU) ] && echo taskset -c $(FUZZ_CPU))
+# --debug-assertions: overflow checks and debug_assert! are on, so an overflow is a crash.
+FUZZ_BUILD_FLAGS    = --fuzz-dir rust/fuzz --debug-assertions --sanitizer $(FUZZ_SANITIZER)
+FUZZ_RUN_FLAGS      = -max_len=4096 -dict=rust/fuzz/http.dict -print_final_stats=1
+
+# Runs every target of FUZZ_TARGETS for $(1) seconds.
+define run_fuzz_targets
+	@mkdir -p target/fuzz-logs
+	@for t in $(FUZZ_TARGETS); do \
+		log=target/fuzz-logs/$$t.log; \
+		echo "fuzz: $$t for $(1) s (log: $$log)"; \
+		if $(FUZZ_PIN) cargo +nightly fuzz run $(FUZZ_BUILD_FLAGS) $$t target/fuzz-corpus/$$t -- \
+			-max_total_time=$(1) $(FUZZ_RUN_FLAGS) >$$log 2>&1; then \
+			grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' $$log; \
+		else \
+			tail -n 60 $$log; \
+			echo "fuzz: $$t FAILED: see $$log and rust/fuzz/artifacts/$$t/"; \
+			exit 1; \
+		fi; \
+	done
+endef
+
+# The venv (pytest, for the seeds' test tables), nightly, cargo-fuzz and the seed corpora.
+fuzz-setup: setup
+	@cargo +nightly --version >/dev/null 2>&1 || { \
+		echo "installing the nightly toolchain"; rustup toolchain install nightly --profile minimal; }
+	@cargo fuzz --version >/dev/null 2>&1 || { \
+		echo "installing cargo-fuzz"; cargo install cargo-fuzz --locked; }
+	@for t in $(FUZZ_TARGETS); do $(PY) rust/fuzz/seed_corpus.py --target $$t || exit 1; done
+
+fuzz: fuzz-setup
+	$(call run_fuzz_targets,$(FUZZ_SECONDS))
+	WIRESPEED_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_protocol_fuzz.py
+
+fuzz-smoke: fuzz-setup
+	$(call run_fuzz_targets,$(FUZZ_SMOKE_SECONDS))

@@ -71,7 +71,8 @@ impl FieldLines {
                     _ => return Err(ParseError::InvalidHeaderName),
                 },
                 LineState::Value => {
-                    // The common case: a run of value bytes.
+                    // The common case: a run of value bytes. i >= 1 here, and i - 1 + run < len,
+                    // so after `i += run` input[i - 1] is the byte that ended the run.
                     let run = input[i - 1..].iter().position(|&b| !is_field_value(b));
                     let Some(run) = run else { return Ok(Scanned::NeedMore) };
                     i += run;
@@ -131,7 +132,7 @@ impl TransferCodings {
             }
             self.last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
             if self.last_is_chunked {
-                self.chunked += 1;
+                self.chunked = self.chunked.saturating_add(1);
             } else {
                 self.other = true;
             }

@@ -130,6 +130,7 @@ pub fn parse<'h, 'b>(
             let target = request.path.unwrap_or_default();
             let version = request.version.unwrap_or_default();
             let fields: &'h [Header<'b>] = request.headers;
+            // httparse's Complete(len) counts bytes of `capped`, so the slice is in bounds.
             check_head(&capped[..len], method, target, version, fields, names, limits)
         }
         Ok(httparse::Status::Partial) => unfinished(capped, over_limit, limits),
@@ -251,6 +252,7 @@ fn check_head<'h, 'b>(
         version,
         keep_alive: connection.keep_alive(version),
         fields,
+        // httparse's `fields` is a prefix of the slots, which are as many as `names`.
         names: &names[..fields.len()],
         framing,
         len: head.len(),

@@ -3,7 +3,12 @@
 //! The parsing is plain Rust, testable with `cargo test`: `parser` (the incremental state
 //! machine) drives `head` (request heads, on top of httparse), `request_line` and `fields`
 //! (our strict scanners), `framing` (bodies) and `error` (what is rejected, with its status).
-//! `python` is the only module that touches Python.
+//! `python` is the only module that touches Python; it is built with the `python` feature (on by
+//! default), so a pure-Rust user takes `default-features = false`.
+
+// Tests may unwrap, expect and panic; the library may not (Cargo.toml [lints.clippy]). The
+// library is also linted without cfg(test), where this does not apply.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod chars;
 pub mod error;
@@ -13,6 +18,7 @@ pub mod framing;
 pub mod head;
 pub mod limits;
 pub mod parser;
+#[cfg(feature = "python")]
 mod python;
 pub mod request_line;
 
@@ -23,9 +29,11 @@ pub use error::ParseError;
 pub use limits::Limits;
 pub use parser::{Event, Parser};
 
+#[cfg(feature = "python")]
 use pyo3::prelude::*;
 
 /// The extension module: one class, `RequestParser`.
+#[cfg(feature = "python")]
 #[pymodule]
 fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<python::RequestParser>()

@@ -101,7 +101,8 @@ impl Parser {
         self.pending = pending;
     }
 
-    /// Parses as much of `input` as possible; returns how many bytes it used.
+    /// Parses as much of `input` as possible; returns how many bytes it used. `pos` only moves
+    /// over bytes seen in `input`, so it stays <= `input.len()` and slicing from it is in bounds.
     fn run(&mut self, input: &[u8], sink: &mut impl FnMut(Event<'_>)) -> usize {
         let mut slots = FieldSlots::new();
 

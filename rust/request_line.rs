@@ -38,6 +38,7 @@ pub fn scan(buf: &[u8], max_target_length: usize) -> Result<Option<RequestLine<'
     let method = &buf[..m_end];
 
     // request-target: visible ASCII (RFC 9112 §3.2), at most max_target_length bytes (§3: 414).
+    // buf[m_end] is the SP, so t_start <= buf.len(); likewise rest[t_len] below for v_start.
     let t_start = m_end + 1;
     let rest = &buf[t_start..];
     let t_len = target_run(rest, max_target_length)?;
