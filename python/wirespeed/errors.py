@@ -8,8 +8,10 @@ with its status. Nothing here knows about sockets or the event loop.
 
 from __future__ import annotations
 
-from http import HTTPStatus
+from enum import Enum
 from typing import ClassVar
+
+from .status import reason_phrase
 
 
 class HTTPError(Exception):
@@ -24,7 +26,7 @@ class HTTPError(Exception):
 
     @property
     def reason(self) -> str:
-        return HTTPStatus(self.status).phrase
+        return reason_phrase(self.status)
 
     def body(self) -> bytes:
         """The plain-text body: `400 Bad Request: conflicting Content-Length`."""
@@ -137,3 +139,66 @@ def parse_error(status: int, detail: str) -> ParseError:
     except KeyError:
         raise ValueError(f"parsers report only {sorted(_PARSE_ERRORS)}, not {status}") from None
     return cls(detail)
+
+
+class ParseFault(Enum):
+    """Every way the parsers reject a request: the (status, detail) each is answered with.
+
+    This is the one Python copy of the kinds of rust/error.rs, in the same order and with the
+    same names (in upper snake case); the detail phrases of `detail()` there are canonical, and
+    tests/test_differential.py checks that the two tables are equal. The httptools twin reports
+    every failure as `ParseFault.X.error()` and nothing else, so both backends answer the same
+    input with the same status and the same body text.
+    """
+
+    # Line endings (RFC 9112 §2.2).
+    BARE_LF = (400, "bare LF line ending")
+    BARE_CR = (400, "bare CR without LF")
+    # Request line (RFC 9112 §3).
+    INVALID_METHOD = (400, "invalid method")
+    INVALID_REQUEST_LINE = (400, "invalid request line")
+    INVALID_TARGET = (400, "invalid character in request target")
+    INVALID_TARGET_FORM = (400, "invalid request target")
+    ASTERISK_FORM_NOT_OPTIONS = (400, "asterisk-form target is only allowed with OPTIONS")
+    CONNECT_NEEDS_AUTHORITY = (400, "CONNECT needs an authority-form target")
+    TARGET_TOO_LONG = (414, "request target too long")
+    INVALID_VERSION = (400, "invalid HTTP version")
+    UNSUPPORTED_VERSION = (505, "unsupported HTTP version")
+    # Header fields (RFC 9112 §5, RFC 9110 §5.5).
+    INVALID_HEADER_NAME = (400, "invalid character in header name")
+    WHITESPACE_BEFORE_COLON = (400, "whitespace between header name and colon")
+    OBS_FOLD = (400, "obsolete line folding in header")
+    INVALID_HEADER_VALUE = (400, "invalid character in header value")
+    TOO_MANY_HEADERS = (431, "too many header fields")
+    HEAD_TOO_LARGE = (431, "request head too large")
+    # Host (RFC 9112 §3.2).
+    MISSING_HOST = (400, "missing Host header")
+    DUPLICATE_HOST = (400, "duplicate Host header")
+    # Body framing (RFC 9112 §6).
+    CONTENT_LENGTH_AND_TRANSFER_ENCODING = (400, "both Content-Length and Transfer-Encoding")
+    INVALID_CONTENT_LENGTH = (400, "invalid Content-Length")
+    CONFLICTING_CONTENT_LENGTH = (400, "conflicting Content-Length")
+    BODY_TOO_LARGE = (413, "request body too large")
+    INVALID_TRANSFER_ENCODING = (400, "invalid Transfer-Encoding")
+    TRANSFER_ENCODING_NOT_CHUNKED = (400, "final transfer coding is not chunked")
+    CHUNKED_TWICE = (400, "chunked applied more than once")
+    TRANSFER_ENCODING_IN_HTTP10 = (400, "Transfer-Encoding in an HTTP/1.0 request")
+    UNSUPPORTED_TRANSFER_CODING = (501, "unsupported transfer coding")
+    # Chunked coding (RFC 9112 §7.1).
+    INVALID_CHUNK_SIZE = (400, "invalid chunk size")
+    INVALID_CHUNK_EXTENSION = (400, "invalid chunk extension")
+    CHUNK_EXTENSION_TOO_LONG = (400, "chunk extension too long")
+    MISSING_CHUNK_CRLF = (400, "missing CRLF after chunk data")
+    TRAILERS_TOO_LARGE = (431, "trailer section too large")
+
+    @property
+    def status(self) -> int:
+        return self.value[0]  # type: ignore[no-any-return]
+
+    @property
+    def detail(self) -> str:
+        return self.value[1]  # type: ignore[no-any-return]
+
+    def error(self) -> ParseError:
+        """The exception to report this fault with."""
+        return parse_error(*self.value)

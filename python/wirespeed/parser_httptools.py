@@ -2,14 +2,16 @@
 
 Strategy: this module owns the httptools backend of `RequestParser` and nothing else: it turns
 received bytes into the events documented in `wirespeed.parser`, by the wire rules both backends
-share, and reports every failure through `wirespeed.errors.parse_error`. llhttp parses and
-validates the header fields (names, values, CRLFs, obs-fold) through `on_header` and
-`on_headers_complete`. Python owns what llhttp cannot do by the rules or does not expose: the
-byte offsets of each message (for pipelining and the limits), the request line, the framing
-checks, Content-Length bodies, chunked bodies and trailers. All of it works on whole slices
-with C-level primitives (`bytes.find`/`count`/`translate`, slicing, compiled regexes); no
-Python loop runs per byte, and a head that arrives whole costs one llhttp call. It must not
-import the Rust extension.
+share, and reports every failure as a `wirespeed.errors.ParseFault`: the error kinds of
+rust/error.rs, each with its status and detail phrase, so that both backends answer alike, to
+the word. llhttp parses and validates the header fields (names, values, CRLFs, obs-fold)
+through `on_header` and `on_headers_complete`. Python owns what llhttp cannot do by the rules
+or does not expose: the byte offsets of each message (for pipelining and the limits), the
+request line, the framing checks, Content-Length bodies, chunked bodies and trailers, and the
+naming of every fault. All of it works on whole slices with C-level primitives
+(`bytes.find`/`count`/`translate`, slicing, compiled regexes); no Python loop runs per byte
+(except once, to name the fault of a refused chunk-size line), and a head that arrives whole
+costs one llhttp call. It must not import the Rust extension.
 
 Why Python reads the request line: llhttp accepts only its built-in method names (the rules
 accept any token, case-sensitive), accepts several spaces between the parts of the line (the
@@ -18,9 +20,14 @@ rules answer 400) and says nothing about where a message ends. So llhttp is fed 
 piece as bytes arrive so that a bad field is rejected as soon as its bytes are in. One llhttp
 parser is reused while heads carry no body; otherwise llhttp waits for a body Python has
 already taken, and a fresh one is made. llhttp runs with its Transfer-Encoding leniencies on,
-and its verdicts on Content-Length and Transfer-Encoding values (given as each field ends) are
-held until the blank line, where the rules judge them; its body-framing verdict after the head
-is ignored (it refuses `Transfer-Encoding: chunked<TAB>`, which the rules accept).
+and its own verdicts are never reported: its reasons name faults more coarsely than the rules
+("Invalid header token" for a bad name byte, whitespace before the colon and a missing colon
+alike), and it refuses Content-Length and Transfer-Encoding values as each field ends, which
+the rules judge at the blank line among the other framing faults. So when llhttp stops inside
+a head, Python reads that header section itself (`_field_section_fault` names the first fault
+of its field lines as the Rust scanner does; a head without one is read by a regex and judged
+as usual); its body-framing verdict after the head is ignored (it refuses
+`Transfer-Encoding: chunked<TAB>`, which the rules accept).
 
 Where one input breaks several rules, the break whose bytes come first wins, so the same bytes
 fed whole or in any pieces give the same events. A limit counts as broken at the byte that
@@ -32,15 +39,21 @@ declared total passes `max_body_size`, before that chunk's data is delivered; th
 section (fields and final CRLF) counts toward `max_head_size` together with the head; a
 chunk-size line may take `max_head_size` bytes with its CRLF, and is a 400 at its
 `max_head_size`-th byte unless that byte ends it (a fault in that byte comes first); CONNECT's
-authority-form allows an empty port (`port = *DIGIT`).
+authority-form allows an empty port (`port = *DIGIT`). The framing faults of a complete head
+are judged in the Rust parser's order: field by field, a second Host, a second Content-Length
+field, a malformed Content-Length, an empty transfer coding; then a missing Host, both
+Content-Length and Transfer-Encoding, Transfer-Encoding in HTTP/1.0, the final coding, chunked
+twice, another coding (501), and the body size (413).
 
 Intentional differences from the Rust parser:
 
 None. Every rule is implemented as written, so no input llhttp refuses or accepts on its own
 reaches the events: the request line, message framing, chunked decoding and trailers are done
 in Python for exactly that reason (see above), and the head size is counted exactly rather
-than approximated. The table and differential tests in tests/test_parser.py, and fuzzing both
-backends against each other, find no disagreement in the events (error details differ).
+than approximated. The table and differential tests in tests/test_parser.py and the
+hypothesis differential test in tests/test_differential.py find no disagreement in the
+events, error details included: every error names the same fault, in the same words, as the
+Rust parser's, and where one input has several faults both name the same first one.
 
 An unfinished chunk-size line is not kept as it came: `_pending` holds a stand-in of a few
 bytes at which the line grammar stands exactly where the line does (its size digits, then the
@@ -60,7 +73,7 @@ from httptools import (
 )
 
 from .config import Config
-from .errors import ParseError, parse_error
+from .errors import ParseError, ParseFault
 
 __all__ = ["RequestParser"]
 
@@ -77,8 +90,7 @@ _TOKEN_RUN = re.compile(rb"[" + _TCHAR + rb"]*")
 # request-target bytes allowed by the rules: visible ASCII, 0x21..0x7E.
 _TARGET_RUN = re.compile(rb"[\x21-\x7e]*")
 # HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3): another value of this shape is 505.
-_VERSION_SHAPE = re.compile(rb"HTTP/[0-9]\.[0-9]")
-# Any prefix of an HTTP-version, for a request line that has not ended yet.
+# Any prefix of one, for a request line that has not ended yet (the whole shape is 8 bytes).
 _VERSION_PREFIX = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:[0-9](?:\.[0-9]?)?)?)?)?)?)?)?")
 # absolute-form (RFC 9112 §3.2.2): scheme "://" ...; scheme = ALPHA *( ALPHA / DIGIT / "+" /
 # "-" / "." ) (RFC 3986 §3.1).
@@ -126,33 +138,18 @@ _MAX_CHUNK_DIGITS = 16  # the rules: more than 16 hex digits is 400 (and never o
 # field-value bytes: HTAB, SP, VCHAR, obs-text (no CTL, no DEL) (RFC 9110 §5.5).
 _FIELD_VALUE = rb"[\t\x20-\x7e\x80-\xff]*"
 _HEX_RUN = re.compile(rb"[0-9A-Fa-f]*")
-# Any prefix of a header or trailer section. Header sections are checked with it only when
-# llhttp has stopped early (see _read_fields).
-_FIELDS_PREFIX = re.compile(
-    rb"(?:[" + _TCHAR + rb"]+:" + _FIELD_VALUE + rb"\r\n)*"
-    rb"(?:[" + _TCHAR + rb"]+(?::" + _FIELD_VALUE + rb"\r?)?|\r\n?)?"
-)
+_VALUE_RUN = re.compile(_FIELD_VALUE)
+# One valid field line; with the name and the value (leading OWS skipped) in groups.
+_FIELD_LINE = re.compile(rb"([" + _TCHAR + rb"]+):[ \t]*(" + _FIELD_VALUE + rb")\r\n")
 _TRAILERS = re.compile(rb"(?:[" + _TCHAR + rb"]+:" + _FIELD_VALUE + rb"\r\n)*\r\n")
+# The version slot of a request line, and one byte more to tell an over-long one.
+_VERSION_SLOT = re.compile(rb"[^\r\n]{0,9}")
 
 _VERSIONS = {b"HTTP/1.1": 1, b"HTTP/1.0": 0}
 _HEAD_END = b"\r\n\r\n"
 # What llhttp sees in place of each request line (see the module docstring).
 _STAND_IN_LINE = b"GET / HTTP/1.1\r\n"
 _OWS = b" \t"
-# llhttp's verdicts on Content-Length and Transfer-Encoding values, which it gives as the field
-# ends; the rules judge those at the blank line (see _read_fields).
-_LLHTTP_FRAMING_ERRORS = frozenset(
-    (
-        "Duplicate Content-Length",
-        "Invalid character in Content-Length",
-        "Content-Length overflow",
-        "Empty Content-Length",
-        "Empty Transfer-Encoding",
-        "Invalid `Transfer-Encoding` header value",
-        "Content-Length can't be present with Transfer-Encoding",
-        "Transfer-Encoding can't be present with Content-Length",
-    )
-)
 _FRAMING_NAMES = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection"))
 # For bytes.translate(None, delete): what is left after deleting the allowed bytes is bad.
 _TCHAR_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -192,16 +189,16 @@ class _FieldReader:
     """
 
     __slots__ = (
-        "max_body_size",
-        "version",
-        "headers",
-        "framing_fields",
-        "trailing_ows",
         "error",
-        "headers_done",
         "framing",
-        "length",
+        "framing_fields",
+        "headers",
+        "headers_done",
         "keep_alive",
+        "length",
+        "max_body_size",
+        "trailing_ows",
+        "version",
     )
 
     def __init__(self, config: Config) -> None:
@@ -222,8 +219,8 @@ class _FieldReader:
         self.error: ParseError | None = None
         self.headers_done = False
 
-    def fail(self, status: int, detail: str) -> ParseError:
-        self.error = error = parse_error(status, detail)
+    def fail(self, fault: ParseFault) -> ParseError:
+        self.error = error = fault.error()
         return error
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -242,52 +239,70 @@ class _FieldReader:
             self.framing = _NO_BODY
             self.keep_alive = self.version == 1
             return
+        self.judge()
+
+    def take_fields(self, section: bytes) -> None:
+        """The fields of a whole, valid header section, read without llhttp, then judged."""
+        self.headers = headers = [
+            (name.lower(), value.rstrip(_OWS)) for name, value in _FIELD_LINE.findall(section)
+        ]
+        self.framing_fields = [field for field in headers if field[0] in _FRAMING_NAMES]
+        self.headers_done = True
+        self.judge()
+
+    def judge(self) -> None:
+        """The rules on the fields that frame the message, in the Rust parser's order: field
+        by field, a second Host, a second or malformed Content-Length, an empty transfer
+        coding; then, on the whole head, Host, the framing and the body size."""
         hosts = 0
-        lengths: list[bytes] = []
-        codings: list[bytes] = []
+        length: int | None = None
+        codings: list[bytes] | None = None
         connection: list[bytes] = []
-        for name, value in framing_fields:
+        for name, value in self.framing_fields:
             if name == b"host":
+                # RFC 9112 §3.2: at most one Host.
                 hosts += 1
-            elif name == b"connection":
-                connection.append(value)
+                if hosts > 1:
+                    raise self.fail(ParseFault.DUPLICATE_HOST)
             elif name == b"content-length":
-                lengths.append(value)
+                # RFC 9110 §8.6: one Content-Length field of 1*DIGIT, even with equal values.
+                if length is not None:
+                    raise self.fail(ParseFault.CONFLICTING_CONTENT_LENGTH)
+                if not value.isdigit() or len(value) > _MAX_LENGTH_DIGITS:
+                    raise self.fail(ParseFault.INVALID_CONTENT_LENGTH)
+                length = int(value)
+            elif name == b"transfer-encoding":
+                # RFC 9112 §6.1: a list of codings, of all fields in order; no empty element.
+                if codings is None:
+                    codings = []
+                for coding in value.split(b","):
+                    coding = coding.strip(_OWS)
+                    if not coding:
+                        raise self.fail(ParseFault.INVALID_TRANSFER_ENCODING)
+                    codings.append(coding.lower())
             else:
-                codings.append(value)
+                connection.append(value)
         version = self.version
-        # RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
-        if hosts != 1:
-            if hosts > 1:
-                raise self.fail(400, "duplicate Host header")
-            if version == 1:
-                raise self.fail(400, "missing Host header")
+        # RFC 9112 §3.2: exactly one Host in HTTP/1.1.
+        if version == 1 and hosts == 0:
+            raise self.fail(ParseFault.MISSING_HOST)
         # RFC 9112 §6.1-6.3: body framing.
         self.framing = _NO_BODY
-        if codings:
-            if lengths:
-                raise self.fail(400, "both Content-Length and Transfer-Encoding")
+        if codings is not None:
+            if length is not None:
+                raise self.fail(ParseFault.CONTENT_LENGTH_AND_TRANSFER_ENCODING)
             if version == 0:
-                raise self.fail(400, "Transfer-Encoding in an HTTP/1.0 request")
-            codings = [c.strip(_OWS).lower() for v in codings for c in v.split(b",")]
-            if b"" in codings:
-                raise self.fail(400, "empty transfer coding")
+                raise self.fail(ParseFault.TRANSFER_ENCODING_IN_HTTP10)
             if codings[-1] != b"chunked":
-                raise self.fail(400, "final transfer coding is not chunked")
+                raise self.fail(ParseFault.TRANSFER_ENCODING_NOT_CHUNKED)
             if len(codings) > 1:
                 if codings.count(b"chunked") > 1:
-                    raise self.fail(400, "chunked applied more than once")
-                raise self.fail(501, "unsupported transfer coding")
+                    raise self.fail(ParseFault.CHUNKED_TWICE)
+                raise self.fail(ParseFault.UNSUPPORTED_TRANSFER_CODING)
             self.framing = _CHUNKED
-        elif lengths:
-            if len(lengths) > 1:
-                raise self.fail(400, "conflicting Content-Length")
-            value = lengths[0]
-            if not value.isdigit() or len(value) > _MAX_LENGTH_DIGITS:
-                raise self.fail(400, "invalid Content-Length")
-            length = int(value)
+        elif length is not None:
             if length > self.max_body_size:
-                raise self.fail(413, "body too large")
+                raise self.fail(ParseFault.BODY_TOO_LARGE)
             if length:
                 self.framing = _LENGTH
                 self.length = length
@@ -307,32 +322,32 @@ class RequestParser:
     """Bytes in, request events out: see `wirespeed.parser` for the event contract."""
 
     __slots__ = (
+        "_body_parts",
+        "_body_total",
+        "_deferred",
+        "_field_lines",
+        "_head_size",
+        "_inline_body_size",
+        "_keep_alive",
+        "_line_len",
+        "_line_shift",
+        "_llhttp",
+        "_max_body_size",
         "_max_head_size",
         "_max_headers",
         "_max_target_length",
-        "_max_body_size",
-        "_inline_body_size",
-        "_state",
-        "_pending",
-        "_tail",
-        "_head_size",
-        "_field_lines",
-        "_line_len",
-        "_section",
-        "_deferred",
-        "_stand_in_due",
-        "_reader",
-        "_llhttp",
         "_method",
+        "_owner",
+        "_pending",
+        "_reader",
+        "_remaining",
+        "_request_type",
+        "_section",
+        "_stand_in_due",
+        "_state",
+        "_tail",
         "_target",
         "_version",
-        "_remaining",
-        "_body_parts",
-        "_body_total",
-        "_line_shift",
-        "_keep_alive",
-        "_request_type",
-        "_owner",
     )
 
     def __init__(self, config: Config, request_type: type[tuple[Any, ...]] | None = None, owner: Any = None) -> None:
@@ -354,7 +369,7 @@ class RequestParser:
         self._field_lines = 0  # CRLFs seen in the header section so far
         self._line_len = 0  # bytes of the header section since its last CRLF
         self._section: list[bytes] = []  # the header section so far, when it spans buffers
-        self._deferred: str | None = None  # an llhttp framing verdict held to the blank line
+        self._deferred = False  # llhttp has stopped inside this head: Python reads the rest
         self._stand_in_due = False
         self._reader = _FieldReader(config)
         self._llhttp: HttpRequestParser | None = None
@@ -430,11 +445,9 @@ class RequestParser:
             pos += 2
         eol = data.find(b"\r\n", pos)
         if eol < 0:
-            partial = data[pos:]
-            if partial:
-                line = partial[:-1] if partial[-1:] == b"\r" else partial
-                self._check_line(line, len(partial), complete=False)
-                self._pending = partial
+            if pos < len(data):
+                self._scan_line(data, pos)  # a fault or 414 as soon as its bytes are in
+                self._pending = data[pos:]
             return -1
         line = data[pos:eol]
         size = eol + 2 - pos
@@ -455,7 +468,10 @@ class RequestParser:
             method, target, version_name = parts
             version = _VERSIONS[version_name]
         else:
-            method, target, version = self._check_line(line, size, complete=True)
+            scanned = self._scan_line(data, pos)
+            if scanned is None:  # cannot happen: _scan_line sees the CRLF at eol
+                raise ParseFault.INVALID_REQUEST_LINE.error()
+            method, target, version = scanned
         self._method = _METHODS.get(method) or method.decode("ascii")
         self._target = target.decode("ascii")
         self._version = version
@@ -478,84 +494,111 @@ class RequestParser:
             if data.find(b" \r\n", eol, head_end) >= 0 or data.find(b"\t\r\n", eol, head_end) >= 0:
                 reader.trailing_ows = True
             self._head_size = head_end - pos
-            deferred = self._feed_llhttp(_STAND_IN_LINE + data[eol + 2 : head_end])
-            if deferred is not None:  # the blank line is here: that is when it counts
-                raise parse_error(400, deferred)
+            if self._feed_llhttp(_STAND_IN_LINE + data[eol + 2 : head_end]):
+                self._read_fields_without_llhttp(data[eol + 2 : head_end])
             return self._start_body(data, head_end, events)
         self._head_size = size
         self._field_lines = 0
         self._line_len = 0
         self._section = []
-        self._deferred = None
+        self._deferred = False
         self._tail = b"\r\n"
         self._stand_in_due = True
         self._state = _FIELDS
         return eol + 2
 
-    def _check_line(self, line: bytes, size: int, complete: bool) -> tuple[bytes, bytes, int]:
-        """Diagnose a request line (without CRLF) of `size` head bytes; raise on any error.
-
-        A partial line (`complete` false) is checked as far as it goes. The result is only
-        meaningful for a complete line.
-        """
-        over = size > self._max_head_size
-        if over:  # only the bytes within the limit decide between another error and 431
-            line = line[: self._max_head_size]
-            complete = False
-        length = len(line)
-        method_end = _TOKEN_RUN.match(line).end()  # type: ignore[union-attr]
-        if method_end == length:
-            if complete:
-                raise parse_error(400, "missing request target")
+    def _scan_line(self, data: bytes, pos: int) -> tuple[bytes, bytes, int] | None:
+        """The request line at data[pos:], judged as the Rust scanner judges it: each part in
+        byte order, raising its first fault; None while the line is unfinished and valid so
+        far. Only the first max_head_size bytes of the head are looked at (431 past them)."""
+        if data[pos] == 0x0D and pos + 1 < len(data):
+            # A CR that starts no empty line is bare (RFC 9112 §2.2), judged like the empty
+            # lines before the request line: before the head and its size limit begin.
+            raise ParseFault.BARE_CR.error()
+        limit = pos + self._max_head_size
+        end = min(len(data), limit)
+        # method = token (RFC 9110 §9.1), then exactly one SP.
+        m_end = _TOKEN_RUN.match(data, pos, end).end()  # type: ignore[union-attr]
+        after = data[m_end : min(m_end + 2, end)]
+        if not after or after == b"\r":
+            return self._unfinished_line(data, limit)
+        if after[0] == 0x20:
+            if m_end == pos:
+                raise ParseFault.INVALID_REQUEST_LINE.error()
+        elif after == b"\r\n":
+            raise ParseFault.INVALID_REQUEST_LINE.error()
+        elif after[0] == 0x0D:
+            raise ParseFault.BARE_CR.error()
+        elif after[0] == 0x0A:
+            raise ParseFault.BARE_LF.error()
         else:
-            if method_end == 0 or line[method_end] != 0x20:
-                raise parse_error(400, "invalid character in method")
-            start = method_end + 1
-            target_end = _TARGET_RUN.match(line, start).end()  # type: ignore[union-attr]
-            if target_end - start > self._max_target_length:
-                raise parse_error(414, "request target too long")
-            if target_end == length:
-                if complete:
-                    if target_end == start:
-                        raise parse_error(400, "missing request target")
-                    raise parse_error(505, "missing HTTP version")
-            else:
-                if line[target_end] != 0x20:
-                    raise parse_error(400, "invalid character in request target")
-                if target_end == start:
-                    raise parse_error(400, "empty request target")
-                version = line[target_end + 1 :]
-                if complete:
-                    # The version is judged before the target's form (the HTTP/2 preface,
-                    # "PRI * HTTP/2.0", is a 505), as the Rust parser does.
-                    number = _VERSIONS.get(version)
-                    if number is None:
-                        if _VERSION_SHAPE.fullmatch(version):
-                            raise parse_error(505, "unsupported HTTP version")
-                        raise parse_error(400, "invalid HTTP version")
-                    method = line[:method_end]
-                    target = line[start:target_end]
-                    self._check_target_form(method, target)
-                    return method, target, number
-                if not _VERSION_PREFIX.fullmatch(version):
-                    raise parse_error(400, "invalid HTTP version")
-        if over:
-            raise parse_error(431, "request head too large")
-        return b"", b"", 1
+            raise ParseFault.INVALID_METHOD.error()
+        # request-target: visible ASCII (RFC 9112 §3.2), at most max_target_length bytes.
+        t_start = m_end + 1
+        t_end = _TARGET_RUN.match(data, t_start, end).end()  # type: ignore[union-attr]
+        if t_end - t_start > self._max_target_length:
+            raise ParseFault.TARGET_TOO_LONG.error()
+        after = data[t_end : min(t_end + 2, end)]
+        if not after or after == b"\r":
+            return self._unfinished_line(data, limit)
+        if after[0] == 0x20:
+            if t_end == t_start:
+                raise ParseFault.INVALID_REQUEST_LINE.error()
+        elif after == b"\r\n":
+            # "GET /" CRLF is an HTTP/0.9 request: no version at all -> 505.
+            if t_end == t_start:
+                raise ParseFault.INVALID_REQUEST_LINE.error()
+            raise ParseFault.UNSUPPORTED_VERSION.error()
+        elif after[0] == 0x0D:
+            raise ParseFault.BARE_CR.error()
+        elif after[0] == 0x0A:
+            raise ParseFault.BARE_LF.error()
+        else:
+            raise ParseFault.INVALID_TARGET.error()
+        # HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then CRLF.
+        v_start = t_end + 1
+        v_end = _VERSION_SLOT.match(data, v_start, end).end()  # type: ignore[union-attr]
+        version = data[v_start:v_end]
+        if not _VERSION_PREFIX.fullmatch(version):
+            raise ParseFault.INVALID_VERSION.error()
+        after = data[v_end : min(v_end + 2, end)]
+        if not after or after == b"\r":
+            return self._unfinished_line(data, limit)
+        if after[0] == 0x0A:
+            raise ParseFault.BARE_LF.error()
+        if after[1] != 0x0A:
+            raise ParseFault.BARE_CR.error()
+        # The version is judged before the target's form (the HTTP/2 preface, "PRI *
+        # HTTP/2.0", is a 505).
+        number = _VERSIONS.get(version)
+        if number is None:
+            if len(version) == len(b"HTTP/1.1"):
+                raise ParseFault.UNSUPPORTED_VERSION.error()
+            raise ParseFault.INVALID_VERSION.error()
+        method = data[pos:m_end]
+        target = data[t_start:t_end]
+        self._check_target_form(method, target)
+        return method, target, number
+
+    @staticmethod
+    def _unfinished_line(data: bytes, limit: int) -> None:
+        """An unfinished request line without a fault: 431 if the head is over its size."""
+        if len(data) > limit:
+            raise ParseFault.HEAD_TOO_LARGE.error()
 
     @staticmethod
     def _check_target_form(method: bytes, target: bytes) -> None:
         """RFC 9112 §3.2: which request-target forms go with which methods."""
         if method == b"CONNECT":
             if not _AUTHORITY_FORM.fullmatch(target):
-                raise parse_error(400, "CONNECT needs an authority-form target")
+                raise ParseFault.CONNECT_NEEDS_AUTHORITY.error()
         elif target[0] == 0x2F:  # "/": origin-form
             return
         elif target == b"*":
             if method != b"OPTIONS":
-                raise parse_error(400, "asterisk-form target is only for OPTIONS")
+                raise ParseFault.ASTERISK_FORM_NOT_OPTIONS.error()
         elif not _ABSOLUTE_FORM.match(target):
-            raise parse_error(400, "invalid request target")
+            raise ParseFault.INVALID_TARGET_FORM.error()
 
     # -- header section (RFC 9112 §5), through llhttp -----------------------------------------
 
@@ -580,25 +623,26 @@ class RequestParser:
         # A limit counts as an error at the byte that passes it, so the bytes before that byte
         # are checked first: a bad field in them is a 400, not a 431.
         limit = pos + self._max_head_size - self._head_size  # the first byte over the size
-        detail = "request head too large"
+        over = ParseFault.HEAD_TOO_LARGE
         fields_end = self._too_many_fields_at(data, pos, stop)
         if 0 <= fields_end <= limit:  # the last byte of the field that is one too many
             limit = fields_end - 1
-            detail = "too many header fields"
+            over = ParseFault.TOO_MANY_HEADERS
         piece = data[pos : min(stop, limit)]
         self._section.append(piece)
-        if self._deferred is None:
+        if not self._deferred:
             self._deferred = self._feed_llhttp(piece)
-        if self._deferred is not None:
-            # llhttp has stopped at a Content-Length or Transfer-Encoding value; the rules
-            # judge those at the blank line, so the rest of the head is checked here.
+        if self._deferred or stop > limit:
+            # llhttp has stopped inside this head, or a limit is passed: the section so far
+            # is judged here, so that its first fault wins.
             section = b"".join(self._section)
-            if _FIELDS_PREFIX.fullmatch(section) is None:
-                raise parse_error(400, "invalid header field")
-        if stop > limit:
-            raise parse_error(431, detail)
-        if self._deferred is not None and head_end >= 0:
-            raise parse_error(400, self._deferred)
+            fault = _field_section_fault(section, 0, len(section))
+            if fault is not None:
+                raise fault.error()
+            if stop > limit:
+                raise over.error()
+            if head_end >= 0:
+                self._reader.take_fields(section)
         self._head_size += stop - pos
         if head_end < 0:
             self._tail = data[-3:] if len(data) - pos >= 3 else (tail + data[pos:])[-3:]
@@ -647,13 +691,20 @@ class RequestParser:
             at = crlf + 2
             line_len = 0
 
-    def _feed_llhttp(self, piece: bytes) -> str | None:
-        """Feed llhttp; None, or the reason when it stops at a framing field's value."""
+    def _feed_llhttp(self, piece: bytes) -> bool:
+        """Feed llhttp; whether it has stopped inside the head.
+
+        llhttp's own verdicts are not reported: where it stops, the caller reads the header
+        section in Python (`_field_section_fault`, `_FieldReader.take_fields`), so a fault is
+        named, and the first one chosen, by the rules alone. llhttp stops at a fault of the
+        section, and at Content-Length and Transfer-Encoding values it judges as each field
+        ends, which the rules judge at the blank line, among the other framing faults.
+        """
         if self._stand_in_due:
             self._stand_in_due = False
             piece = _STAND_IN_LINE + piece
         if not piece:
-            return None
+            return False
         llhttp = self._llhttp
         assert llhttp is not None
         reader = self._reader
@@ -667,14 +718,19 @@ class RequestParser:
             # "Connection: upgrade" makes llhttp stop after the head, which is all we need
             # from it; the next head gets a fresh llhttp parser.
             self._llhttp = None
-        except HttpParserError as exc:
+        except HttpParserError:
             # After the head, llhttp judges body framing, which Python has already done.
             if not reader.headers_done:
-                reason = str(exc)
-                if reason in _LLHTTP_FRAMING_ERRORS:
-                    return reason.lower()
-                raise parse_error(400, reason.lower() or "invalid header field") from None
-        return None
+                self._llhttp = None  # of no more use; the next head gets a fresh one
+                return True
+        return False
+
+    def _read_fields_without_llhttp(self, section: bytes) -> None:
+        """llhttp stopped inside this whole header section: Python reads it instead."""
+        fault = _field_section_fault(section, 0, len(section))
+        if fault is not None:
+            raise fault.error()
+        self._reader.take_fields(section)
 
     def _request(self, reader: _FieldReader, body: bytes | None) -> tuple[Any, ...]:
         fields = (self._method, self._target, self._version, reader.headers, reader.keep_alive, body)
@@ -757,24 +813,24 @@ class RequestParser:
         digits = _HEX_RUN.match(data, pos, end).end() - pos  # type: ignore[union-attr]
         size = total = 0
         if digits > _MAX_CHUNK_DIGITS:
-            raise parse_error(400, "chunk size has too many digits")
+            raise ParseFault.INVALID_CHUNK_SIZE.error()
         if pos + digits < end or complete:  # the digits have ended
             if not digits:
-                raise parse_error(400, "invalid chunk size")
+                raise ParseFault.INVALID_CHUNK_SIZE.error()
             size = int(data[pos : pos + digits], 16)
             total = self._body_total + size
             if total > self._max_body_size:
-                raise parse_error(413, "body too large")
+                raise ParseFault.BODY_TOO_LARGE.error()
         if not complete:
             line_end = end - 1 if data[end - 1 : end] == b"\r" else end
             match = _CHUNK_LINE_PREFIX.fullmatch(data, pos, line_end)
-            if match is None:
-                raise parse_error(400, _chunk_line_problem(data[pos:line_end]))
             # A CR last must be where the line may end ("1;a=" CR is wrong at the CR).
-            if line_end < end and _CHUNK_LINE.fullmatch(data, pos, line_end) is None:
-                raise parse_error(400, "invalid chunk extension")
+            if match is None or (
+                line_end < end and _CHUNK_LINE.fullmatch(data, pos, line_end) is None
+            ):
+                raise _chunk_line_fault(data[pos:end]).error()
             if end == limit:
-                raise parse_error(400, "chunk extension too long")
+                raise ParseFault.CHUNK_EXTENSION_TOO_LONG.error()
             # Hold a few bytes that stand where the line stands, not the line: the next feed
             # then costs what it brings, however slowly the line trickles in.
             stand_in = _chunk_line_stand_in(match) + data[line_end:end]
@@ -782,7 +838,7 @@ class RequestParser:
             self._pending = stand_in
             return -1
         if _CHUNK_LINE.fullmatch(data, pos, eol) is None:
-            raise parse_error(400, _chunk_line_problem(data[pos:eol]))
+            raise _chunk_line_fault(data[pos : eol + 2]).error()
         self._line_shift = 0
         if size == 0:
             self._state = _TRAILERS_STATE
@@ -798,7 +854,7 @@ class RequestParser:
             self._state = _CHUNK_SIZE
             return pos + 2
         if after != b"\r":  # one byte that is not CR, or two that are not CRLF
-            raise parse_error(400, "missing CRLF after chunk data")
+            raise ParseFault.MISSING_CHUNK_CRLF.error()
         self._pending = after
         return -1
 
@@ -811,16 +867,17 @@ class RequestParser:
         stop = section_end if section_end >= 0 else len(data)
         room = self._max_head_size - self._head_size  # the trailers count with the head
         if stop - pos > room:
-            if not _FIELDS_PREFIX.fullmatch(data, pos, pos + max(room, 0)):
-                raise parse_error(400, "invalid trailer field")
-            raise parse_error(431, "trailer section too large")
+            fault = _field_section_fault(data, pos, pos + max(room, 0))
+            raise (fault or ParseFault.TRAILERS_TOO_LARGE).error()
         if section_end < 0:
-            if not _FIELDS_PREFIX.fullmatch(data, pos):
-                raise parse_error(400, "invalid trailer field")
+            fault = _field_section_fault(data, pos, len(data))
+            if fault is not None:
+                raise fault.error()
             self._pending = data[pos:]
             return -1
         if not _TRAILERS.fullmatch(data, pos, section_end):
-            raise parse_error(400, "invalid trailer field")
+            fault = _field_section_fault(data, pos, section_end)
+            raise (fault or ParseFault.INVALID_HEADER_NAME).error()
         events.append(None)  # trailer fields are validated and dropped
         self._request_done()
         return section_end if self._state != _DONE else -1
@@ -837,7 +894,6 @@ def _hex_run(line: bytes) -> int:
     """How many hex digits `line` starts with."""
     match = _HEX_RUN.match(line)
     return match.end() if match is not None else 0
-
 
 
 def _chunk_line_stand_in(match: re.Match[bytes]) -> bytes:
@@ -860,9 +916,154 @@ def _chunk_line_stand_in(match: re.Match[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def _chunk_line_problem(line: bytes) -> str:
-    if not _hex_run(line):
-        return "invalid chunk size"
-    if b"\n" in line or b"\r" in line:
-        return "bare CR or LF in chunk-size line"
-    return "invalid chunk extension"
+# The states of a chunk-size line after its digits, as in rust/framing.rs (chunk-ext =
+# *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ), RFC 9112 §7.1.1), for _chunk_line_fault.
+_AFTER_SIZE = 0  # the first byte after the digits
+_BEFORE_SEMICOLON = 1
+_BEFORE_EXT_NAME = 2
+_EXT_NAME = 3
+_AFTER_EXT_NAME = 4
+_BEFORE_EXT_VALUE = 5
+_EXT_TOKEN = 6
+_EXT_QUOTED = 7
+_EXT_QUOTED_PAIR = 8
+_AFTER_EXT_QUOTED = 9
+_SIZE_LF = 10  # after the CR that ends the line
+_TCHAR_SET = frozenset(_TCHAR_BYTES)
+_QDTEXT_SET = frozenset(b"\t \x21" + bytes(range(0x23, 0x5C)) + bytes(range(0x5D, 0x7F)) + bytes(range(0x80, 0x100)))
+_FIELD_VALUE_SET = frozenset(b"\t" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100)))
+_CR, _LF, _SP, _HTAB = 0x0D, 0x0A, 0x20, 0x09
+
+
+def _chunk_line_fault(line: bytes) -> ParseFault:
+    """The first fault of a chunk-size line (from its first byte, with its CRLF when it has
+    one) that the line regexes refused, named byte by byte as the Rust decoder names it. The
+    digits have been judged (count, 413) by the caller."""
+    digits = _hex_run(line)
+    if not digits:
+        return ParseFault.INVALID_CHUNK_SIZE
+    bad_ext = ParseFault.INVALID_CHUNK_EXTENSION
+    state = _AFTER_SIZE
+    for b in line[digits:]:
+        ows = b == _SP or b == _HTAB
+        if state == _AFTER_SIZE:
+            if b == 0x3B:  # ";"
+                state = _BEFORE_EXT_NAME
+            elif b == _CR:
+                state = _SIZE_LF
+            elif b == _LF:
+                return ParseFault.BARE_LF
+            elif ows:
+                state = _BEFORE_SEMICOLON
+            else:
+                return ParseFault.INVALID_CHUNK_SIZE
+        elif state == _BEFORE_SEMICOLON:
+            if b == 0x3B:
+                state = _BEFORE_EXT_NAME
+            elif not ows:
+                return bad_ext
+        elif state == _BEFORE_EXT_NAME:
+            if b in _TCHAR_SET:
+                state = _EXT_NAME
+            elif not ows:
+                return bad_ext
+        elif state == _EXT_NAME or state == _EXT_TOKEN:
+            if b == 0x3D and state == _EXT_NAME:  # "="
+                state = _BEFORE_EXT_VALUE
+            elif b == 0x3B:
+                state = _BEFORE_EXT_NAME
+            elif b == _CR:
+                state = _SIZE_LF
+            elif b == _LF:
+                return ParseFault.BARE_LF
+            elif ows:
+                state = _AFTER_EXT_NAME if state == _EXT_NAME else _BEFORE_SEMICOLON
+            elif b not in _TCHAR_SET:
+                return bad_ext
+        elif state == _AFTER_EXT_NAME:
+            if b == 0x3D:
+                state = _BEFORE_EXT_VALUE
+            elif b == 0x3B:
+                state = _BEFORE_EXT_NAME
+            elif not ows:
+                return bad_ext
+        elif state == _BEFORE_EXT_VALUE:
+            if b == 0x22:  # DQUOTE
+                state = _EXT_QUOTED
+            elif b in _TCHAR_SET:
+                state = _EXT_TOKEN
+            elif not ows:
+                return bad_ext
+        elif state == _EXT_QUOTED:
+            if b == 0x22:
+                state = _AFTER_EXT_QUOTED
+            elif b == 0x5C:  # backslash
+                state = _EXT_QUOTED_PAIR
+            elif b not in _QDTEXT_SET:
+                return bad_ext
+        elif state == _EXT_QUOTED_PAIR:
+            if b not in _FIELD_VALUE_SET:
+                return bad_ext
+            state = _EXT_QUOTED
+        elif state == _AFTER_EXT_QUOTED:
+            if b == 0x3B:
+                state = _BEFORE_EXT_NAME
+            elif b == _CR:
+                state = _SIZE_LF
+            elif b == _LF:
+                return ParseFault.BARE_LF
+            elif ows:
+                state = _BEFORE_SEMICOLON
+            else:
+                return bad_ext
+        else:  # _SIZE_LF
+            if b != _LF:
+                return ParseFault.BARE_CR
+            break
+    # Not reached: the regexes refuse a line only where one of the faults above is.
+    return bad_ext
+
+
+def _field_section_fault(data: bytes, pos: int, end: int) -> ParseFault | None:
+    """The first fault of the field section (header or trailer) that starts at data[pos],
+    looking at data[pos:end] only; None when there is none there (complete or not). Field
+    lines are judged as the Rust scanner (fields.rs) judges them, whole valid lines by a regex
+    and the first other line byte by byte; the number of fields is left to the caller."""
+    match = _FIELD_LINE.match
+    while True:
+        line = match(data, pos, end)
+        if line is None:
+            break
+        pos = line.end()
+    if pos >= end:
+        return None
+    b = data[pos]
+    if b == _CR:  # the blank line, if an LF follows
+        return ParseFault.BARE_CR if pos + 1 < end and data[pos + 1] != _LF else None
+    if b == _LF:
+        return ParseFault.BARE_LF
+    if b == _SP or b == _HTAB:  # RFC 9112 §5.2: obs-fold
+        return ParseFault.OBS_FOLD
+    name_end = _TOKEN_RUN.match(data, pos, end).end()  # type: ignore[union-attr]
+    if name_end == pos:
+        return ParseFault.INVALID_HEADER_NAME
+    if name_end == end:
+        return None
+    b = data[name_end]
+    if b == _SP or b == _HTAB:  # RFC 9112 §5.1
+        return ParseFault.WHITESPACE_BEFORE_COLON
+    if b == _LF:
+        return ParseFault.BARE_LF
+    if b != 0x3A:  # ":"
+        return ParseFault.INVALID_HEADER_NAME
+    value_end = _VALUE_RUN.match(data, name_end + 1, end).end()  # type: ignore[union-attr]
+    if value_end == end:
+        return None
+    b = data[value_end]
+    if b == _LF:
+        return ParseFault.BARE_LF
+    if b != _CR:
+        return ParseFault.INVALID_HEADER_VALUE
+    if value_end + 1 < end and data[value_end + 1] != _LF:
+        return ParseFault.BARE_CR
+    return None  # a CR last: the line is unfinished
