@@ -28,6 +28,7 @@ pub enum ParseError {
     // Host (RFC 9112 §3.2).
     MissingHost,
     DuplicateHost,
+    InvalidHost,
     // Body framing (RFC 9112 §6).
     ContentLengthAndTransferEncoding,
     InvalidContentLength,
@@ -48,7 +49,7 @@ pub enum ParseError {
 
 impl ParseError {
     /// Every kind, in declaration order.
-    pub const ALL: [ParseError; 33] = [
+    pub const ALL: [ParseError; 34] = [
         ParseError::BareLf,
         ParseError::BareCr,
         ParseError::InvalidMethod,
@@ -68,6 +69,7 @@ impl ParseError {
         ParseError::HeadTooLarge,
         ParseError::MissingHost,
         ParseError::DuplicateHost,
+        ParseError::InvalidHost,
         ParseError::ContentLengthAndTransferEncoding,
         ParseError::InvalidContentLength,
         ParseError::ConflictingContentLength,
@@ -120,6 +122,7 @@ impl ParseError {
             HeadTooLarge => "request head too large",
             MissingHost => "missing Host header",
             DuplicateHost => "duplicate Host header",
+            InvalidHost => "invalid Host header",
             ContentLengthAndTransferEncoding => "both Content-Length and Transfer-Encoding",
             InvalidContentLength => "invalid Content-Length",
             ConflictingContentLength => "conflicting Content-Length",

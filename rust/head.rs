@@ -219,6 +219,9 @@ fn check_head<'h, 'b>(
                 if hosts > 1 {
                     return Err(ParseError::DuplicateHost);
                 }
+                if !request_line::is_host_value(field.value) {
+                    return Err(ParseError::InvalidHost);
+                }
             }
             FieldName::ContentLength => {
                 // More than one Content-Length field, even with equal values, is refused.

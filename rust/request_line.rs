@@ -162,3 +162,19 @@ fn is_authority_form(target: &[u8]) -> bool {
         _ => !host.is_empty() && host.iter().all(|&b| is_reg_name(b)),
     }
 }
+
+/// A Host field value (RFC 9112 §3.2, RFC 9110 §7.2): uri-host [ ":" port ], where uri-host is
+/// an IP-literal ("[" ... "]") or a reg-name / IPv4 address, which may be empty, and
+/// port = *DIGIT.
+pub fn is_host_value(value: &[u8]) -> bool {
+    let host = match value.iter().rposition(|&b| b == b':') {
+        Some(colon) if value[colon + 1..].iter().all(u8::is_ascii_digit) => &value[..colon],
+        _ => value,
+    };
+    match host {
+        [b'[', inner @ .., b']'] => {
+            !inner.is_empty() && inner.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        }
+        _ => host.iter().all(|&b| is_reg_name(b)),
+    }
+}

@@ -1081,3 +1081,18 @@ fn statuses_and_details() {
     assert_eq!(ChunkExtensionTooLong.detail(), "chunk extension too long");
     assert_eq!(ChunkExtensionTooLong.status(), 400);
 }
+
+#[test]
+fn host_values() {
+    use crate::request_line::is_host_value;
+    for good in
+        [&b""[..], b"a", b"a:", b"a:80", b"example.com:8080", b"10.0.0.1", b"[::1]", b"[::1]:80", b"a%41!$&'()*+,;="]
+    {
+        assert!(is_host_value(good), "{:?}", String::from_utf8_lossy(good));
+    }
+    for bad in
+        [&b"a b"[..], b"a,\tb", b"a/b", b"u@a", b"a:80x", b"a:1:2", b"[::1", b"[]", b"::1", b"caf\xc3\xa9", b"[::1]x"]
+    {
+        assert!(!is_host_value(bad), "{:?}", String::from_utf8_lossy(bad));
+    }
+}

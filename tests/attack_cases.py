@@ -265,6 +265,21 @@ def _host() -> list[Any]:
         case("host-twice-equal", rfc, b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", [Err(400, "duplicate Host header")]),
         case("host-twice-http10", rfc, b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", [Err(400, "duplicate Host header")]),
         case("host-missing-http10-ok", rfc, b"GET / HTTP/1.0\r\n\r\n", [req(headers=[], version=0, keep_alive=False)]),
+        # A Host field with an invalid value is a 400 as well (§3.2 ¶6): uri-host [ ":" port ].
+        case("host-with-space", rfc, b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", [Err(400, "invalid Host header")]),
+        case("host-list", rfc, b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n", [Err(400, "invalid Host header")]),
+        case("host-with-path", rfc, b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", [Err(400, "invalid Host header")]),
+        case("host-with-userinfo", rfc, b"GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", [Err(400, "invalid Host header")]),
+        case("host-bad-port", rfc, b"GET / HTTP/1.1\r\nHost: a:80x\r\n\r\n", [Err(400, "invalid Host header")]),
+        case("host-two-ports", rfc, b"GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", [Err(400, "invalid Host header")]),
+        case("host-unclosed-ip-literal", rfc, b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", [Err(400, "invalid Host header")]),
+        case("host-non-ascii", rfc, "GET / HTTP/1.1\r\nHost: café\r\n\r\n".encode(), [Err(400, "invalid Host header")]),
+        case("host-invalid-http10", rfc, b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n", [Err(400, "invalid Host header")]),
+        case("host-invalid-after-bad-length", rfc, b"GET / HTTP/1.1\r\nContent-Length: x\r\nHost: a b\r\n\r\n", [Err(400, BAD_CL)]),
+        case("host-port-ok", rfc, b"GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", [req(headers=[(b"host", b"example.com:8080")])]),
+        case("host-ipv6-ok", rfc, b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", [req(headers=[(b"host", b"[::1]:8080")])]),
+        case("host-empty-port-ok", rfc, b"GET / HTTP/1.1\r\nHost: a:\r\n\r\n", [req(headers=[(b"host", b"a:")])]),
+        case("host-sub-delims-ok", rfc, b"GET / HTTP/1.1\r\nHost: a-b_c.d~e%41!$&'()*+,;=\r\n\r\n", [req(headers=[(b"host", b"a-b_c.d~e%41!$&'()*+,;=")])]),
         case("host-empty-ok", rfc, b"GET / HTTP/1.1\r\nHost:\r\n\r\n", [req(headers=[(b"host", b"")])]),
     ]
 

@@ -174,6 +174,7 @@ class ParseFault(Enum):
     # Host (RFC 9112 §3.2).
     MISSING_HOST = (400, "missing Host header")
     DUPLICATE_HOST = (400, "duplicate Host header")
+    INVALID_HOST = (400, "invalid Host header")
     # Body framing (RFC 9112 §6).
     CONTENT_LENGTH_AND_TRANSFER_ENCODING = (400, "both Content-Length and Transfer-Encoding")
     INVALID_CONTENT_LENGTH = (400, "invalid Content-Length")

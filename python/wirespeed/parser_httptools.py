@@ -97,6 +97,8 @@ _VERSION_PREFIX = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:[0-9](?:\.[0-9]?)?)?)?)?)
 _ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://")
 # authority-form (RFC 9112 §3.2.3) = uri-host ":" port; uri-host is an IP-literal or a
 # reg-name (unreserved / pct-encoded / sub-delims); port = *DIGIT (RFC 3986 §3.2.3).
+# Host (RFC 9112 §3.2, RFC 9110 §7.2) = uri-host [ ":" port ], the reg-name possibly empty.
+_HOST_VALUE = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::[0-9]*)?")
 _AUTHORITY_FORM = re.compile(rb"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+):[0-9]*")
 
 # chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ), ext-val = token /
@@ -235,7 +237,11 @@ class _FieldReader:
             self.headers = [(n, v.rstrip(_OWS)) for n, v in self.headers]
             self.framing_fields = [(n, v.rstrip(_OWS)) for n, v in self.framing_fields]
         framing_fields = self.framing_fields
-        if len(framing_fields) == 1 and framing_fields[0][0] == b"host":  # the usual head
+        if (  # the usual head: one valid Host and nothing else that frames the message
+            len(framing_fields) == 1
+            and framing_fields[0][0] == b"host"
+            and _HOST_VALUE.fullmatch(framing_fields[0][1]) is not None
+        ):
             self.framing = _NO_BODY
             self.keep_alive = self.version == 1
             return
@@ -264,6 +270,8 @@ class _FieldReader:
                 hosts += 1
                 if hosts > 1:
                     raise self.fail(ParseFault.DUPLICATE_HOST)
+                if _HOST_VALUE.fullmatch(value) is None:
+                    raise self.fail(ParseFault.INVALID_HOST)
             elif name == b"content-length":
                 # RFC 9110 §8.6: one Content-Length field of 1*DIGIT, even with equal values.
                 if length is not None:
