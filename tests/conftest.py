@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from parser_events import load_backend
 from wirespeed import App, Config
 from wirespeed.server import Server, new_event_loop
 
@@ -32,6 +33,12 @@ BACKENDS = [
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture(params=["rust", "httptools"], ids=["rust", "httptools"])
+def parser_class(request: pytest.FixtureRequest) -> type:
+    """The RequestParser class of each backend, for tests of the parser alone."""
+    return load_backend(request.param)
 
 
 class RunningServer:

@@ -21,19 +21,18 @@ import itertools
 import os
 import re
 import string
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from parser_cases import CASES, Case, Err
+from parser_cases import CASES
+from parser_events import load_backend, run
 from wirespeed.config import Config
-from wirespeed.errors import ParseError, ParseFault, parse_error
+from wirespeed.errors import ParseFault
 
-RUST_REASON = "the Rust extension wirespeed._parser is not built (maturin develop)"
 EXAMPLES = int(os.environ.get("WIRESPEED_FUZZ_EXAMPLES", "") or 3000)
 RUST_ERRORS = Path(__file__).resolve().parent.parent / "rust" / "error.rs"
 
@@ -44,42 +43,7 @@ Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
 def _backends() -> tuple[type, type]:
-    rust = pytest.importorskip("wirespeed._parser", reason=RUST_REASON).RequestParser
-    from wirespeed.parser_httptools import RequestParser as Twin
-
-    return rust, Twin
-
-
-@dataclass(frozen=True)
-class Failure:
-    """An error event as compared here: all that the server's answer is made of."""
-
-    status: int
-    cls: str
-    detail: str
-
-
-def _event(event: Any) -> Any:
-    if isinstance(event, BaseException):
-        assert isinstance(event, ParseError), f"error event of the wrong class: {event!r}"
-        assert type(event) is type(parse_error(event.status, "")), f"{event!r} for {event.status}"
-        return Failure(event.status, type(event).__name__, event.detail)
-    return event
-
-
-def events_of(parser_class: type, config: Config, chunks: Iterable[bytes]) -> list[Any]:
-    """All events over `chunks`, with consecutive body pieces merged into one bytes."""
-    parser = parser_class(config)
-    events: list[Any] = []
-    for chunk in chunks:
-        for event in parser.feed(chunk):
-            if isinstance(event, bytes):
-                assert event, "a body piece must never be empty"
-                if events and isinstance(events[-1], bytes):
-                    events[-1] += event
-                    continue
-            events.append(_event(event))
-    return events
+    return load_backend("rust"), load_backend("httptools")
 
 
 # -- the generator -----------------------------------------------------------------------------
@@ -356,11 +320,11 @@ def split(raw: bytes, cuts: list[int]) -> list[bytes]:
 @given(raw=inputs(), config=configs(), cuts=st.lists(st.integers(0, 4096), max_size=6))
 def test_backends_agree_on_generated_requests(raw: bytes, config: Config, cuts: list[int]) -> None:
     rust, twin = _backends()
-    expected = events_of(rust, config, [raw])
-    assert events_of(twin, config, [raw]) == expected, f"rust and httptools differ on {raw!r}"
+    expected = run(rust, config, [raw])
+    assert run(twin, config, [raw]) == expected, f"rust and httptools differ on {raw!r}"
     chunks = split(raw, cuts)
-    assert events_of(rust, config, chunks) == expected, f"rust: {raw!r} fed as {chunks!r}"
-    assert events_of(twin, config, chunks) == expected, f"httptools: {raw!r} fed as {chunks!r}"
+    assert run(rust, config, chunks) == expected, f"rust: {raw!r} fed as {chunks!r}"
+    assert run(twin, config, chunks) == expected, f"httptools: {raw!r} fed as {chunks!r}"
 
 
 def test_error_kinds_are_those_of_rust() -> None:

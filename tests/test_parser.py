@@ -12,9 +12,6 @@ skipped only while `wirespeed._parser` cannot be imported.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -22,54 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from attack_cases import ATTACKS
 from parser_cases import CASES, DIFFERENTIAL_INPUTS, VALID, Case, Err
+from parser_events import collect, load_backend, normalize, run
 
 from wirespeed.config import Config
-from wirespeed.errors import ParseError, parse_error
-
-RUST_REASON = "the Rust extension wirespeed._parser is not built (maturin develop)"
-
-
-def _load(name: str) -> type:
-    if name == "rust":
-        module = pytest.importorskip("wirespeed._parser", reason=RUST_REASON)
-    else:
-        module = importlib.import_module("wirespeed.parser_httptools")
-    return module.RequestParser  # type: ignore[no-any-return]
-
-
-@pytest.fixture(params=["rust", "httptools"], ids=["rust", "httptools"])
-def parser_class(request: pytest.FixtureRequest) -> type:
-    return _load(request.param)
-
-
-def _normalize(event: Any) -> Any:
-    if isinstance(event, BaseException):
-        assert isinstance(event, ParseError), f"error event of the wrong class: {event!r}"
-        status = event.status
-        expected_class = type(parse_error(status, ""))
-        assert type(event) is expected_class, f"{type(event).__name__} for status {status}"
-        assert event.detail, "an error must name the problem"
-        return Err(status, event.detail)
-    return event
-
-
-def collect(parser: Any, chunks: Iterable[bytes]) -> list[Any]:
-    """All events over `chunks`, with consecutive body pieces merged into one bytes."""
-    events: list[Any] = []
-    for chunk in chunks:
-        for event in parser.feed(chunk):
-            if isinstance(event, bytes):
-                assert event, "a body piece must never be empty"
-                if events and isinstance(events[-1], bytes):
-                    events[-1] += event
-                    continue
-            events.append(_normalize(event))
-    return events
-
-
-def run(parser_class: type, config: Config, chunks: Iterable[bytes]) -> list[Any]:
-    return collect(parser_class(config), chunks)
-
 
 def _ends_open(case: Case) -> bool:
     """Whether the parser still accepts requests after the case's input."""
@@ -174,7 +126,7 @@ def test_content_length_over_limit_is_immediate(parser_class: type) -> None:
     """413 at the head, without waiting for a single body byte (RFC 9110 §15.5.14)."""
     parser = parser_class(Config(max_body_size=10))
     events = parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n")
-    assert [_normalize(e) for e in events] == [Err(413)]
+    assert [normalize(e) for e in events] == [Err(413)]
 
 
 def test_head_limit_without_blank_line(parser_class: type) -> None:
@@ -184,7 +136,7 @@ def test_head_limit_without_blank_line(parser_class: type) -> None:
     events: list[Any] = []
     for _ in range(20):
         events += parser.feed(b"v" * 64)
-    assert [_normalize(e) for e in events] == [Err(431)]
+    assert [normalize(e) for e in events] == [Err(431)]
     assert parser.feed(b"\r\n\r\n") == []
 
 
@@ -192,7 +144,7 @@ def test_error_event_is_last_and_parser_stays_dead(parser_class: type) -> None:
     parser = parser_class(Config())
     events = parser.feed(VALID + b"GET / HTTP/1.1\r\nHost: a\x00\r\n\r\n" + VALID)
     first = ("GET", "/", 1, [(b"host", b"a")], True, b"")
-    assert [_normalize(e) for e in events] == [first, Err(400)]
+    assert [normalize(e) for e in events] == [first, Err(400)]
     for data in (VALID, b"", b"\r\n", VALID * 3):
         assert parser.feed(data) == []
 
@@ -224,7 +176,7 @@ def test_trickled_chunk_extension_is_cut_off_at_the_limit(parser_class: type) ->
         line += 1
         assert line <= 1000, "not cut off at the limit"
     assert line == 1000
-    assert [_normalize(e) for e in events] == [Err(400)]
+    assert [normalize(e) for e in events] == [Err(400)]
     assert parser.feed(b'"\r\nx\r\n0\r\n\r\n' + VALID) == []
 
 
@@ -244,7 +196,7 @@ def test_twin_holds_a_trickled_chunk_line_in_a_few_bytes(line: bytes) -> None:
     config = Config(max_head_size=1 << 16)
     raw = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + line
     raw += b"\r\nx\r\n0\r\n\r\n"
-    twin = _load("httptools")
+    twin = load_backend("httptools")
     start = ("POST", "/up", 1, [(b"host", b"a"), (b"transfer-encoding", b"chunked")], True, None)
     assert run(twin, config, [raw]) == [start, b"x", None]
     parser = twin(config)
@@ -300,32 +252,6 @@ def _feeds(raw: bytes) -> list[list[bytes]]:
     return [[raw], [raw[:middle], raw[middle:]], [raw[i : i + 7] for i in range(0, len(raw), 7)]]
 
 
-@dataclass(frozen=True)
-class Answer:
-    """An error event as the differential test compares it: all the server's answer is made
-    of (`error.body()` is "{status} {reason}: {detail}"), and the class handlers catch."""
-
-    status: int
-    cls: str
-    detail: str
-
-
-def exact_events(parser_class: type, config: Config, chunks: Iterable[bytes]) -> list[Any]:
-    """The events of `run`, with each error as an `Answer` rather than an `Err`."""
-    events: list[Any] = []
-    parser = parser_class(config)
-    for chunk in chunks:
-        for event in parser.feed(chunk):
-            if isinstance(event, BaseException):
-                _normalize(event)  # the class goes with the status
-                event = Answer(event.status, type(event).__name__, event.detail)
-            elif isinstance(event, bytes) and events and isinstance(events[-1], bytes):
-                events[-1] += event
-                continue
-            events.append(event)
-    return events
-
-
 # Inputs on which the backends are known to differ, with what each answers (rust, httptools);
 # each must be listed in the twin's docstring under "Intentional differences from the Rust
 # parser". None today: the backends agree on every input, error details included.
@@ -334,14 +260,14 @@ EXPECTED_DIFFERENCES: list[tuple[Config, bytes, list[Any], list[Any]]] = []
 
 def test_backends_agree() -> None:
     """Both backends give the same events, and the same error status, class and detail."""
-    rust = _load("rust")
-    twin = _load("httptools")
+    rust = load_backend("rust")
+    twin = load_backend("httptools")
     expected_differences = {(config, raw): (r, t) for config, raw, r, t in EXPECTED_DIFFERENCES}
     disagreements = []
     for config, raw in _differential_inputs():
         for chunks in _feeds(raw):
-            actual = exact_events(rust, config, chunks)
-            expected = exact_events(twin, config, chunks)
+            actual = run(rust, config, chunks)
+            expected = run(twin, config, chunks)
             if (actual, expected) == expected_differences.get((config, raw), (expected, expected)):
                 continue
             disagreements.append(
@@ -353,11 +279,11 @@ def test_backends_agree() -> None:
 
 def test_expected_differences_still_differ() -> None:
     """Each expected difference is what the backends answer, fed whole."""
-    rust = _load("rust")
-    twin = _load("httptools")
+    rust = load_backend("rust")
+    twin = load_backend("httptools")
     for config, raw, rust_events, twin_events in EXPECTED_DIFFERENCES:
-        assert exact_events(rust, config, [raw]) == rust_events, raw
-        assert exact_events(twin, config, [raw]) == twin_events, raw
+        assert run(rust, config, [raw]) == rust_events, raw
+        assert run(twin, config, [raw]) == twin_events, raw
 
 
 def test_requests_as_a_tuple_subclass_with_their_owner(parser_class: type) -> None:
