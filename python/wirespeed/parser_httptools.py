@@ -40,8 +40,8 @@ section (fields and final CRLF) counts toward `max_head_size` together with the 
 chunk-size line may take `max_head_size` bytes with its CRLF, and is a 400 at its
 `max_head_size`-th byte unless that byte ends it (a fault in that byte comes first); CONNECT's
 authority-form allows an empty port (`port = *DIGIT`). The framing faults of a complete head
-are judged in the Rust parser's order: field by field, a second Host, a second Content-Length
-field, a malformed Content-Length, an empty transfer coding; then a missing Host, both
+are judged in the Rust parser's order: field by field, a second Host, an invalid Host value,
+a second Content-Length field, a malformed Content-Length, an empty transfer coding; then a missing Host, both
 Content-Length and Transfer-Encoding, Transfer-Encoding in HTTP/1.0, the final coding, chunked
 twice, another coding (501), and the body size (413).
 
@@ -258,7 +258,7 @@ class _FieldReader:
 
     def judge(self) -> None:
         """The rules on the fields that frame the message, in the Rust parser's order: field
-        by field, a second Host, a second or malformed Content-Length, an empty transfer
+        by field, a second or invalid Host, a second or malformed Content-Length, an empty transfer
         coding; then, on the whole head, Host, the framing and the body size."""
         hosts = 0
         length: int | None = None

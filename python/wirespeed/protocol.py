@@ -114,8 +114,8 @@ class HttpProtocol(asyncio.Protocol):
         self._write_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self._read_paused = False
-        # End the connection after the next response: its body failed to parse, or the server
-        # is shutting down.
+        # End the connection after the next response: the server is shutting down, or the
+        # client has closed its side.
         self._close_after_response = False
         # While set, our side is closed and what the client still sends is read and dropped.
         self._linger_timer: asyncio.TimerHandle | None = None
