@@ -165,16 +165,28 @@ fn is_authority_form(target: &[u8]) -> bool {
 
 /// A Host field value (RFC 9112 §3.2, RFC 9110 §7.2): uri-host [ ":" port ], where uri-host is
 /// an IP-literal ("[" ... "]") or a reg-name / IPv4 address, which may be empty, and
-/// port = *DIGIT.
+/// port = *DIGIT. One pass: a reg-name has no ":", so the first one starts the port.
 pub fn is_host_value(value: &[u8]) -> bool {
-    let host = match value.iter().rposition(|&b| b == b':') {
-        Some(colon) if value[colon + 1..].iter().all(u8::is_ascii_digit) => &value[..colon],
-        _ => value,
-    };
-    match host {
-        [b'[', inner @ .., b']'] => {
-            !inner.is_empty() && inner.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        }
-        _ => host.iter().all(|&b| is_reg_name(b)),
+    if let [b'[', rest @ ..] = value {
+        let Some(end) = rest.iter().position(|&b| b == b']') else { return false };
+        let (literal, after) = (&rest[..end], &rest[end + 1..]);
+        let port = match after {
+            [] => &[][..],
+            [b':', port @ ..] => port,
+            _ => return false,
+        };
+        return !literal.is_empty()
+            && literal.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            && port.iter().all(u8::is_ascii_digit);
     }
+    let mut bytes = value.iter();
+    for &b in bytes.by_ref() {
+        if b == b':' {
+            return bytes.all(u8::is_ascii_digit);
+        }
+        if !is_reg_name(b) {
+            return false;
+        }
+    }
+    true
 }
