@@ -44,6 +44,28 @@ class Config:
     # §9.6). 0 closes at once.
     lingering_timeout: float = 5.0
 
+    # Timeouts, in seconds (0 turns one off). They are checked by one sweep over the
+    # connections a few times a second, so they hold to within a fraction of a second.
+    # A request head (from accept, or from its first byte on a kept-alive connection) must
+    # arrive within header_timeout: 408 if part of it came, a plain close if nothing did.
+    header_timeout: float = 10.0
+    # The longest gap between bytes of a request body a handler is waiting for -> 408.
+    body_timeout: float = 30.0
+    # How long a kept-alive connection may wait for its next request; then a plain close.
+    keep_alive_timeout: float = 5.0
+    # How long a client may leave written bytes unread (the transport's buffer full); then
+    # the connection is cut.
+    write_timeout: float = 30.0
+
+    # Connection limits.
+    # Open connections at most; a connection past it is answered 503 and closed. 0: no limit.
+    max_connections: int = 10_000
+    # Requests answered on one connection; the last one says Connection: close. 0: no limit.
+    max_requests_per_connection: int = 10_000
+    # Worker processes: 0 (or 1) serves in this process; N > 1 pre-forks N workers sharing the
+    # port under a supervisor that restarts any that die.
+    workers: int = 0
+
     # Request parsing limits, honoured identically by both parser backends.
     max_head_size: int = 16 * 1024  # request line + fields + blank line -> 431
     max_headers: int = 100  # number of header fields -> 431
@@ -61,6 +83,10 @@ class Config:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "write_timeout",
+                     "max_connections", "max_requests_per_connection", "workers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
         if self.client_error_log_rate < 0:
             raise ValueError("client_error_log_rate must not be negative")
         if self.inline_body_size < 0:
