@@ -58,8 +58,10 @@ class Config:
     write_timeout: float = 30.0
 
     # Connection limits.
-    # Open connections at most; a connection past it is answered 503 and closed. 0: no limit.
-    max_connections: int = 10_000
+    # Open connections at most; a connection past it is answered 503 and closed. None: the
+    # process's file-descriptor limit (soft RLIMIT_NOFILE) less 64, so accepting never fails
+    # for want of descriptors; 0: no limit.
+    max_connections: int | None = None
     # Requests answered on one connection; the last one says Connection: close. 0: no limit.
     max_requests_per_connection: int = 10_000
     # Worker processes: 0 (or 1) serves in this process; N > 1 pre-forks N workers sharing the
@@ -85,7 +87,7 @@ class Config:
                 raise ValueError(f"{name} must be positive")
         for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "write_timeout",
                      "max_connections", "max_requests_per_connection", "workers"):
-            if getattr(self, name) < 0:
+            if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.client_error_log_rate < 0:
             raise ValueError("client_error_log_rate must not be negative")
