@@ -51,11 +51,26 @@ pub struct Parser {
     /// `pending` holds a complete head whose inline body needs this many bytes in all: no
     /// point parsing again before then.
     wait_for: usize,
+    /// Requests reported so far, and how many the connection may carry (0: no limit).
+    requests: u64,
+    max_requests: u64,
 }
 
 impl Parser {
     pub fn new(limits: Limits) -> Self {
-        Parser { limits, state: State::Head, pending: Vec::new(), wait_for: 0 }
+        Parser { limits, state: State::Head, pending: Vec::new(), wait_for: 0, requests: 0, max_requests: 0 }
+    }
+
+    /// At most `max_requests` requests on this connection (0: no limit): the last one is
+    /// reported as not keep-alive, so the connection ends after its answer and nothing after
+    /// it is parsed.
+    pub fn set_max_requests(&mut self, max_requests: u64) {
+        self.max_requests = max_requests;
+    }
+
+    /// Requests reported so far.
+    pub fn requests(&self) -> u64 {
+        self.requests
     }
 
     pub fn limits(&self) -> &Limits {
@@ -66,6 +81,12 @@ impl Parser {
     /// does not keep the connection alive).
     pub fn is_stopped(&self) -> bool {
         self.state == State::Stopped
+    }
+
+    /// Whether bytes of a request not yet reported are held: an unfinished head, or a head
+    /// waiting for its inline body (the server's header timeout applies to those).
+    pub fn holds_partial_request(&self) -> bool {
+        self.state == State::Head && !self.pending.is_empty()
     }
 
     /// Parses `data`, the next bytes of the connection, and calls `sink` with every event it
@@ -126,9 +147,14 @@ impl Parser {
                     };
                     self.wait_for = 0;
                     let body_start = pos + head.len;
+                    let mut head = head;
+                    if self.max_requests != 0 && self.requests.saturating_add(1) >= self.max_requests {
+                        head.keep_alive = false; // the connection's last request
+                    }
                     let keep_alive = head.keep_alive;
                     match head.framing {
                         Framing::None => {
+                            self.requests += 1;
                             sink(Event::Request { head, body: Some(b"") });
                             pos = body_start;
                             self.end_request(keep_alive);
@@ -140,16 +166,19 @@ impl Parser {
                                 self.wait_for = body_end.map_or(usize::MAX, |end| end - pos);
                                 return pos;
                             };
+                            self.requests += 1;
                             sink(Event::Request { head, body: Some(body) });
                             pos = body_start + body.len();
                             self.end_request(keep_alive);
                         }
                         Framing::Length(length) => {
+                            self.requests += 1;
                             sink(Event::Request { head, body: None });
                             pos = body_start;
                             self.state = State::Body { decoder: LengthDecoder::new(length), keep_alive };
                         }
                         Framing::Chunked => {
+                            self.requests += 1;
                             sink(Event::Request { head, body: None });
                             pos = body_start;
                             // The trailer section shares max_head_size with its head; each

@@ -41,8 +41,9 @@ struct RequestType {
 
 #[pymethods]
 impl RequestParser {
-    /// Reads `max_head_size`, `max_headers`, `max_target_length`, `max_body_size` and
-    /// `inline_body_size` from `config` (a `wirespeed.config.Config`).
+    /// Reads `max_head_size`, `max_headers`, `max_target_length`, `max_body_size`,
+    /// `inline_body_size` and (if present) `max_requests_per_connection` from `config` (a
+    /// `wirespeed.config.Config`).
     ///
     /// With `request_type` (a subclass of tuple) requests are made as instances of it holding
     /// the six fields and then `owner`.
@@ -59,6 +60,10 @@ impl RequestParser {
             max_target_length: config.getattr("max_target_length")?.extract()?,
             max_body_size: config.getattr("max_body_size")?.extract()?,
             inline_body_size: config.getattr("inline_body_size")?.extract()?,
+        };
+        let max_requests: u64 = match config.getattr("max_requests_per_connection") {
+            Ok(value) => value.extract()?,
+            Err(_) => 0,
         };
         let request_type = match request_type {
             None => None,
@@ -78,7 +83,9 @@ impl RequestParser {
                 Some(RequestType { class: class.unbind(), alloc, owner })
             }
         };
-        Ok(RequestParser { parser: Parser::new(limits), recent: Recent::default(), request_type })
+        let mut parser = Parser::new(limits);
+        parser.set_max_requests(max_requests);
+        Ok(RequestParser { parser, recent: Recent::default(), request_type })
     }
 
     // The parser holds its owner (the connection), which holds the parser: let the garbage
@@ -120,6 +127,18 @@ impl RequestParser {
             Some(err) => Err(err),
             None => Ok(events),
         }
+    }
+
+    /// Requests reported so far.
+    #[getter]
+    fn requests(&self) -> u64 {
+        self.parser.requests()
+    }
+
+    /// Whether bytes of a request not yet reported are held (see `Parser`).
+    #[getter]
+    fn holding(&self) -> bool {
+        self.parser.holds_partial_request()
     }
 
     /// The limits this parser enforces, as a dict (for debugging and tests).

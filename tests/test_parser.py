@@ -302,3 +302,29 @@ def test_requests_as_a_tuple_subclass_with_their_owner(parser_class: type) -> No
     assert first.method == "GET" and first.raw_path == "/a" and first.query["b"] == "1"
     assert second[5] is None and events[2:] == [b"abc", None]
     assert first != Request.build("GET", "/a?b=1")  # requests compare by identity
+
+
+def test_the_last_request_a_connection_may_carry_is_not_keep_alive(parser_class: type) -> None:
+    """max_requests_per_connection: the parser reports the last one with keep_alive False and
+    parses nothing after it; `requests` counts what it reported."""
+    parser = parser_class(Config(max_requests_per_connection=3, inline_body_size=0))
+    post = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi"
+    events = collect(parser, [VALID + post + VALID + VALID])
+    assert [e[4] for e in events if isinstance(e, tuple)] == [True, True, False]
+    assert events[1:4] == [events[1], b"hi", None] and parser.requests == 3
+    assert parser.feed(VALID) == []
+    unlimited = parser_class(Config(max_requests_per_connection=0))
+    assert len(unlimited.feed(VALID * 50)) == 50 and unlimited.requests == 50
+
+
+def test_holding_says_whether_part_of_a_request_is_held(parser_class: type) -> None:
+    parser = parser_class(Config(inline_body_size=16))
+    assert not parser.holding
+    parser.feed(b"GET / HT")
+    assert parser.holding
+    parser.feed(b"TP/1.1\r\nHost: a\r\n\r\n")
+    assert not parser.holding
+    parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab")  # inline body
+    assert parser.holding
+    parser.feed(b"cd")
+    assert not parser.holding

@@ -31,5 +31,14 @@ class RequestParser:
         """Every event that `data` completes, in order (see `wirespeed.parser`)."""
 
     @property
+    def requests(self) -> int:
+        """Requests reported so far."""
+
+    @property
+    def holding(self) -> bool:
+        """Whether bytes of a request not yet reported are held: an unfinished head, or a
+        head waiting for its inline body."""
+
+    @property
     def limits(self) -> dict[str, int]:
         """The five limits this parser enforces."""

@@ -46,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--server-header", default=DEFAULTS.server_header, help="value of the Server header")
     parser.add_argument("--no-server-header", action="store_true", help="send no Server header")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULTS.workers,
+        help="worker processes sharing the port under a supervisor that restarts them; "
+        "0 or 1 serves in this process (default 0)",
+    )
     limits = parser.add_argument_group("limits")
     for name, help_text in (
         ("max_head_size", "bytes in a request head before 431"),
@@ -57,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("max_pipelined", "queued pipelined requests before reading pauses"),
         ("backlog", "listen backlog"),
         ("client_error_log_rate", "lines a second logged about rejected requests"),
+        ("max_requests_per_connection", "requests answered on one connection, 0 for no limit"),
     ):
         limits.add_argument(
             "--" + name.replace("_", "-"),
@@ -70,6 +78,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS.shutdown_timeout,
         help=f"seconds in-flight requests get on SIGTERM (default {DEFAULTS.shutdown_timeout:g})",
     )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULTS.max_connections,
+        help="open connections before new ones get 503, 0 for no limit "
+        "(default: the file-descriptor limit less 64)",
+    )
+    timeouts = parser.add_argument_group("timeouts (seconds, 0 for none)")
+    for name, help_text in (
+        ("header_timeout", "for a request head to arrive (then 408, or a close if nothing came)"),
+        ("body_timeout", "between bytes of a request body (then 408)"),
+        ("keep_alive_timeout", "for the next request on a kept-alive connection (then a close)"),
+        ("write_timeout", "for a client to read what was written to it (then the connection is cut)"),
+    ):
+        timeouts.add_argument(
+            "--" + name.replace("_", "-"),
+            type=float,
+            default=getattr(DEFAULTS, name),
+            help=f"{help_text} (default {getattr(DEFAULTS, name):g})",
+        )
     limits.add_argument(
         "--lingering-timeout",
         type=float,
@@ -128,6 +156,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
         client_error_log_rate=args.client_error_log_rate,
         shutdown_timeout=args.shutdown_timeout,
         lingering_timeout=args.lingering_timeout,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        write_timeout=args.write_timeout,
+        max_connections=args.max_connections,
+        max_requests_per_connection=args.max_requests_per_connection,
+        workers=args.workers,
     )
 
 

@@ -25,6 +25,10 @@ every event that buffer completes:
 
 Partial input is never an error: it yields no event until more arrives. After a request that
 is not keep-alive (and its body), the parser stops: later bytes are never requests.
+The request that reaches `max_requests_per_connection` (when the config has it, and it is not
+0) is reported with `keep_alive` False, so the connection ends after it. `parser.requests`
+counts the requests reported. `parser.holding` is True while bytes of a request not yet reported are held (an unfinished
+head, or a head waiting for its inline body); the server's header timeout applies to them.
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ EventList = list[Any]
 
 class RequestParser(Protocol):
     def feed(self, data: bytes) -> EventList: ...
+
+    @property
+    def holding(self) -> bool: ...
+
+    @property
+    def requests(self) -> int: ...
 
 
 # name -> (module, class). "auto" tries them in this order.

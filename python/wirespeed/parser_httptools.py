@@ -350,6 +350,8 @@ class RequestParser:
         "_reader",
         "_remaining",
         "_request_type",
+        "_max_requests",
+        "requests",
         "_section",
         "_stand_in_due",
         "_state",
@@ -367,6 +369,10 @@ class RequestParser:
         self._max_target_length = config.max_target_length
         self._max_body_size = config.max_body_size
         self._inline_body_size = config.inline_body_size
+        # Requests reported so far, and how many the connection may carry (0: no limit); the
+        # last one is reported as not keep-alive.
+        self.requests = 0
+        self._max_requests = getattr(config, "max_requests_per_connection", 0)
         self._state = _LINE
         # Unconsumed bytes of a request line, chunk CRLF or trailer section, or the stand-in of
         # an unfinished chunk-size line (see _read_chunk_size).
@@ -390,6 +396,13 @@ class RequestParser:
         # How much longer the unfinished chunk-size line is than its stand-in in _pending.
         self._line_shift = 0
         self._keep_alive = True
+
+    @property
+    def holding(self) -> bool:
+        """Whether bytes of a request not yet reported are held: an unfinished head, or a
+        head waiting for its inline body."""
+        state = self._state
+        return (state == _LINE and bool(self._pending)) or state == _FIELDS or state == _INLINE_BODY
 
     def feed(self, data: bytes) -> list[Event]:
         """Every event that `data` completes, in order (see `wirespeed.parser`)."""
@@ -741,7 +754,8 @@ class RequestParser:
         self._reader.take_fields(section)
 
     def _request(self, reader: _FieldReader, body: bytes | None) -> tuple[Any, ...]:
-        fields = (self._method, self._target, self._version, reader.headers, reader.keep_alive, body)
+        self.requests += 1
+        fields = (self._method, self._target, self._version, reader.headers, self._keep_alive, body)
         if self._request_type is None:
             return fields
         return self._request_type((*fields, self._owner))
@@ -750,7 +764,10 @@ class RequestParser:
         reader = self._reader
         if reader.framing != _NO_BODY:
             self._llhttp = None  # llhttp awaits a body: use a fresh one for the next head
-        self._keep_alive = reader.keep_alive
+        # The connection's last request (max_requests_per_connection) is not keep-alive.
+        self._keep_alive = reader.keep_alive and not (
+            self._max_requests and self.requests + 1 >= self._max_requests
+        )
         framing = reader.framing
         if framing == _NO_BODY:
             events.append(self._request(reader, b""))

@@ -20,7 +20,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .app import internal_error_response
-from .errors import HTTPError, InternalServerError
+from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout
 from .request import BodyStream, Request
 from .response import FileResponse, StreamingResponse
 from .writer import (
@@ -41,6 +41,16 @@ if TYPE_CHECKING:
 error_logger = logging.getLogger("wirespeed.error")
 
 STREAMED = (StreamingResponse, FileResponse)  # responses sent from a Task, piece by piece
+
+# Answers gathered before they are written and the transport is asked whether to go on: it
+# bounds what a client that pipelines requests without reading the answers can make us hold.
+FLUSH_EVERY = 64
+
+# What a connection waits for, as the timeout sweep sees it (HttpProtocol.check_timeouts).
+FIRST_HEAD = "the first request head"  # header_timeout from accept; 408 if part of it came
+WAITING_HEAD = "a request head"  # header_timeout; 408
+IDLE = "the next request"  # keep_alive_timeout; a plain close
+WAITING_BODY = "body bytes"  # body_timeout, between bytes; 408
 FILE_PIECE_SIZE = 256 * 1024
 
 
@@ -92,6 +102,9 @@ class HttpProtocol(asyncio.Protocol):
         "_close_after_response",
         "_linger_timer",
         "_client_done",
+        "_watch",
+        "_since",
+        "_write_paused_since",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -120,11 +133,93 @@ class HttpProtocol(asyncio.Protocol):
         # While set, our side is closed and what the client still sends is read and dropped.
         self._linger_timer: asyncio.TimerHandle | None = None
         self._client_done = False  # the client has closed its side
+        # For the timeout sweep (`check_timeouts`): what the connection was last seen waiting
+        # for, and since when. Nothing on the request path keeps time.
+        self._watch: tuple[str, int] | None = None
+        self._since = 0.0
+        self._write_paused_since = 0.0
 
     # -- asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.state.connections.add(self)
+        state = self.state
+        self._watch = (FIRST_HEAD, 0)  # the first head's timer starts at accept
+        self._since = self.loop.time()
+        if state.max_connections and len(state.connections) >= state.max_connections:
+            self._refuse()
+            return
+        state.connections.add(self)
+
+    def _refuse(self) -> None:
+        """Over max_connections: a 503 at once beats a wait in the backlog the client cannot
+        see; the connection is closed after it (and never counted)."""
+        self._closing = True
+        self.state.client_errors.rejected(self.client, "503 Service Unavailable: too many connections")
+        body = b"503 Service Unavailable: too many connections"
+        self._out.append(
+            self.writer.head(503, TEXT_PLAIN + b"Retry-After: 1\r\n", content_length(len(body)), CONNECTION_CLOSE)
+            + body
+        )
+        self._flush()
+
+    def check_timeouts(self, now: float) -> None:
+        """Called by the server's sweep: end the connection if what it waits for is late (the
+        timeouts of Config). What it waits for is read off its state here, not recorded on
+        the request path: a wait counts from the first sweep that sees it (from accept for the
+        first head), so a timeout fires no earlier than its time and at most two sweep
+        intervals later."""
+        if self._closing or self._lost:
+            return
+        config = self.state.config
+        if self._write_paused:
+            if config.write_timeout and now - self._write_paused_since > config.write_timeout:
+                self.state.client_errors.rejected(self.client, "write timeout: the client stopped reading")
+                self.abort()
+            return
+        body = self._body
+        if self._read_paused or (body is None and (self._active is not None or self._queue)):
+            self._watch = None  # the server holds the client back, or it is the server's turn
+            return
+        served = self.parser.requests
+        if body is not None:  # a body is arriving, whether or not its handler runs yet
+            watch = (WAITING_BODY, body.received)  # any body byte restarts the wait
+            limit = config.body_timeout
+        elif self.parser.holding:
+            watch = (FIRST_HEAD if served == 0 else WAITING_HEAD, served)
+            limit = config.header_timeout
+        elif served == 0:
+            watch = (FIRST_HEAD, 0)
+            limit = config.header_timeout
+        else:
+            watch = (IDLE, served)
+            limit = config.keep_alive_timeout
+        if watch != self._watch:  # a new wait begins
+            self._watch = watch
+            self._since = now
+            return
+        if limit and now - self._since > limit:
+            self._expire(watch[0])
+
+    def _expire(self, phase: str) -> None:
+        transport = self.transport
+        assert transport is not None
+        if phase is WAITING_BODY:
+            body = self._body
+            self._body = None
+            transport.pause_reading()  # nothing after the late body is read as a request
+            self._read_paused = True
+            self._close_after_response = True
+            if body is not None and not body.discarding:
+                # The handler reading it gets the error and answers 408 (then the close).
+                body.fail(RequestTimeout("request body not received in time"))
+                return
+            self._closing = True
+            self._flush()
+        elif phase is WAITING_HEAD or self.parser.holding:
+            self._parse_failed(RequestTimeout("request head not received in time"))
+        else:  # nothing of a request came: nothing to answer
+            self._closing = True
+            transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
@@ -145,6 +240,9 @@ class HttpProtocol(asyncio.Protocol):
         """The client closed its side. Requests it already sent are still answered; then the
         connection ends. Returning True keeps our side open for those answers."""
         self._client_done = True
+        if self._body is not None:  # the rest of a body can never come: its handler gets a 400
+            self._body.fail(BadRequest("the client closed its side before the body was complete"))
+            self._body = None
         if self._linger_timer is not None or (self._active is None and not self._queue):
             return False
         self._close_after_response = True
@@ -166,7 +264,7 @@ class HttpProtocol(asyncio.Protocol):
                 request = event
                 if event[5] is None:
                     self._attach_stream(request)
-                if self._active is not None or self._queue:
+                if self._active is not None or self._queue or self._write_paused:
                     self._queue.append(request)
                     if len(self._queue) >= self.state.config.max_pipelined:
                         self._pause_reading()
@@ -184,7 +282,10 @@ class HttpProtocol(asyncio.Protocol):
                     and event[0] != "HEAD"
                 ):
                     try:
-                        self._out.append(self.writer.keep_alive_result(result))
+                        out = self._out
+                        out.append(self.writer.keep_alive_result(result))
+                        if len(out) >= FLUSH_EVERY:
+                            self._flush()  # the transport may say pause_writing: then queue
                         continue
                     except Exception:  # noqa: S112 - _handle logs it and answers 500
                         pass
@@ -203,6 +304,8 @@ class HttpProtocol(asyncio.Protocol):
                 self._parse_failed(event)
         if self._out:
             self._flush()
+        if self._write_paused:
+            self._pause_reading()  # no more requests until the client reads its answers
 
     def _attach_stream(self, request: Request) -> None:
         """A request whose body follows in later events: they go to its BodyStream."""
@@ -211,10 +314,13 @@ class HttpProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        self._write_paused_since = self.loop.time()
 
     def resume_writing(self) -> None:
         self._write_paused = False
         self._wake_writer()
+        if self._active is None and not self._lost:
+            self._run_queue()  # answers held back while the client was not reading
 
     # -- running requests in order
     def _run(self, request: Request) -> None:
@@ -289,13 +395,20 @@ class HttpProtocol(asyncio.Protocol):
 
     def _run_queue(self) -> None:
         queue = self._queue
-        while queue and self._active is None and not self._closing:
+        while queue and self._active is None and not self._closing and not self._write_paused:
             item = queue.popleft()
             if isinstance(item, Request):
                 self._run(item)
             else:
                 self._answer_parse_error(item)
-        if self._read_paused and not self._closing and len(queue) < self.state.config.max_pipelined:
+            if len(self._out) >= FLUSH_EVERY:
+                self._flush()
+        if (
+            self._read_paused
+            and not self._closing
+            and not self._write_paused
+            and len(queue) < self.state.config.max_pipelined
+        ):
             self._resume_reading()
         self._flush()
 
@@ -386,8 +499,10 @@ class HttpProtocol(asyncio.Protocol):
             length = b""
             self._closing = True
             connection = CONNECTION_CLOSE
-        self._out.append(self.writer.head(status, response.head_extra(), length, connection))
+        head = self.writer.head(status, response.head_extra(), length, connection)
+        self._out.append(head)
         iterator = response.iterator
+        started = False
         try:
             if request.method != "HEAD" and status not in NO_BODY_STATUSES:
                 async for piece in iterator:
@@ -395,10 +510,18 @@ class HttpProtocol(asyncio.Protocol):
                         piece = piece.encode(response.charset)
                     if piece:
                         self._out.append(chunk(piece) if chunked else piece)
+                        started = True
                         self._write_now()
                         await self._drain()
                 if chunked:
                     self._out.append(LAST_CHUNK)
+        except Exception:
+            if started or not self._out or self._out[-1] is not head:
+                raise  # part of the answer is out: only closing the connection is left
+            # Nothing of it has gone out: a plain 500 instead (the connection carries on).
+            self._out.pop()
+            error_logger.exception("streamed response to %s %s failed", request.method, request.target)
+            self._respond(request, internal_error_response())
         finally:
             closer = getattr(iterator, "aclose", None)
             if closer is not None:
@@ -499,7 +622,7 @@ class HttpProtocol(asyncio.Protocol):
             self.transport.write(CONTINUE_100)
 
     def body_drained(self) -> None:
-        if self._read_paused and len(self._queue) < self.state.config.max_pipelined:
+        if self._read_paused and not self._write_paused and len(self._queue) < self.state.config.max_pipelined:
             self._resume_reading()
 
     @property

@@ -120,6 +120,7 @@ class BodyStream:
         "_expect_continue",
         "buffered",
         "discarding",
+        "received",
     )
 
     def __init__(self, loop: asyncio.AbstractEventLoop, protocol: HttpProtocol, expect_continue: bool) -> None:
@@ -133,9 +134,11 @@ class BodyStream:
         self._expect_continue = expect_continue
         self.buffered = 0
         self.discarding = False  # answered without it: what still arrives is dropped
+        self.received = 0  # bytes so far (the body timeout watches it move)
 
     # -- the protocol's side
     def feed(self, data: bytes) -> None:
+        self.received += len(data)
         if self.discarding:
             return
         self._chunks.append(data)

@@ -33,7 +33,16 @@ class ServerState:
     """What every connection of one server shares."""
 
     __slots__ = (
-        "app", "config", "loop", "writer", "parser_class", "parser_name", "connections", "client_errors",
+        "app",
+        "client_errors",
+        "config",
+        "connections",
+        "loop",
+        "max_connections",
+        "now",
+        "parser_class",
+        "parser_name",
+        "writer",
     )
 
     def __init__(self, app: App, config: Config, loop: asyncio.AbstractEventLoop) -> None:
@@ -45,6 +54,42 @@ class ServerState:
         self.parser_class = parser_factory(config.replace(parser=self.parser_name))
         self.connections: set[HttpProtocol] = set()
         self.client_errors = ClientErrorLog(config.client_error_log_rate)
+        self.max_connections = _max_connections(config)
+        # The loop time at the last timeout sweep: connections read it to stamp what they
+        # wait for, at the cost of an attribute read (see HttpProtocol.check_timeouts).
+        self.now = loop.time()
+
+
+def _max_connections(config: Config) -> int:
+    """config.max_connections, or (None) the descriptor limit (the soft limit raised to the
+    hard one) less 64 reserved for files and the listening sockets; 0 for no limit."""
+    if config.max_connections is not None:
+        return config.max_connections
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:  # the soft limit may be raised to the hard one, as servers usually do
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return 0
+    return max(soft - 64, 1)
+
+
+def sweep_interval(config: Config) -> float:
+    """How often the timeout sweep runs: an eighth of the shortest timeout, within 20 ms..1 s.
+    A timeout fires between its time and that plus two intervals."""
+    timeouts = [
+        t
+        for t in (config.header_timeout, config.body_timeout, config.keep_alive_timeout, config.write_timeout)
+        if t > 0
+    ]
+    return min(1.0, max(0.02, min(timeouts, default=8.0) / 8))
 
 
 def loop_name(loop: asyncio.AbstractEventLoop) -> str:
@@ -73,6 +118,7 @@ class Server:
         self.state: ServerState | None = None
         self._server: asyncio.base_events.Server | None = None
         self._date_timer: asyncio.TimerHandle | None = None
+        self._sweep_timer: asyncio.TimerHandle | None = None
         self._stop = asyncio.Event()
         self._forced = False
 
@@ -98,6 +144,7 @@ class Server:
                 protocol_factory, config.host, config.port, backlog=config.backlog, reuse_address=True
             )
         self._schedule_date_tick()
+        self._sweep_timer = loop.call_later(sweep_interval(config), self._sweep)
         host, port = self._server.sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         logger.info(
@@ -114,6 +161,16 @@ class Server:
         now = time.time()
         loop = self.state.loop
         self._date_timer = loop.call_later(1.0 - (now - int(now)) + 0.001, self._schedule_date_tick)
+
+    def _sweep(self) -> None:
+        """The timeouts of every connection, checked in one pass (no timer per connection)."""
+        state = self.state
+        assert state is not None
+        interval = sweep_interval(self.config)
+        now = state.now = state.loop.time()
+        for connection in list(state.connections):
+            connection.check_timeouts(now)
+        self._sweep_timer = state.loop.call_later(interval, self._sweep)
 
     def request_shutdown(self) -> None:
         """Begin a graceful shutdown; a second request forces it. Safe from signal handlers."""
@@ -145,6 +202,8 @@ class Server:
             self._close_all()
         if self._date_timer is not None:
             self._date_timer.cancel()
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
         await _run_hooks(self.app.shutdown_hooks)
 
     def _close_all(self) -> None:
@@ -161,11 +220,14 @@ async def _run_hooks(hooks: list[Callable[[], Any]]) -> None:
 
 
 async def serve(app: App, config: Config | None = None, **settings: Any) -> None:
-    """Serve `app` until SIGINT/SIGTERM (when run in the main thread) or cancellation."""
+    """Serve `app` until SIGINT/SIGTERM (when run in the main thread) or cancellation. Always
+    in this process: `workers` > 1 needs `run` (the wirespeed command, `App.run`)."""
     if config is None:
         config = Config(**settings)
     elif settings:
         config = config.replace(**settings)
+    if config.workers > 1:
+        raise ValueError("workers > 1 needs run() (the wirespeed command or App.run), not serve()")
     server = Server(app, config)
     await server.start()
     loop = asyncio.get_running_loop()
@@ -186,7 +248,13 @@ async def serve(app: App, config: Config | None = None, **settings: Any) -> None
 
 
 def run(app: App, config: Config) -> None:
-    """Serve `app` on a new event loop until SIGINT/SIGTERM."""
+    """Serve `app` on a new event loop until SIGINT/SIGTERM; with `config.workers` > 1, from
+    that many pre-forked worker processes under a supervisor (see `workers`)."""
+    if config.workers > 1:
+        from .workers import supervise
+
+        supervise(app, config)
+        return
     loop = new_event_loop(config.loop)
     try:
         loop.run_until_complete(serve(app, config))
