@@ -201,3 +201,36 @@ def test_run_and_serve_stop_cleanly_on_sigterm(tmp_path: Path, entry: str) -> No
     assert process.returncode == 0
     assert "startup hook" in "".join(lines)
     assert "shutdown hook" in output
+
+
+def test_a_second_signal_forces_the_exit(tmp_path: Path) -> None:
+    """SIGTERM waits for the request in flight (up to shutdown_timeout); a second SIGTERM
+    cuts it, runs the shutdown hooks and exits 0 at once."""
+    (tmp_path / "slow_app.py").write_text(
+        "import asyncio\n"
+        "import wirespeed\n"
+        "app = wirespeed.App()\n"
+        "app.on_shutdown(lambda: print('shutdown hook', flush=True))\n"
+        "@app.get('/slow')\n"
+        "async def slow(request):\n"
+        "    await asyncio.sleep(60)\n"
+        "    return 'late'\n"
+    )
+    port = free_port()
+    process, _ = start_cli("slow_app:app", "--port", str(port), "--shutdown-timeout", "60", cwd=tmp_path)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+            time.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            assert process.poll() is None, "the first signal must wait for the request in flight"
+            start = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=10)
+            assert process.returncode == 0
+            assert time.monotonic() - start < 5
+            assert "shutdown hook" in output
+    finally:
+        if process.poll() is None:
+            process.kill()

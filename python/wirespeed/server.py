@@ -242,9 +242,11 @@ async def serve(app: App, config: Config | None = None, **settings: Any) -> None
     try:
         await server.wait_for_shutdown_request()
     finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
-        await server.shutdown()
+        try:
+            await server.shutdown()  # the handlers stay: a second signal forces it
+        finally:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
 
 
 def run(app: App, config: Config) -> None:
