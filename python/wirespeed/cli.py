@@ -8,6 +8,7 @@ unknown parser) ends in one line on stderr and a non-zero exit, never a tracebac
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import logging
 import os
@@ -62,50 +63,32 @@ def build_parser() -> argparse.ArgumentParser:
         ("inline_body_size", "bodies up to this size arrive whole with their request"),
         ("max_buffered_body", "unread body bytes held before reading pauses"),
         ("max_pipelined", "queued pipelined requests before reading pauses"),
+        ("max_connections", "open connections before new ones get 503, 0 for no limit"),
+        ("max_requests_per_connection", "requests answered on one connection, 0 for no limit"),
         ("backlog", "listen backlog"),
         ("client_error_log_rate", "lines a second logged about rejected requests"),
-        ("max_requests_per_connection", "requests answered on one connection, 0 for no limit"),
     ):
-        limits.add_argument(
-            "--" + name.replace("_", "-"),
-            type=int,
-            default=getattr(DEFAULTS, name),
-            help=f"{help_text} (default {getattr(DEFAULTS, name)})",
-        )
-    limits.add_argument(
-        "--shutdown-timeout",
-        type=float,
-        default=DEFAULTS.shutdown_timeout,
-        help=f"seconds in-flight requests get on SIGTERM (default {DEFAULTS.shutdown_timeout:g})",
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=int,
-        default=DEFAULTS.max_connections,
-        help="open connections before new ones get 503, 0 for no limit "
-        "(default: the file-descriptor limit less 64)",
-    )
+        _add_setting(limits, name, int, help_text)
     timeouts = parser.add_argument_group("timeouts (seconds, 0 for none)")
     for name, help_text in (
         ("header_timeout", "for a request head to arrive (then 408, or a close if nothing came)"),
         ("body_timeout", "between bytes of a request body (then 408)"),
         ("keep_alive_timeout", "for the next request on a kept-alive connection (then a close)"),
         ("write_timeout", "for a client to read what was written to it (then the connection is cut)"),
+        ("shutdown_timeout", "in-flight requests get on SIGTERM"),
+        ("lingering_timeout", "a closing connection keeps reading what the client still sends"),
     ):
-        timeouts.add_argument(
-            "--" + name.replace("_", "-"),
-            type=float,
-            default=getattr(DEFAULTS, name),
-            help=f"{help_text} (default {getattr(DEFAULTS, name):g})",
-        )
-    limits.add_argument(
-        "--lingering-timeout",
-        type=float,
-        default=DEFAULTS.lingering_timeout,
-        help=f"seconds a closing connection keeps reading what the client still sends "
-        f"(default {DEFAULTS.lingering_timeout:g})",
-    )
+        _add_setting(timeouts, name, float, help_text)
     return parser
+
+
+def _add_setting(group: Any, name: str, kind: type, help_text: str) -> None:
+    """A flag for the Config field `name`, with its default in the help."""
+    default = getattr(DEFAULTS, name)
+    shown = "the file-descriptor limit less 64" if default is None else f"{default:g}"
+    group.add_argument(
+        "--" + name.replace("_", "-"), type=kind, default=default, help=f"{help_text} (default {shown})"
+    )
 
 
 class AppLoadError(Exception):
@@ -138,32 +121,10 @@ def load_app(spec: str) -> App:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    return Config(
-        host=args.host,
-        port=args.port,
-        parser=args.parser,
-        loop=args.loop,
-        log_level=args.log_level,
-        server_header=None if args.no_server_header else args.server_header,
-        max_head_size=args.max_head_size,
-        max_headers=args.max_headers,
-        max_target_length=args.max_target_length,
-        max_body_size=args.max_body_size,
-        inline_body_size=args.inline_body_size,
-        max_buffered_body=args.max_buffered_body,
-        max_pipelined=args.max_pipelined,
-        backlog=args.backlog,
-        client_error_log_rate=args.client_error_log_rate,
-        shutdown_timeout=args.shutdown_timeout,
-        lingering_timeout=args.lingering_timeout,
-        header_timeout=args.header_timeout,
-        body_timeout=args.body_timeout,
-        keep_alive_timeout=args.keep_alive_timeout,
-        write_timeout=args.write_timeout,
-        max_connections=args.max_connections,
-        max_requests_per_connection=args.max_requests_per_connection,
-        workers=args.workers,
-    )
+    """The Config of the parsed flags: every field that has a flag of its name."""
+    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config) if hasattr(args, field.name)}
+    values["server_header"] = None if args.no_server_header else args.server_header
+    return Config(**values)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
