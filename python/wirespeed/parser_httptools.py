@@ -326,6 +326,22 @@ class _FieldReader:
             self.keep_alive = version == 1
 
 
+def _separator_fault(after: bytes, empty: bool, at_crlf: ParseFault, otherwise: ParseFault) -> ParseFault | None:
+    """The fault where a method or target run ends (`after`: the next one or two bytes, not a
+    lone CR): None when it is the one SP the request line needs (RFC 9112 §3). An empty run
+    is an invalid line; a line ending there is `at_crlf`; another byte is `otherwise`."""
+    first = after[0]
+    if first == 0x20:
+        return ParseFault.INVALID_REQUEST_LINE if empty else None
+    if after == b"\r\n":
+        return ParseFault.INVALID_REQUEST_LINE if empty else at_crlf
+    if first == 0x0D:
+        return ParseFault.BARE_CR
+    if first == 0x0A:
+        return ParseFault.BARE_LF
+    return otherwise
+
+
 class RequestParser:
     """Bytes in, request events out: see `wirespeed.parser` for the event contract."""
 
@@ -543,17 +559,9 @@ class RequestParser:
         after = data[m_end : min(m_end + 2, end)]
         if not after or after == b"\r":
             return self._unfinished_line(data, limit)
-        if after[0] == 0x20:
-            if m_end == pos:
-                raise ParseFault.INVALID_REQUEST_LINE.error()
-        elif after == b"\r\n":
-            raise ParseFault.INVALID_REQUEST_LINE.error()
-        elif after[0] == 0x0D:
-            raise ParseFault.BARE_CR.error()
-        elif after[0] == 0x0A:
-            raise ParseFault.BARE_LF.error()
-        else:
-            raise ParseFault.INVALID_METHOD.error()
+        fault = _separator_fault(after, m_end == pos, ParseFault.INVALID_REQUEST_LINE, ParseFault.INVALID_METHOD)
+        if fault is not None:
+            raise fault.error()
         # request-target: visible ASCII (RFC 9112 §3.2), at most max_target_length bytes.
         t_start = m_end + 1
         t_end = _TARGET_RUN.match(data, t_start, end).end()  # type: ignore[union-attr]
@@ -562,20 +570,10 @@ class RequestParser:
         after = data[t_end : min(t_end + 2, end)]
         if not after or after == b"\r":
             return self._unfinished_line(data, limit)
-        if after[0] == 0x20:
-            if t_end == t_start:
-                raise ParseFault.INVALID_REQUEST_LINE.error()
-        elif after == b"\r\n":
-            # "GET /" CRLF is an HTTP/0.9 request: no version at all -> 505.
-            if t_end == t_start:
-                raise ParseFault.INVALID_REQUEST_LINE.error()
-            raise ParseFault.UNSUPPORTED_VERSION.error()
-        elif after[0] == 0x0D:
-            raise ParseFault.BARE_CR.error()
-        elif after[0] == 0x0A:
-            raise ParseFault.BARE_LF.error()
-        else:
-            raise ParseFault.INVALID_TARGET.error()
+        # "GET /" CRLF is an HTTP/0.9 request: no version at all -> 505.
+        fault = _separator_fault(after, t_end == t_start, ParseFault.UNSUPPORTED_VERSION, ParseFault.INVALID_TARGET)
+        if fault is not None:
+            raise fault.error()
         # HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then CRLF.
         v_start = t_end + 1
         v_end = _VERSION_SLOT.match(data, v_start, end).end()  # type: ignore[union-attr]

@@ -119,6 +119,7 @@ class Server:
         self._server: asyncio.base_events.Server | None = None
         self._date_timer: asyncio.TimerHandle | None = None
         self._sweep_timer: asyncio.TimerHandle | None = None
+        self._sweep_interval = 1.0
         self._stop = asyncio.Event()
         self._forced = False
 
@@ -144,7 +145,8 @@ class Server:
                 protocol_factory, config.host, config.port, backlog=config.backlog, reuse_address=True
             )
         self._schedule_date_tick()
-        self._sweep_timer = loop.call_later(sweep_interval(config), self._sweep)
+        self._sweep_interval = sweep_interval(config)
+        self._sweep_timer = loop.call_later(self._sweep_interval, self._sweep)
         host, port = self._server.sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         logger.info(
@@ -166,11 +168,10 @@ class Server:
         """The timeouts of every connection, checked in one pass (no timer per connection)."""
         state = self.state
         assert state is not None
-        interval = sweep_interval(self.config)
         now = state.now = state.loop.time()
         for connection in list(state.connections):
             connection.check_timeouts(now)
-        self._sweep_timer = state.loop.call_later(interval, self._sweep)
+        self._sweep_timer = state.loop.call_later(self._sweep_interval, self._sweep)
 
     def request_shutdown(self) -> None:
         """Begin a graceful shutdown; a second request forces it. Safe from signal handlers."""
