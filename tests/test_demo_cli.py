@@ -15,36 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from processes import free_port, start_cli
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_cli(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
-    """Run `python -m wirespeed ARGS` and wait for its startup line."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wirespeed", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=cwd,
-    )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 15
-    lines = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "serving on" in line:
-            return process, line
-    process.kill()
-    raise AssertionError("no startup line:\n" + "".join(lines))
 
 
 def stop(process: subprocess.Popen[str]) -> int:

@@ -32,7 +32,7 @@ import pytest
 
 from conftest import RunningServer
 from http_wire import Connection, WireResponse
-from test_demo_cli import free_port, start_cli
+from processes import OutputCollector, free_port, start_cli, wait_until
 from wirespeed import App, Request, StreamingResponse
 
 ServerFor = Callable[..., RunningServer]
@@ -164,15 +164,8 @@ class ServerProcess:
         self.process, _ = start_cli(
             "robust_app:app", "--port", str(self.port), "--parser", backend, *args, cwd=cwd
         )
-        self.output: list[str] = []
-        # Keep reading its output so that it never blocks on a full pipe.
-        self._reader = threading.Thread(target=self._read_output, name="server-output", daemon=True)
-        self._reader.start()
-
-    def _read_output(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
+        self._output = OutputCollector(self.process)
+        self.output = self._output.lines
 
     @property
     def pid(self) -> int:
@@ -205,7 +198,7 @@ class ServerProcess:
         try:
             return self.process.wait(timeout)
         finally:
-            self._reader.join(5)
+            self._output.join()
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -215,7 +208,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
-        self._reader.join(5)
+        self._output.join()
 
 
 @pytest.fixture
@@ -666,15 +659,6 @@ def server_tasks(server: RunningServer) -> int:
         return len(asyncio.all_tasks()) - 1
 
     return asyncio.run_coroutine_threadsafe(count(), server.loop).result(5) - 1
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def close_abruptly(sock: socket.socket) -> None:

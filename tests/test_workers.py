@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from processes import OutputCollector, free_port, wait_until
 import wirespeed
 
 BACKEND = "rust" if importlib.util.find_spec("wirespeed._parser") is not None else "httptools"
@@ -61,12 +63,6 @@ def startup():
 def shutdown():
     note("shutdown")
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Dropped(Exception):
@@ -124,15 +120,6 @@ def gone(pid: int) -> bool:
     return False
 
 
-def eventually(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
-
-
 class Supervised:
     """A running `wirespeed --workers` (or a script) with its output collected by a thread."""
 
@@ -147,24 +134,18 @@ class Supervised:
             start_new_session=new_session,
         )
         self.events = Path(env["EVENTS_FILE"])
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
+        self._output = OutputCollector(self.process)
+        self.lines = self._output.lines
 
     @property
     def output(self) -> str:
-        return "".join(self.lines)
+        return self._output.text
 
     def count(self, text: str) -> int:
         return sum(text in line for line in list(self.lines))
 
     def wait_serving(self, workers: int, timeout: float = 15.0) -> None:
-        if not eventually(lambda: self.count("serving on") >= workers, timeout):
+        if not wait_until(lambda: self.count("serving on") >= workers, timeout):
             raise AssertionError(f"{workers} workers did not start:\n{self.output}")
 
     def event_pids(self, what: str) -> list[int]:
@@ -177,7 +158,7 @@ class Supervised:
 
     def wait(self, timeout: float) -> int:
         code = self.process.wait(timeout)
-        self._reader.join(5)
+        self._output.join()
         return code
 
     def cleanup(self) -> None:
@@ -305,17 +286,17 @@ def test_killed_worker_is_replaced_while_the_port_keeps_answering(start: Callabl
     thread = threading.Thread(target=client, daemon=True)
     thread.start()
     try:
-        assert eventually(lambda: sum(a.pid == victim for a in attempts) >= 5, 5), "the victim never answered"
+        assert wait_until(lambda: sum(a.pid == victim for a in attempts) >= 5, 5), "the victim never answered"
         killed_at = time.monotonic()
         os.kill(victim, signal.SIGKILL)
 
         def replaced() -> bool:
             return any(a.pid not in (None, victim, survivor) for a in attempts)
 
-        assert eventually(replaced, 5), f"no new worker answered:\n{supervisor.output}"
+        assert wait_until(replaced, 5), f"no new worker answered:\n{supervisor.output}"
         replaced_at = time.monotonic()
         # The replacement serves alongside the survivor for a while before the loop ends.
-        assert eventually(lambda: sum(a.started > replaced_at and a.outcome == "ok" for a in attempts) >= 50, 5)
+        assert wait_until(lambda: sum(a.started > replaced_at and a.outcome == "ok" for a in attempts) >= 50, 5)
     finally:
         done.set()
         thread.join(10)
@@ -338,7 +319,7 @@ def test_killed_worker_is_replaced_while_the_port_keeps_answering(start: Callabl
     assert len(new_pids) == 1, new_pids
     assert re.search(rf"WARNING wirespeed\.workers: worker \d \(pid {victim}\) died \(SIGKILL\)", supervisor.output)
     # The supervisor reaped the dead worker: no zombie stays behind while it runs.
-    assert eventually(lambda: gone(victim), 2), f"worker {victim} was not reaped"
+    assert wait_until(lambda: gone(victim), 2), f"worker {victim} was not reaped"
 
     supervisor.signal(signal.SIGTERM)
     assert supervisor.wait(5) == 0
@@ -388,12 +369,12 @@ def test_second_signal_forces_the_stop(start: Callable[..., Supervised]) -> None
 
     client = threading.Thread(target=slow_request, daemon=True)
     client.start()
-    assert eventually(lambda: bool(supervisor.event_pids("sleeping")), 5)
+    assert wait_until(lambda: bool(supervisor.event_pids("sleeping")), 5)
     [busy] = supervisor.event_pids("sleeping")
     [idle] = set(supervisor.event_pids("startup")) - {busy}
     supervisor.signal(signal.SIGTERM)
     # The idle worker stops at once; the busy one waits for its request (up to 30 s).
-    assert eventually(lambda: gone(idle), 3)
+    assert wait_until(lambda: gone(idle), 3)
     assert supervisor.event_pids("shutdown") == [idle]
     time.sleep(0.3)
     assert supervisor.process.poll() is None and alive(busy)
@@ -416,15 +397,15 @@ def test_workers_stop_when_the_supervisor_dies(start: Callable[..., Supervised])
     workers = sorted(supervisor.event_pids("startup"))
     supervisor.process.kill()
     supervisor.wait(5)
-    assert eventually(lambda: sorted(supervisor.event_pids("shutdown")) == workers, 5), supervisor.output
+    assert wait_until(lambda: sorted(supervisor.event_pids("shutdown")) == workers, 5), supervisor.output
     assert supervisor.count("is gone: stopping") == 2
-    assert eventually(lambda: not any(alive(pid) for pid in workers), 3)
+    assert wait_until(lambda: not any(alive(pid) for pid in workers), 3)
 
 
 def test_worker_crashing_at_start_backs_off(start: Callable[..., Supervised]) -> None:
     port = free_port()
     supervisor = start("--port", str(port), "--parser", BACKEND, CRASH_AT_START="1")
-    assert eventually(lambda: supervisor.count("starting 2 workers") == 1, 15), supervisor.output
+    assert wait_until(lambda: supervisor.count("starting 2 workers") == 1, 15), supervisor.output
     time.sleep(1.6)
     delays: dict[str, list[float]] = {}
     restart = r"worker (\d) \(pid \d+\) died \(exit code 1\) after [\d.]+ s; restarting it in ([\d.]+) s"

@@ -1,0 +1,78 @@
+"""Helpers for tests that run wirespeed as a real process: a free port, starting the CLI,
+collecting a process's output without ever blocking it, and waiting for a condition.
+
+Strategy: this module owns what the subprocess tests (the demo and CLI, robustness, workers)
+share, so each of them states only what it checks.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that is free now (for servers that cannot take port 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_cli(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
+    """Run `python -m wirespeed ARGS` and wait for its startup line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wirespeed", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 15
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "serving on" in line:
+            return process, line
+    process.kill()
+    raise AssertionError("no startup line:\n" + "".join(lines))
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
+    """Poll `predicate` until it holds or `timeout` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+class OutputCollector:
+    """Reads a process's output lines in a thread, so it never blocks on a full pipe."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._process = process
+        self._thread = threading.Thread(target=self._read, name="process-output", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def join(self, timeout: float = 5) -> None:
+        self._thread.join(timeout)
