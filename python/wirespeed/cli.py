@@ -18,6 +18,7 @@ from typing import Any
 
 from .app import App
 from .config import Config
+from .static import StaticFiles
 
 DEFAULTS = Config()
 
@@ -28,6 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="An HTTP/1.1 server for Python. With no APP, serves the demo.",
     )
     parser.add_argument("app", nargs="?", help="the app to serve, as module:attribute (default: the demo)")
+    static = parser.add_argument_group("static files")
+    static.add_argument(
+        "--static", metavar="DIR", help="serve the files under DIR at / (instead of an app), like nginx would"
+    )
+    static.add_argument("--static-show-hidden", action="store_true", help="serve names that start with a dot")
+    static.add_argument(
+        "--static-follow-symlinks", action="store_true", help="serve symlinks that point outside DIR"
+    )
     parser.add_argument("--host", default=DEFAULTS.host, help=f"address to bind (default {DEFAULTS.host})")
     parser.add_argument("--port", type=int, default=DEFAULTS.port, help=f"port to bind (default {DEFAULTS.port})")
     parser.add_argument(
@@ -67,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("max_requests_per_connection", "requests answered on one connection, 0 for no limit"),
         ("backlog", "listen backlog"),
         ("client_error_log_rate", "lines a second logged about rejected requests"),
+        ("static_cache_size", "bytes of small static files kept in memory, 0 for none (sendfile only)"),
+        ("static_cache_file_size", "largest static file kept in memory; larger ones go by sendfile"),
     ):
         _add_setting(limits, name, int, help_text)
     timeouts = parser.add_argument_group("timeouts (seconds, 0 for none)")
@@ -120,6 +131,13 @@ def load_app(spec: str) -> App:
     return target
 
 
+def static_app(directory: str, show_hidden: bool, follow_symlinks: bool) -> App:
+    """An app that serves `directory` at "/" and nothing else."""
+    app = App()
+    StaticFiles(directory, show_hidden=show_hidden, follow_symlinks=follow_symlinks).mount(app, "/")
+    return app
+
+
 def config_from_args(args: argparse.Namespace) -> Config:
     """The Config of the parsed flags: every field that has a flag of its name."""
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config) if hasattr(args, field.name)}
@@ -133,7 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "wirespeed"
     try:
         config = config_from_args(args)
-        if args.app:
+        if args.static is not None:
+            if args.app:
+                raise AppLoadError("give an app or --static DIR, not both")
+            app = static_app(args.static, args.static_show_hidden, args.static_follow_symlinks)
+        elif args.app:
             app = load_app(args.app)
         else:
             from .demo import app

@@ -81,12 +81,20 @@ class Config:
     # Pipelined requests waiting behind a running one; beyond this, reading pauses.
     max_pipelined: int = 128
 
+    # Static files. Files up to static_cache_file_size are kept in memory, up to
+    # static_cache_size bytes in all per process, and checked against the disk (one stat) on
+    # every request; larger files, and all of them when static_cache_size is 0, are sent from
+    # the page cache with sendfile(2).
+    static_cache_size: int = 32 * 1024 * 1024
+    static_cache_file_size: int = 64 * 1024
+
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "write_timeout",
-                     "max_connections", "max_requests_per_connection", "workers"):
+                     "max_connections", "max_requests_per_connection", "workers",
+                     "static_cache_size", "static_cache_file_size"):
             if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.client_error_log_rate < 0:

@@ -60,6 +60,22 @@ class RequestTimeout(HTTPError):
     status = 408
 
 
+class PreconditionFailed(HTTPError):
+    """412: an If-Match or If-Unmodified-Since condition is false (RFC 9110 §13.1.1, §13.1.4)."""
+
+    status = 412
+
+
+class RangeNotSatisfiable(HTTPError):
+    """416: no requested range overlaps the representation; says its length (RFC 9110 §15.5.17)."""
+
+    status = 416
+
+    def __init__(self, size: int, detail: str | None = None):
+        super().__init__(detail, headers={"Content-Range": f"bytes */{size}"})
+        self.size = size
+
+
 class ContentTooLarge(HTTPError):
     status = 413
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import logging
+import os
 import types
 from collections.abc import Coroutine, Generator
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .app import internal_error_response
 from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout
@@ -51,7 +53,12 @@ FIRST_HEAD = "the first request head"  # header_timeout from accept; 408 if part
 WAITING_HEAD = "a request head"  # header_timeout; 408
 IDLE = "the next request"  # keep_alive_timeout; a plain close
 WAITING_BODY = "body bytes"  # body_timeout, between bytes; 408
+# File bodies: at most this much per sendfile(2) call before other connections get a turn
+# (like nginx's sendfile_max_chunk), and the piece size where sendfile cannot be used.
+SENDFILE_PIECE = 2 * 1024 * 1024
 FILE_PIECE_SIZE = 256 * 1024
+# sendfile(2) refusing the pair of descriptors (a file system without it, a non-socket).
+SENDFILE_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSOCK})
 
 
 @types.coroutine
@@ -528,26 +535,115 @@ class HttpProtocol(asyncio.Protocol):
                 await closer()
 
     async def _send_file(self, request: Request, response: FileResponse) -> None:
-        """Send a file in pieces, waiting on the transport, so it is never whole in memory."""
+        """Send a file response: the head through the transport, the body with sendfile(2)."""
         status = response.status
-        no_body = status in NO_BODY_STATUSES
-        length = b"" if no_body else content_length(response.size)
-        self._out.append(self.writer.head(status, response.head_extra(), length, self._connection_line(request)))
-        if request.method == "HEAD" or no_body:
+        file = response.file
+        try:
+            if file is None:
+                try:
+                    file = open(response.path, "rb", buffering=0)  # noqa: SIM115 - closed below
+                except OSError:
+                    error_logger.exception("file for %s %s cannot be opened", request.method, request.target)
+                    self._respond(request, internal_error_response())
+                    return
+            no_body = status in NO_BODY_STATUSES
+            length = b"" if no_body else content_length(response.size)
+            head = self.writer.head(status, response.head_extra(), length, self._connection_line(request))
+            self._out.append(head)
+            if request.method == "HEAD" or no_body or not response.size:
+                return
+            self._write_now()
+            await self._send_body(file, response.offset, response.size)
+        finally:
+            if file is not None:
+                file.close()
+
+    async def _send_body(self, file: BinaryIO, offset: int, size: int) -> None:
+        """`size` bytes of `file` from `offset`, straight from the page cache to the socket.
+
+        The transport knows nothing of these bytes, so they may only go once what it holds is
+        written. Then `os.sendfile` runs on the socket until the kernel's buffer is full, and
+        the loop says when it is writable again (through a duplicate of the descriptor: the
+        loop does not watch a descriptor that a transport owns). A file that ends early ends
+        the connection, since the promised Content-Length can no longer be met.
+        """
+        transport = self.transport
+        socket = transport.get_extra_info("socket") if transport is not None else None
+        if socket is None:  # not a socket: read and write it in pieces
+            await self._send_body_pieces(file, offset, size)
             return
-        remaining = response.size
-        with open(response.path, "rb") as file:
-            file.seek(response.offset)
-            while remaining > 0:
-                piece = file.read(min(remaining, FILE_PIECE_SIZE))
-                if not piece:
-                    # The file shrank: the promised length cannot be met, so the connection
-                    # must end rather than leave the client waiting for bytes.
-                    raise OSError(f"{response.path} shrank while it was being sent")
-                remaining -= len(piece)
-                self._out.append(piece)
-                self._write_now()
-                await self._drain()
+        await self._drain_transport()
+        sink, source = socket.fileno(), file.fileno()
+        end = offset + size
+        watched = -1  # the duplicate descriptor the loop watches for writability
+        try:
+            while offset < end:
+                piece = min(end - offset, SENDFILE_PIECE)
+                try:
+                    sent = os.sendfile(sink, source, offset, piece)
+                except BlockingIOError:
+                    if watched < 0:
+                        watched = os.dup(sink)
+                    await self._until_writable(watched)
+                    continue
+                except OSError as error:
+                    if error.errno in SENDFILE_UNSUPPORTED and offset == end - size:
+                        await self._send_body_pieces(file, offset, size)  # e.g. a /proc file
+                        return
+                    raise
+                if sent == 0:
+                    raise OSError(f"{file.name!r} ended {end - offset} bytes short of its announced length")
+                offset += sent
+                if sent == piece and offset < end:
+                    await asyncio.sleep(0)  # a fast reader: let other connections have a turn
+        finally:
+            if watched >= 0:
+                os.close(watched)
+
+    async def _send_body_pieces(self, file: BinaryIO, offset: int, size: int) -> None:
+        """The copying way, for transports that are not sockets: pieces read and written
+        through the transport, waiting on its buffer, so the file is never whole in memory."""
+        file.seek(offset)
+        remaining = size
+        while remaining > 0:
+            piece = file.read(min(remaining, FILE_PIECE_SIZE))
+            if not piece:
+                raise OSError(f"{file.name!r} ended {remaining} bytes short of its announced length")
+            remaining -= len(piece)
+            self._out.append(piece)
+            self._write_now()
+            await self._drain()
+
+    async def _drain_transport(self) -> None:
+        """Wait until the transport has written everything it holds. Its high-water mark is
+        lowered to nothing meanwhile, so `resume_writing` says when that is."""
+        transport = self.transport
+        if transport is None or not transport.get_write_buffer_size():
+            return
+        low, high = transport.get_write_buffer_limits()
+        transport.set_write_buffer_limits(high=0)  # over it now: pause_writing is called
+        try:
+            await self._drain()
+        finally:
+            if not self._lost:
+                transport.set_write_buffer_limits(high=high, low=low)
+
+    async def _until_writable(self, descriptor: int) -> None:
+        """Wait until the socket can take more bytes. Counts as a paused write for the write
+        timeout, and holds back reading like one."""
+        loop = self.loop
+        waiter = self._drain_waiter = loop.create_future()
+        self._write_paused = True
+        self._write_paused_since = loop.time()
+        loop.add_writer(descriptor, _set_done, waiter)
+        try:
+            await waiter
+        finally:
+            loop.remove_writer(descriptor)
+            self._drain_waiter = None
+            self._write_paused = False
+        if self._lost:
+            raise ConnectionResetError("client disconnected")
 
     # -- errors and closing
     def _parser_crashed(self) -> None:
@@ -633,6 +729,11 @@ class HttpProtocol(asyncio.Protocol):
             address = (peer[0], peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
             self.client_address = address
         return address  # type: ignore[return-value]
+
+
+def _set_done(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _expects_continue(headers: list[tuple[bytes, bytes]]) -> bool:

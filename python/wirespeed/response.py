@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 try:  # orjson is an optional speed-up for JSON bodies
     from orjson import dumps as dump_json
@@ -147,9 +147,14 @@ class StreamingResponse(Response):
 
 
 class FileResponse(Response):
-    """The contents of a file on disk, `size` bytes from `offset`."""
+    """The contents of a file on disk, `size` bytes from `offset` (to its end by default).
 
-    __slots__ = ("path", "offset", "size")
+    `file`: the file already open (a binary file object); the response takes it over and the
+    server closes it once sent. Without it, the server opens `path` when the answer starts.
+    On a socket the body goes out with sendfile(2), never through Python memory.
+    """
+
+    __slots__ = ("path", "offset", "size", "file")
 
     def __init__(
         self,
@@ -160,11 +165,18 @@ class FileResponse(Response):
         *,
         offset: int = 0,
         size: int | None = None,
+        file: BinaryIO | None = None,
     ) -> None:
         super().__init__(b"", status, headers, content_type or "application/octet-stream")
         self.path = os.fspath(path)
+        self.file = file
+        if offset < 0 or (size is not None and size < 0):
+            raise ValueError("a file response needs a non-negative offset and size")
         self.offset = offset
-        self.size = os.stat(self.path).st_size - offset if size is None else size
+        if size is None:
+            total = os.fstat(file.fileno()).st_size if file is not None else os.stat(self.path).st_size
+            size = max(0, total - offset)
+        self.size = size
 
 
 _PLAIN = PlainTextResponse
