@@ -27,11 +27,15 @@ build: $(VENV)/bin/maturin
 
 setup: build
 
-# Tools the tests use from the system: curl for the curl test.
+# Tools the tests use from the system: curl for the curl tests, strace to show file bodies go
+# out with sendfile(2), setpriv (util-linux) to run a server as an unprivileged user.
 system-deps:
-	@command -v curl >/dev/null 2>&1 || { \
-		echo "installing curl"; \
-		apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
+	@missing=""; \
+	for tool in curl strace setpriv; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && apt-get install -y -qq $$(echo $$missing | sed 's/setpriv/util-linux/') >/dev/null; \
+	fi
 
 run: setup
 	$(VENV)/bin/wirespeed --host $(HOST) --port $(PORT)
@@ -53,24 +57,30 @@ bench-parser: setup
 	$(PY) benches/bench_parser.py
 
 clean:
-	rm -rf $(VENV) target .pytest_cache .hypothesis
+	rm -rf $(VENV) $(REDBOT_VENV) target .pytest_cache .hypothesis
 
 # --- benchmarks (benches/; results in benches/RESULTS.md) -----------------------------------------
 #   make bench            wirespeed side by side with nginx, socketify, granian, uvicorn and a uvloop
-#                         limit: 4 workloads, 2 interleaved rounds x 10 s, medians (< 10 minutes)
+#                         limit: 6 workloads, 2 interleaved rounds x 10 s, medians (< 10 minutes); the
+#                         static-file workloads (static-4k, static-1m: nginx, granian, wirespeed with and
+#                         without its small-file cache) are timed for 4 s
 #   make bench QUICK=1    one round of 3 s per workload
-#                         knobs: ROUNDS= DURATION= SERVERS=a,b WORKLOADS=a,b SERVER_CPUS=0 CLIENT_CPUS=1
-#                         WAIT_QUIET=60 (on a shared machine: wait up to 60 s in all for other load to stop)
+#                         knobs: ROUNDS= DURATION= STATIC_DURATION= SERVERS=a,b WORKLOADS=a,b SERVER_CPUS=0
+#                         CLIENT_CPUS=1 WAIT_QUIET=60 (on a shared machine: wait up to 60 s in all for
+#                         other load to stop)
 #   make bench-memory     RSS growth with 10,000 idle keep-alive connections (wirespeed, uvicorn) and
 #                         RSS drift over 1,000,000 requests (wirespeed); QUICK=1: 1,000 and 100,000
 #   make bench-smoke      both in their quickest mode, a few seconds per workload (CI; no numbers asserted)
+#   make redbot           REDbot (redbot.org, in its own venv .venv-redbot) on `wirespeed --static`: prints
+#                         its notes, fails on a bad one about Content-Length, validation or ranges
 # Each target installs what it needs: nginx, its echo module, wrk and libuv from Debian's packages,
 # the `bench` extra of pyproject.toml into the venv, and wirespeed built in release mode.
 
-.PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps
+.PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps redbot
 
 BENCH_FLAGS = $(if $(filter-out 0,$(QUICK)),--quick) $(if $(ROUNDS),--rounds $(ROUNDS)) \
-	$(if $(DURATION),--duration $(DURATION)) $(if $(SERVERS),--servers $(SERVERS)) \
+	$(if $(DURATION),--duration $(DURATION)) $(if $(STATIC_DURATION),--static-duration $(STATIC_DURATION)) \
+	$(if $(SERVERS),--servers $(SERVERS)) \
 	$(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS)) \
 	$(if $(CLIENT_CPUS),--client-cpus $(CLIENT_CPUS)) $(if $(WAIT_QUIET),--wait-quiet $(WAIT_QUIET))
 BENCH_MEMORY_FLAGS = $(if $(filter-out 0,$(QUICK)),--quick) \
@@ -100,6 +110,19 @@ bench-memory: bench-setup
 bench-smoke: bench-setup
 	$(PY) benches/run.py --quick --duration 2 --warmup 1
 	$(PY) benches/bench_memory.py --quick
+
+# REDbot and its dependencies stay out of the project's venv. Pinned: its notes change between
+# releases (most come from httplint).
+REDBOT_VENV ?= .venv-redbot
+REDBOT_PINS ?= redbot==2.7.1 httplint==2026.10.4
+
+$(REDBOT_VENV)/bin/python:
+	$(PYTHON) -m venv $(REDBOT_VENV)
+	$(REDBOT_VENV)/bin/pip install --quiet --upgrade pip
+
+redbot: setup $(REDBOT_VENV)/bin/python
+	$(REDBOT_VENV)/bin/pip install --quiet --disable-pip-version-check $(REDBOT_PINS)
+	$(PY) benches/redbot_check.py --redbot-python $(REDBOT_VENV)/bin/python
 
 # --- fuzzing (rust/fuzz/: libFuzzer targets of the Rust parser) ------------------------------------
 #   make fuzz         each Rust fuzz target for FUZZ_SECONDS (libFuzzer -max_total_time), then the

@@ -8,8 +8,14 @@ alternates between rounds); the report is the median over rounds. It prints a ta
 p99, ratio to nginx and to uvicorn, wrk errors), checks the DESIGN.md targets, and writes
 benches/results/<date>.json and <date>.png (a `-quick` suffix in quick mode).
 
-    python benches/run.py [--quick] [--rounds N] [--duration S] [--servers a,b] [--workloads a,b]
-                          [--server-cpus 0] [--client-cpus 1] [--out DIR]
+The static workloads (static-4k, static-1m) GET files the bench writes into its scratch
+directory; nginx, granian and wirespeed (also with its small-file cache off, as
+"wirespeed-nocache") serve that directory. They are timed for --static-duration seconds (at
+most --duration) to keep `make bench` under 10 minutes.
+
+    python benches/run.py [--quick] [--rounds N] [--duration S] [--static-duration S]
+                          [--servers a,b] [--workloads a,b] [--server-cpus 0] [--client-cpus 1]
+                          [--out DIR]
 
 Exit status 1 when the harness itself fails (wrk miscounts pipelined responses) or when
 wirespeed or nginx does not start or answers wrongly; other servers are flagged, not fatal.
@@ -46,7 +52,16 @@ from harness import (
     process_cpu,
     run_wrk,
 )
-from serverdefs import PIPELINE_DEPTH, PYTHON, SERVERS, WORKLOADS, ServerDef, verify
+from serverdefs import (
+    PIPELINE_DEPTH,
+    PYTHON,
+    SERVERS,
+    STATIC,
+    WORKLOADS,
+    ServerDef,
+    verify,
+    write_static_tree,
+)
 
 FATAL_SERVERS = ("wirespeed", "nginx")
 NOISE_CPU = 0.05  # other processes using more than this share of a CPU make a timed run suspect
@@ -56,6 +71,7 @@ NOISE_CPU = 0.05  # other processes using more than this share of a CPU make a t
 class Settings:
     rounds: int
     duration: float
+    static_duration: float
     warmup: float
     connections: int
     server_cpus: str
@@ -88,6 +104,12 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--quick", action="store_true", help="one short round (default 3 s per workload)")
     parser.add_argument("--rounds", type=int, help="rounds over all servers (default 2; 1 with --quick)")
     parser.add_argument("--duration", type=float, help="seconds per workload (default 10; 3 with --quick)")
+    parser.add_argument(
+        "--static-duration",
+        type=float,
+        default=4.0,
+        help="seconds per static workload, at most --duration (default 4)",
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up after each start (default 1)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma list from {','.join(SERVERS)}")
@@ -122,11 +144,12 @@ def parse_args(argv: list[str] | None = None) -> Settings:
             parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 2)
     duration = args.duration if args.duration is not None else (3.0 if args.quick else 10.0)
-    if rounds < 1 or duration < 1:
-        parser.error("--rounds and --duration must be at least 1")
+    if rounds < 1 or duration < 1 or args.static_duration < 1:
+        parser.error("--rounds, --duration and --static-duration must be at least 1")
     return Settings(
         rounds,
         duration,
+        min(duration, args.static_duration),
         args.warmup,
         args.connections,
         args.server_cpus,
@@ -225,12 +248,16 @@ def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Pa
         port = free_port()
         argv = server.argv(port, group[0], scratch)
         process = ServerProcess(
-            server.name, argv, settings.server_cpus, port, scratch / "logs" / f"{server.name}-round{round_no}.log"
+            server.name,
+            argv,
+            settings.server_cpus,
+            port,
+            scratch / "logs" / f"{server.name}-round{round_no}.log",
         )
         try:
             process.wait_ready()
             for workload in group:
-                verify(workload, port, fixed_response=server.fixed_response)
+                verify(workload, port, fixed_response=server.fixed_response, chunked_files=server.chunked_files)
         except BenchError as error:
             process.stop()
             log(f"  {server.name}: FAILED: {error}")
@@ -253,7 +280,7 @@ def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Pa
                 before = process_cpu()
                 result, _ = run_wrk(
                     f"http://{HOST}:{port}{spec.path}",
-                    settings.duration,
+                    settings.static_duration if spec.static else settings.duration,
                     settings.client_cpus,
                     connections=settings.connections,
                     script=spec.script,
@@ -368,9 +395,62 @@ def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     add("16 pipelined >= 4x nginx (pipelined)", rps("pipelined", "wirespeed"), rps("pipelined", "nginx"), 4.0)
     add("JSON /users/{id} >= 0.8x nginx plaintext", rps("json", "wirespeed"), rps("plaintext", "nginx"), 0.8)
     for workload in results:
-        add(f"{workload} >= 3x uvicorn", rps(workload, "wirespeed"), rps(workload, "uvicorn"), 3.0)
+        if workload in SERVERS["uvicorn"].workloads:
+            add(f"{workload} >= 3x uvicorn", rps(workload, "wirespeed"), rps(workload, "uvicorn"), 3.0)
     add("plaintext >= 1.4x socketify", rps("plaintext", "wirespeed"), rps("plaintext", "socketify"), 1.4)
+    add("static-4k >= 0.7x nginx", rps("static-4k", "wirespeed"), rps("static-4k", "nginx"), 0.7)
+    add("static-1m >= 0.8x nginx", rps("static-1m", "wirespeed"), rps("static-1m", "nginx"), 0.8)
     return checks
+
+
+def static_ratios(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each static workload, each server that served it against nginx in this run."""
+    ratios: list[dict[str, Any]] = []
+    for workload, row in results.items():
+        if workload not in STATIC:
+            continue
+        for name, entry in row.items():
+            if name == "nginx" or "rps" not in entry:
+                continue
+            ratios.append(
+                {
+                    "workload": workload,
+                    "server": name,
+                    "rps": entry["rps"],
+                    "nginx_rps": row.get("nginx", {}).get("rps"),
+                    "vs_nginx": entry.get("vs_nginx"),
+                    "server_cpu": entry["server_cpu"],
+                }
+            )
+    return ratios
+
+
+def static_text(ratios: list[dict[str, Any]], results: dict[str, dict[str, Any]]) -> str:
+    lines = []
+    for item in ratios:
+        ratio = f"{item['vs_nginx']:.2f}x nginx" if item["vs_nginx"] else "no nginx figure"
+        nginx = f"{fmt_rps(item['nginx_rps'])}" if item["nginx_rps"] else "-"
+        framing = ", sent chunked" if SERVERS[item["server"]].chunked_files else ""
+        lines.append(
+            f"- {item['workload']}: {SERVERS[item['server']].label}: {fmt_rps(item['rps'])} req/s vs nginx {nginx} "
+            f"-> {ratio} (server CPU {item['server_cpu']:.0%}{framing})"
+        )
+    for workload, row in results.items():
+        nginx = row.get("nginx", {})
+        if workload in STATIC and "rps" in nginx:
+            size = WORKLOADS[workload].file_size or 0
+            paced = ""
+            if nginx["server_cpu"] < 0.9:
+                paced = (
+                    " (under 90 %: the client, not nginx, set the pace)"
+                    if nginx["other_cpu_max"] <= NOISE_CPU
+                    else " (other processes were busy: see the warning below)"
+                )
+            lines.append(
+                f"- {workload}: nginx sent {nginx['rps'] * size / 1e9:.2f} GB/s of body using "
+                f"{nginx['server_cpu']:.0%} of a CPU{paced}"
+            )
+    return "\n".join(lines)
 
 
 def table(results: dict[str, dict[str, Any]], settings: Settings) -> str:
@@ -423,14 +503,12 @@ def chart(results: dict[str, dict[str, Any]], settings: Settings, path: Path, ti
     for ax, workload in zip(axes[0], workloads, strict=True):
         names = [n for n in settings.servers if "rps" in results[workload][n]]
         values = [results[workload][n]["rps"] / 1000 for n in names]
-        colors = [
-            "#d62728" if n == "wirespeed" else "#7f7f7f" if n == "limit" else "#2ca02c" if n == "nginx" else "#1f77b4"
-            for n in names
-        ]
+        palette = {"wirespeed": "#d62728", "wirespeed-nocache": "#ff9896", "limit": "#7f7f7f", "nginx": "#2ca02c"}
+        colors = [palette.get(n, "#1f77b4") for n in names]
         bars = ax.bar(range(len(names)), values, color=colors)
         for bar, value in zip(bars, values, strict=True):
             ax.annotate(
-                f"{value:,.0f}",
+                f"{value:,.1f}" if value < 10 else f"{value:,.0f}",
                 (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                 ha="center",
                 va="bottom",
@@ -484,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
     samples: list[Sample] = []
     with tempfile.TemporaryDirectory(prefix="wirespeed-bench-") as tmp:
         scratch = Path(tmp)
+        if STATIC & set(settings.workloads):
+            write_static_tree(scratch)
         pipeline_check: dict[str, Any] = {"ok": None}
         if "pipelined" in settings.workloads:
             try:
@@ -511,15 +591,20 @@ def main(argv: list[str] | None = None) -> int:
 
     results = summarize(samples, settings, skipped)
     checks = targets(results)
+    statics = static_ratios(results)
     for name in FATAL_SERVERS:
         if name in settings.servers and (name in skipped or any(s.error for s in samples if s.server == name)):
             log(f"error: {name} was not measured on every workload")
             status = 1
 
     elapsed = time.monotonic() - started
+    static_note = ""
+    if STATIC & set(settings.workloads) and settings.static_duration != settings.duration:
+        static_note = f" ({settings.static_duration:g} s per static workload)"
     header = (
-        f"{date}, {settings.rounds} round(s) x {settings.duration:g} s per workload, wrk -t1 -c{settings.connections}, "
-        f"servers on CPU {settings.server_cpus}, wrk on CPU {settings.client_cpus}; median of rounds"
+        f"{date}, {settings.rounds} round(s) x {settings.duration:g} s per workload{static_note}, "
+        f"wrk -t1 -c{settings.connections}, servers on CPU {settings.server_cpus}, wrk on CPU {settings.client_cpus}; "
+        "median of rounds"
     )
     print(f"\n{header}\n")
     print(table(results, settings))
@@ -530,6 +615,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("\nDESIGN.md targets (wirespeed):")
     print(targets_text(checks))
+    if statics:
+        print("\nStatic files against nginx (same run):")
+        print(static_text(statics, results))
     if skipped:
         print("\nSkipped: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     noisy = [s for s in samples if (s.other_cpu or 0.0) > NOISE_CPU]
@@ -567,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         "labels": {name: SERVERS[name].label for name in settings.servers},
         "results": results,
         "targets": checks,
+        "static_vs_nginx": statics,
         "samples": [
             {
                 "round": s.round,

@@ -9,6 +9,7 @@ benches/servers/, one file per server, each written for that server's native int
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import json
 import os
@@ -49,6 +50,13 @@ class Workload:
     path: str
     script: Path | None = None
     script_args: tuple[str, ...] = ()
+    file_size: int | None = None  # static workloads: the size of the file at `path`
+    static: bool = False  # timed for at most --static-duration seconds
+
+
+# The static workloads GET one file of a tree the bench writes into its scratch directory
+# (static_root(scratch)/static/...). Every server serves that same directory.
+STATIC_FILES = {"static-4k": 4096, "static-1m": 1024 * 1024}
 
 
 WORKLOADS: dict[str, Workload] = {
@@ -60,8 +68,33 @@ WORKLOADS: dict[str, Workload] = {
         ),
         Workload("json", "GET /users/{id} -> JSON", f"/users/{JSON_ID}"),
         Workload("echo", "POST /echo, 4 KiB body", "/echo", LUA_DIR / "post_echo.lua"),
+        Workload("static-4k", "GET of a 4 KiB file", "/static/4k.bin", file_size=4096, static=True),
+        Workload("static-1m", "GET of a 1 MiB file", "/static/1m.bin", file_size=1024 * 1024, static=True),
     )
 }
+STATIC = frozenset(name for name, workload in WORKLOADS.items() if workload.static)
+
+
+def static_content(size: int) -> bytes:
+    """The deterministic content of a static workload's file (SHAKE-256 of a fixed seed)."""
+    return hashlib.shake_256(b"wirespeed static bench").digest(size)
+
+
+def static_root(scratch: Path) -> Path:
+    """The directory every server serves the static workloads from (its files are under static/)."""
+    return scratch / "www"
+
+
+def write_static_tree(scratch: Path) -> Path:
+    """Write the static workloads' files under static_root(scratch); returns that root."""
+    root = static_root(scratch)
+    for name in STATIC:
+        workload = WORKLOADS[name]
+        assert workload.file_size is not None
+        target = root / workload.path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(static_content(workload.file_size))
+    return root
 
 HELLO = b"Hello, World!"
 
@@ -81,11 +114,13 @@ def _check_hello(response: HTTPResponse) -> None:
     _expect(response.headers.get("connection", "").lower() != "close", "GET / must keep the connection", response)
 
 
-def verify(workload: str, port: int, fixed_response: bool = False) -> None:
+def verify(workload: str, port: int, fixed_response: bool = False, chunked_files: bool = False) -> None:
     """Check a server's answers for one workload; raise BenchError on the first wrong one.
 
     Each check sends what wrk will send (one request at a time on a keep-alive connection, or
-    batches of 16 for the pipelined workload), twice on the same connection.
+    batches of 16 for the pipelined workload), twice on the same connection. A static file must
+    come with its exact Content-Length, unless `chunked_files` (a peer that streams files
+    chunked): then chunked framing is accepted; the body must be the file's in both cases.
     """
     if workload == "plaintext":
         one = build_request("GET", "/", port)
@@ -121,6 +156,28 @@ def verify(workload: str, port: int, fixed_response: bool = False) -> None:
         for body, response in zip(bodies, http_exchange(port, writes), strict=True):
             _expect(response.status == 200, "POST /echo must answer 200", response)
             _expect(response.body == body, f"POST /echo must send the {len(body)}-byte body back", response)
+    elif workload in STATIC:
+        spec = WORKLOADS[workload]
+        assert spec.file_size is not None
+        digest = hashlib.sha256(static_content(spec.file_size)).hexdigest()
+        one = build_request("GET", spec.path, port)
+        for response in http_exchange(port, [(one, 1), (one, 1)], timeout=10.0):
+            what = f"GET {spec.path}"
+            _expect(response.status == 200, f"{what} must answer 200", response)
+            chunked = chunked_files and response.headers.get("transfer-encoding", "").lower() == "chunked"
+            if not chunked:
+                _expect(
+                    response.headers.get("content-length") == str(spec.file_size),
+                    f"{what} must say Content-Length: {spec.file_size} "
+                    f"(got {response.headers.get('content-length')!r})",
+                )
+                _expect("transfer-encoding" not in response.headers, f"{what} must not be chunked", response)
+            _expect("content-encoding" not in response.headers, f"{what} must be sent as is", response)
+            _expect(
+                hashlib.sha256(response.body).hexdigest() == digest,
+                f"{what} must send the file's {spec.file_size} bytes (sha256 {digest[:16]}...)",
+            )
+            _expect(response.headers.get("connection", "").lower() != "close", f"{what} must keep the connection")
     else:
         raise BenchError(f"unknown workload {workload!r}")
 
@@ -160,8 +217,13 @@ class ServerDef:
     version: Callable[[], str]
     note: str = ""
     fixed_response: bool = False  # answers without routing (the uvloop limit)
+    chunked_files: bool = False  # sends static files chunked, without Content-Length (granian)
     # Workloads with the same variant are served by one start of the server.
     variant: Callable[[str], str] = lambda workload: ""
+
+
+def _static_variant(workload: str) -> str:
+    return "static" if workload in STATIC else ""
 
 
 ALL = frozenset(WORKLOADS)
@@ -180,8 +242,11 @@ def nginx_echo_mode() -> str | None:
     return None
 
 
-def render_nginx_conf(port: int, prefix: Path) -> Path:
-    """Write nginx.conf for one run under `prefix` (which also holds its pid, log and temp dirs)."""
+def render_nginx_conf(port: int, prefix: Path, static_dir: Path) -> Path:
+    """Write nginx.conf for one run under `prefix` (which also holds its pid, log and temp dirs).
+
+    `static_dir` is the root of the static workloads' tree (served at /static/).
+    """
     template = (SERVERS_DIR / "nginx.conf").read_text()
     binary = nginx_binary() or "nginx"
     compiled = subprocess.run([binary, "-V"], capture_output=True, text=True, timeout=30, check=False).stderr
@@ -208,6 +273,7 @@ def render_nginx_conf(port: int, prefix: Path) -> Path:
         .replace("@TEMP_PATHS@", "\n".join(temp_paths))
         .replace("@PORT@", str(port))
         .replace("@ECHO@", echo)
+        .replace("@STATIC_ROOT@", str(static_dir))
     )
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "client_body").mkdir(exist_ok=True)
@@ -218,7 +284,7 @@ def render_nginx_conf(port: int, prefix: Path) -> Path:
 
 def _nginx_argv(port: int, workload: str, scratch: Path) -> list[str]:
     prefix = scratch / f"nginx-{port}"
-    conf = render_nginx_conf(port, prefix)
+    conf = render_nginx_conf(port, prefix, static_root(scratch))
     return [nginx_binary() or "nginx", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
 
 
@@ -284,6 +350,12 @@ def _granian_argv(port: int, workload: str, scratch: Path) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        *(
+            # granian's own static file serving (in Rust, before the app is called).
+            ["--static-path-route", "/static", "--static-path-mount", str(static_root(scratch) / "static")]
+            if workload in STATIC
+            else []
+        ),
         "rsgi_app:app",
     ]
 
@@ -293,6 +365,8 @@ def _socketify_argv(port: int, workload: str, scratch: Path) -> list[str]:
 
 
 def _wirespeed_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    if workload in STATIC:
+        return wirespeed_static_argv(static_root(scratch), port)
     return [
         PYTHON,
         "-m",
@@ -304,6 +378,24 @@ def _wirespeed_argv(port: int, workload: str, scratch: Path) -> list[str]:
         str(port),
         "--log-level",
         "warning",
+    ]
+
+
+def wirespeed_static_argv(directory: Path, port: int, *flags: str) -> list[str]:
+    """`wirespeed --static DIR`: the directory at "/" through StaticFiles, as a user runs it."""
+    return [
+        PYTHON,
+        "-m",
+        "wirespeed",
+        "--static",
+        str(directory),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        *flags,
     ]
 
 
@@ -322,7 +414,8 @@ SERVERS: dict[str, ServerDef] = {
             _nginx_argv,
             _nginx_unavailable,
             _nginx_version,
-            note="return 200; JSON from a regex location; echo module (or njs) for POST /echo",
+            note="return 200; JSON from a regex location; echo module (or njs) for POST /echo; "
+            "static files with sendfile on, tcp_nopush on, no open_file_cache",
         ),
         ServerDef(
             "limit",
@@ -331,17 +424,18 @@ SERVERS: dict[str, ServerDef] = {
             _limit_argv,
             lambda: _python_module_missing("uvloop"),
             lambda: _dist_version("uvloop"),
-            note="fixed response per b'\\r\\n\\r\\n'; cannot echo (n/a)",
+            note="fixed response per b'\\r\\n\\r\\n'; cannot echo or serve files (n/a)",
             fixed_response=True,
             variant=lambda workload: "json" if workload == "json" else "text",
         ),
         ServerDef(
             "socketify",
             "socketify",
-            ALL,
+            ALL - STATIC,
             _socketify_argv,
             lambda: _python_module_missing("socketify"),
             lambda: _dist_version("socketify"),
+            note="static files not benchmarked",
         ),
         ServerDef(
             "granian",
@@ -350,14 +444,18 @@ SERVERS: dict[str, ServerDef] = {
             _granian_argv,
             lambda: _python_module_missing("granian"),
             lambda: _dist_version("granian"),
+            note="static files by granian's own --static-path-mount (sent chunked, no Content-Length)",
+            chunked_files=True,
+            variant=_static_variant,
         ),
         ServerDef(
             "uvicorn",
             "uvicorn + httptools",
-            ALL,
+            ALL - STATIC,
             _uvicorn_argv,
             lambda: _python_module_missing("uvicorn") or _python_module_missing("httptools"),
             lambda: _dist_version("uvicorn"),
+            note="static files not benchmarked (uvicorn serves none itself)",
         ),
         ServerDef(
             "wirespeed",
@@ -366,6 +464,19 @@ SERVERS: dict[str, ServerDef] = {
             _wirespeed_argv,
             lambda: _python_module_missing("wirespeed"),
             _wirespeed_version,
+            note="static files by `wirespeed --static DIR` (StaticFiles, default cache)",
+            variant=_static_variant,
+        ),
+        ServerDef(
+            "wirespeed-nocache",
+            "wirespeed, static cache off",
+            STATIC,
+            lambda port, workload, scratch: wirespeed_static_argv(
+                static_root(scratch), port, "--static-cache-size", "0"
+            ),
+            lambda: _python_module_missing("wirespeed"),
+            _wirespeed_version,
+            note="static workloads only (`wirespeed --static DIR --static-cache-size 0`)",
         ),
     )
 }
