@@ -97,11 +97,21 @@ class App:
         )
         self.router.add(endpoint)
 
+    def mount(self, prefix: str, handler: Callable[[Request, str], Any], methods: Iterable[str] = ("GET",)) -> None:
+        """Give every path under `prefix` ("/static", or "/" for all) to `handler`, called as
+        `handler(request, rest)` with `rest` the percent-decoded path below the prefix (no
+        leading slash). Routes win over mounts; of two mounts the longer prefix wins. A
+        `StaticFiles` is such a handler: `app.mount("/static", StaticFiles("./public"))`."""
+        method_set = frozenset(method.upper() for method in methods)
+        if not method_set:
+            raise ValueError("a mount needs at least one method")
+        self.router.mount(Endpoint(prefix, handler, method_set, mounted=True))
+
     def static(self, prefix: str, directory: str | os.PathLike[str], **options: Any) -> None:
         """Serve the files under `directory` at `prefix` (for example "/static")."""
         from .static import StaticFiles
 
-        StaticFiles(directory, **options).mount(self, prefix)
+        self.mount(prefix, StaticFiles(directory, **options))
 
     def on_startup(self, hook: Hook) -> Hook:
         """Register a function (plain or async) to run before the server accepts connections."""
@@ -139,6 +149,11 @@ class App:
             endpoint, params = self.router.match(request.method, request.raw_path)
         except HTTPError as error:
             return self._routing_failed(request, error)
+        if endpoint.mounted:
+            try:
+                return endpoint.handler(request, params)
+            except Exception as error:
+                return self.failure_response(request, error)
         if params:
             request.path_params = params
             if endpoint.kwargs:

@@ -16,6 +16,7 @@ import collections
 import errno
 import logging
 import os
+import socket
 import types
 from collections.abc import Coroutine, Generator
 from types import CoroutineType
@@ -41,6 +42,11 @@ if TYPE_CHECKING:
     from .server import ServerState
 
 error_logger = logging.getLogger("wirespeed.error")
+client_logger = logging.getLogger("wirespeed.client")
+
+
+class ClientGone(Exception):
+    """The client closed the connection while a response body was being sent to it."""
 
 STREAMED = (StreamingResponse, FileResponse)  # responses sent from a Task, piece by piece
 
@@ -391,6 +397,10 @@ class HttpProtocol(asyncio.Protocol):
             if self._lost:
                 return  # the client went away; its handler was cancelled on purpose
             raise
+        except ClientGone as error:  # the client went away while a body was going out
+            client_logger.debug("%s left during %s %s: %s", self.client, request.method, request.target, error)
+            self._abort()
+            return
         except Exception:
             # The response had started (streaming) or the socket failed: this connection only.
             error_logger.exception("response to %s %s failed", request.method, request.target)
@@ -552,14 +562,28 @@ class HttpProtocol(asyncio.Protocol):
             self._out.append(head)
             if request.method == "HEAD" or no_body or not response.size:
                 return
-            self._write_now()
-            await self._send_body(file, response.offset, response.size)
+            transport = self.transport
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is None:  # not a socket: read and write it in pieces
+                self._write_now()
+                await self._send_body_pieces(file, response.offset, response.size)
+                return
+            # Corked, the head and the start of the body leave in full segments rather than
+            # the head alone (nginx's tcp_nopush); the cork is pulled once the body is out.
+            corked = _cork(sock, True)
+            try:
+                self._write_now()
+                await self._send_body(sock.fileno(), file, response.offset, response.size)
+            finally:
+                if corked and not self._lost:
+                    _cork(sock, False)
         finally:
             if file is not None:
                 file.close()
 
-    async def _send_body(self, file: BinaryIO, offset: int, size: int) -> None:
-        """`size` bytes of `file` from `offset`, straight from the page cache to the socket.
+    async def _send_body(self, sink: int, file: BinaryIO, offset: int, size: int) -> None:
+        """`size` bytes of `file` from `offset`, straight from the page cache to the socket
+        `sink`.
 
         The transport knows nothing of these bytes, so they may only go once what it holds is
         written. Then `os.sendfile` runs on the socket until the kernel's buffer is full, and
@@ -567,13 +591,8 @@ class HttpProtocol(asyncio.Protocol):
         loop does not watch a descriptor that a transport owns). A file that ends early ends
         the connection, since the promised Content-Length can no longer be met.
         """
-        transport = self.transport
-        socket = transport.get_extra_info("socket") if transport is not None else None
-        if socket is None:  # not a socket: read and write it in pieces
-            await self._send_body_pieces(file, offset, size)
-            return
         await self._drain_transport()
-        sink, source = socket.fileno(), file.fileno()
+        source = file.fileno()
         end = offset + size
         watched = -1  # the duplicate descriptor the loop watches for writability
         try:
@@ -586,6 +605,8 @@ class HttpProtocol(asyncio.Protocol):
                         watched = os.dup(sink)
                     await self._until_writable(watched)
                     continue
+                except (BrokenPipeError, ConnectionResetError) as error:
+                    raise ClientGone(str(error)) from None
                 except OSError as error:
                     if error.errno in SENDFILE_UNSUPPORTED and offset == end - size:
                         await self._send_body_pieces(file, offset, size)  # e.g. a /proc file
@@ -729,6 +750,20 @@ class HttpProtocol(asyncio.Protocol):
             address = (peer[0], peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
             self.client_address = address
         return address  # type: ignore[return-value]
+
+
+def _cork(sock: Any, on: bool) -> bool:
+    """Set TCP_CORK on a TCP socket (Linux); False where there is no such thing."""
+    if _TCP_CORK is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1 if on else 0)
+    except OSError:
+        return False
+    return True
+
+
+_TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
 
 
 def _set_done(waiter: asyncio.Future[None]) -> None:

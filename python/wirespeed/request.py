@@ -266,6 +266,8 @@ class Request(tuple):  # type: ignore[type-arg]
         if path is None:
             target = self[1]
             end = target.find("?")
+            if end < 0 and target[:1] == "/":
+                return target  # the common case: nothing to keep (no instance dict is made)
             path = target if end < 0 else target[:end]
             if not path.startswith("/"):
                 path = _origin_path(path)

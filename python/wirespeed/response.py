@@ -63,7 +63,7 @@ class Response:
     media_type: ClassVar[str | None] = None
     charset: ClassVar[str] = "utf-8"
 
-    __slots__ = ("status", "body", "headers", "content_type", "_head_extra")
+    __slots__ = ("status", "body", "headers", "content_type", "_head_extra", "_fixed_lines")
 
     def __init__(
         self,
@@ -85,6 +85,7 @@ class Response:
             content_type = f"{content_type}; charset={self.charset}"
         self.content_type = content_type
         self._head_extra: bytes | None = None
+        self._fixed_lines: bytes | None = None
 
     def render(self, content: Any) -> bytes:
         if isinstance(content, bytes):
@@ -104,6 +105,15 @@ class Response:
                 extra += encode_headers(self.headers)
             self._head_extra = extra
         return extra
+
+    def fixed_lines(self) -> bytes:
+        """The head lines after Date when no Connection line is needed, through the blank
+        line: Content-Type, user headers and Content-Length. Encoded once, so a response kept
+        and sent again (a cached file) costs no encoding."""
+        lines = self._fixed_lines
+        if lines is None:
+            lines = self._fixed_lines = self.head_extra() + b"Content-Length: %d\r\n\r\n" % len(self.body)
+        return lines
 
 
 class PlainTextResponse(Response):

@@ -2,9 +2,10 @@
 
 Strategy: this module owns path patterns and matching. A path without parameters is one dict
 lookup. A path with `{name}`, `{name:int}` or `{name:path}` parameters compiles once, at
-registration, into a regex and its converters. Matching distinguishes "no such path" (404)
-from "path exists, method does not" (405 with Allow). GET routes answer HEAD too. It never
-calls handlers and never builds responses.
+registration, into a regex and its converters. A mount (`/static` -> StaticFiles) owns every
+path under its prefix and is matched by the prefix alone, after the routes. Matching
+distinguishes "no such path" (404) from "path exists, method does not" (405 with Allow). GET
+routes answer HEAD too. It never calls handlers and never builds responses.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class Endpoint:
     kwargs: tuple[tuple[str, Callable[[str], Any]], ...] = ()
     # True when `kwargs` is every path parameter with no conversion: the params dict is passed.
     kwargs_are_params: bool = False
+    # A mount: the handler is called as handler(request, rest), `rest` being the decoded path
+    # below the prefix, without its leading slash.
+    mounted: bool = False
 
 
 @dataclass(slots=True)
@@ -99,13 +103,25 @@ def _by_method(table: dict[str, Endpoint], method: str) -> Endpoint:
 class Router:
     """Maps a method and a raw (percent-encoded) path to an endpoint and path parameters."""
 
-    __slots__ = ("static", "_patterns")
+    __slots__ = ("static", "_patterns", "_mounts")
 
     def __init__(self) -> None:
         # path -> method -> endpoint, for paths without parameters. Read directly by
         # App.dispatch for its fast path.
         self.static: dict[str, dict[str, Endpoint]] = {}
         self._patterns: list[Pattern] = []
+        # (prefix, method -> endpoint), longest prefix first; "" is the root.
+        self._mounts: list[tuple[str, dict[str, Endpoint]]] = []
+
+    def mount(self, endpoint: Endpoint) -> None:
+        """Give every path under `endpoint.path` (a prefix, "" or "/" for all) to `endpoint`."""
+        prefix = endpoint.path.rstrip("/")
+        if prefix and (not prefix.startswith("/") or "{" in prefix):
+            raise ValueError(f"a mount prefix is a plain path starting with '/': {endpoint.path!r}")
+        if any(existing == prefix for existing, _ in self._mounts):
+            raise ValueError(f"{prefix or '/'} is already mounted")
+        self._mounts.append((prefix, dict.fromkeys(endpoint.methods, endpoint)))
+        self._mounts.sort(key=lambda mount: -len(mount[0]))
 
     def add(self, endpoint: Endpoint) -> None:
         if "{" in endpoint.path:
@@ -125,7 +141,8 @@ class Router:
             table[method] = endpoint
 
     def match(self, method: str, raw_path: str) -> tuple[Endpoint, dict[str, Any]]:
-        """The endpoint and decoded parameters; raises NotFound or MethodNotAllowed."""
+        """The endpoint and decoded parameters (for a mount: the decoded rest of the path, a
+        str); raises NotFound or MethodNotAllowed."""
         table = self.static.get(raw_path)
         if table is None and "%" in raw_path:
             table = self.static.get(unquote(raw_path))
@@ -143,6 +160,11 @@ class Router:
                     name: converters[name](unquote(value) if "%" in value else value) for name, value in params.items()
                 }
             return endpoint, params
+        for prefix, by_method in self._mounts:
+            if raw_path.startswith(prefix) and (len(raw_path) == len(prefix) or raw_path[len(prefix)] == "/"):
+                endpoint = by_method.get(method) or _by_method(by_method, method)
+                rest = raw_path[len(prefix) + 1 :]
+                return endpoint, unquote(rest) if "%" in rest else rest  # type: ignore[return-value]
         raise NotFound()
 
     def all_methods(self) -> list[str]:
@@ -151,4 +173,6 @@ class Router:
             methods.update(table)
         for pattern in self._patterns:
             methods.update(pattern.by_method)
+        for _, by_method in self._mounts:
+            methods.update(by_method)
         return allow_header(methods)

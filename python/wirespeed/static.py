@@ -95,6 +95,8 @@ class FileEntry:
         "identity",
         "size",
         "mtime",
+        "mtime_ns",
+        "ctime_ns",
         "opaque",
         "last_modified",
         "content_type",
@@ -111,6 +113,8 @@ class FileEntry:
         self.identity = _identity(info)
         self.size = info.st_size
         self.mtime = int(info.st_mtime)
+        self.mtime_ns = info.st_mtime_ns
+        self.ctime_ns = info.st_ctime_ns
         # A strong validator (RFC 9110 §8.8.3): modification time and size, and the coding,
         # since each representation needs its own tag.
         self.opaque = f"{info.st_mtime_ns:x}-{info.st_size:x}{'-' + coding if coding else ''}".encode("ascii")
@@ -130,11 +134,18 @@ class FileEntry:
         self.not_modified = Response(b"", 304, validators)
 
     def current(self) -> bool:
-        """Whether the path still names this very file, unchanged."""
+        """Whether the path still names this very file, unchanged (one stat)."""
         try:
-            return _identity(os.stat(self.path)) == self.identity
+            info = os.stat(self.path)
         except OSError:
             return False
+        return (
+            info.st_mtime_ns == self.mtime_ns
+            and info.st_ctime_ns == self.ctime_ns
+            and info.st_ino == self.identity[0]
+            and info.st_size == self.size
+            and info.st_dev == self.identity[1]
+        )
 
 
 class StaticFiles:
@@ -171,22 +182,17 @@ class StaticFiles:
         self._cached_bytes = 0
 
     def mount(self, app: App, prefix: str) -> None:
-        """Answer GET and HEAD for `prefix/...` from this directory."""
-        prefix = "/" + prefix.strip("/")
-        if prefix == "/":
-            prefix = ""
-
-        def serve_static(request: Request, path: str = "") -> Response:
-            return self.respond(request, path)
-
-        def serve_root(request: Request) -> Response:
-            return self.respond(request, "")
-
-        app.add_route(prefix + "/{path:path}", serve_static, ("GET",))
-        if prefix:
-            app.add_route(prefix, serve_root, ("GET",))
+        """Answer GET and HEAD for `prefix/...` from this directory (`app.mount(prefix, self)`)."""
+        app.mount(prefix, self)
 
     # -- answering
+    def __call__(self, request: Request, relative: str) -> Response:
+        """The answer to `request` for the (percent-decoded) path `relative` under the root."""
+        try:
+            return self._answer(request, relative)
+        except _Replaced:
+            return self.respond(request, relative)  # changed between its check and its opening
+
     def respond(self, request: Request, relative: str) -> Response:
         """The answer to `request` for the (percent-decoded) path `relative` under the root."""
         for _ in range(_ATTEMPTS):

@@ -140,5 +140,7 @@ class ResponseWriter:
         if status in NO_BODY_STATUSES:
             return self.head(status, response.head_extra(), b"", connection)
         body = response.body
+        if not connection and not head_only:
+            return b"".join((STATUS_LINES.get(status) or status_line(status), self.common, response.fixed_lines(), body))
         head = self.head(status, response.head_extra(), content_length(len(body)), connection)
         return head if head_only else head + body
