@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import errno
 import logging
 import os
-import socket
 import types
 from collections.abc import Coroutine, Generator
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from .app import internal_error_response
 from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout
 from .request import BodyStream, Request
 from .response import FileResponse, StreamingResponse
+from .sendfile import TCP_FAMILIES, ClientGone, FileBody, SendfileUnsupported, cork, read_piece, send_some
 from .writer import (
     CHUNKED,
     CONNECTION_CLOSE,
@@ -44,10 +43,6 @@ if TYPE_CHECKING:
 error_logger = logging.getLogger("wirespeed.error")
 client_logger = logging.getLogger("wirespeed.client")
 
-
-class ClientGone(Exception):
-    """The client closed the connection while a response body was being sent to it."""
-
 STREAMED = (StreamingResponse, FileResponse)  # responses sent from a Task, piece by piece
 
 # Answers gathered before they are written and the transport is asked whether to go on: it
@@ -59,12 +54,6 @@ FIRST_HEAD = "the first request head"  # header_timeout from accept; 408 if part
 WAITING_HEAD = "a request head"  # header_timeout; 408
 IDLE = "the next request"  # keep_alive_timeout; a plain close
 WAITING_BODY = "body bytes"  # body_timeout, between bytes; 408
-# File bodies: at most this much per sendfile(2) call before other connections get a turn
-# (like nginx's sendfile_max_chunk), and the piece size where sendfile cannot be used.
-SENDFILE_PIECE = 2 * 1024 * 1024
-FILE_PIECE_SIZE = 256 * 1024
-# sendfile(2) refusing the pair of descriptors (a file system without it, a non-socket).
-SENDFILE_UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSOCK})
 
 
 @types.coroutine
@@ -118,6 +107,7 @@ class HttpProtocol(asyncio.Protocol):
         "_watch",
         "_since",
         "_write_paused_since",
+        "_socket",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -151,6 +141,9 @@ class HttpProtocol(asyncio.Protocol):
         self._watch: tuple[str, int] | None = None
         self._since = 0.0
         self._write_paused_since = 0.0
+        # The transport's socket and whether it is TCP (can be corked), looked up on the
+        # first file body: (socket or None, tcp). None until then.
+        self._socket: tuple[Any, bool] | None = None
 
     # -- asyncio callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -358,6 +351,10 @@ class HttpProtocol(asyncio.Protocol):
         """Answer with a handler's result: inline into this buffer's write, or through a Task
         for streamed and file bodies."""
         if isinstance(result, STREAMED):
+            if isinstance(result, FileResponse):
+                result = self._start_file(request, result)
+                if result is None:
+                    return  # all out already (or failed and dealt with)
             self._active = self.loop.create_task(self._finish_async(request, None, result))
             return
         if request.keep_alive and request.version and request.body_stream is None and not self._close_after_response:
@@ -390,7 +387,11 @@ class HttpProtocol(asyncio.Protocol):
             if isinstance(result, StreamingResponse):
                 await self._send_stream(request, result)
             elif isinstance(result, FileResponse):
-                await self._send_file(request, result)
+                body = self._start_file(request, result)
+                if body is not None:
+                    await self._send_file_body(body)
+            elif isinstance(result, FileBody):
+                await self._send_file_body(result)
             else:
                 self._respond(request, result)
         except asyncio.CancelledError:
@@ -544,96 +545,88 @@ class HttpProtocol(asyncio.Protocol):
             if closer is not None:
                 await closer()
 
-    async def _send_file(self, request: Request, response: FileResponse) -> None:
-        """Send a file response: the head through the transport, the body with sendfile(2)."""
-        status = response.status
+    def _start_file(self, request: Request, response: FileResponse) -> FileBody | None:
+        """Begin a file response here: its head, then as much of its body as the socket takes
+        at once, straight from the page cache with sendfile(2) (no Task, no copy). What does
+        not fit is returned, for a Task to send as the socket drains; None when all is out
+        (or the connection failed, which is dealt with here)."""
         file = response.file
-        try:
-            if file is None:
-                try:
-                    file = open(response.path, "rb", buffering=0)  # noqa: SIM115 - closed below
-                except OSError:
-                    error_logger.exception("file for %s %s cannot be opened", request.method, request.target)
-                    self._respond(request, internal_error_response())
-                    return
-            no_body = status in NO_BODY_STATUSES
-            length = b"" if no_body else content_length(response.size)
-            head = self.writer.head(status, response.head_extra(), length, self._connection_line(request))
-            self._out.append(head)
-            if request.method == "HEAD" or no_body or not response.size:
-                return
-            transport = self.transport
-            sock = transport.get_extra_info("socket") if transport is not None else None
-            if sock is None:  # not a socket: read and write it in pieces
-                self._write_now()
-                await self._send_body_pieces(file, response.offset, response.size)
-                return
-            # Corked, the head and the start of the body leave in full segments rather than
-            # the head alone (nginx's tcp_nopush); the cork is pulled once the body is out.
-            corked = _cork(sock, True)
+        if file is None:
             try:
-                self._write_now()
-                await self._send_body(sock.fileno(), file, response.offset, response.size)
-            finally:
-                if corked and not self._lost:
-                    _cork(sock, False)
-        finally:
-            if file is not None:
-                file.close()
-
-    async def _send_body(self, sink: int, file: BinaryIO, offset: int, size: int) -> None:
-        """`size` bytes of `file` from `offset`, straight from the page cache to the socket
-        `sink`.
-
-        The transport knows nothing of these bytes, so they may only go once what it holds is
-        written. Then `os.sendfile` runs on the socket until the kernel's buffer is full, and
-        the loop says when it is writable again (through a duplicate of the descriptor: the
-        loop does not watch a descriptor that a transport owns). A file that ends early ends
-        the connection, since the promised Content-Length can no longer be met.
-        """
-        await self._drain_transport()
-        source = file.fileno()
-        end = offset + size
-        watched = -1  # the duplicate descriptor the loop watches for writability
+                file = open(response.path, "rb", buffering=0)  # noqa: SIM115 - FileBody closes it
+            except OSError:
+                error_logger.exception("file for %s %s cannot be opened", request.method, request.target)
+                self._respond(request, internal_error_response())
+                return None
+        status = response.status
+        no_body = status in NO_BODY_STATUSES
+        length = b"" if no_body else content_length(response.size)
+        self._out.append(self.writer.head(status, response.head_extra(), length, self._connection_line(request)))
+        if request.method == "HEAD" or no_body or not response.size or self._lost:
+            file.close()
+            return None
+        transport = self.transport
+        found = self._socket
+        if found is None:
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            found = self._socket = (sock, sock is not None and sock.family in TCP_FAMILIES)
+        sock, tcp = found
+        # Corked, the head and the start of the body leave in full segments rather than the
+        # head alone (nginx's tcp_nopush); the cork is pulled once the body is out.
+        corked = tcp and cork(sock, True)
+        body = FileBody(file, response.offset, response.offset + response.size, sock, corked)
+        self._write_now()
+        if sock is None or transport.get_write_buffer_size():  # type: ignore[union-attr]
+            return body  # the transport holds bytes still: the body must wait for them
         try:
-            while offset < end:
-                piece = min(end - offset, SENDFILE_PIECE)
-                try:
-                    sent = os.sendfile(sink, source, offset, piece)
-                except BlockingIOError:
-                    if watched < 0:
-                        watched = os.dup(sink)
-                    await self._until_writable(watched)
+            send_some(sock.fileno(), body)
+        except SendfileUnsupported:
+            body.sock = None  # copied through the transport instead (a /proc file, say)
+            return body
+        except ClientGone as error:
+            body.close(uncork=False)
+            client_logger.debug("%s left during %s %s: %s", self.client, request.method, request.target, error)
+            self._abort()
+            return None
+        except OSError:
+            body.close(uncork=False)
+            error_logger.exception("response to %s %s failed", request.method, request.target)
+            self._abort()  # the announced length cannot be met: only closing is left
+            return None
+        if body.offset < body.end:
+            return body
+        body.close(uncork=True)
+        return None
+
+    async def _send_file_body(self, body: FileBody) -> None:
+        """The rest of a file body, as the socket takes it. The transport knows nothing of
+        these bytes, so they go only once what it holds is written. A full socket is waited
+        for through the loop, watching a duplicate of its descriptor (the loop does not watch
+        one that a transport owns). A file that ends early ends the connection (raised)."""
+        watched = -1
+        try:
+            await self._drain_transport()
+            while body.offset < body.end:
+                if body.sock is None:
+                    self._out.append(read_piece(body))
+                    self._write_now()
+                    await self._drain()
                     continue
-                except (BrokenPipeError, ConnectionResetError) as error:
-                    raise ClientGone(str(error)) from None
-                except OSError as error:
-                    if error.errno in SENDFILE_UNSUPPORTED and offset == end - size:
-                        await self._send_body_pieces(file, offset, size)  # e.g. a /proc file
-                        return
-                    raise
-                if sent == 0:
-                    raise OSError(f"{file.name!r} ended {end - offset} bytes short of its announced length")
-                offset += sent
-                if sent == piece and offset < end:
+                try:
+                    full = send_some(body.sock.fileno(), body)
+                except SendfileUnsupported:
+                    body.sock = None
+                    continue
+                if full:
+                    if watched < 0:
+                        watched = os.dup(body.sock.fileno())
+                    await self._until_writable(watched)
+                elif body.offset < body.end:
                     await asyncio.sleep(0)  # a fast reader: let other connections have a turn
         finally:
             if watched >= 0:
                 os.close(watched)
-
-    async def _send_body_pieces(self, file: BinaryIO, offset: int, size: int) -> None:
-        """The copying way, for transports that are not sockets: pieces read and written
-        through the transport, waiting on its buffer, so the file is never whole in memory."""
-        file.seek(offset)
-        remaining = size
-        while remaining > 0:
-            piece = file.read(min(remaining, FILE_PIECE_SIZE))
-            if not piece:
-                raise OSError(f"{file.name!r} ended {remaining} bytes short of its announced length")
-            remaining -= len(piece)
-            self._out.append(piece)
-            self._write_now()
-            await self._drain()
+            body.close(uncork=not self._lost)
 
     async def _drain_transport(self) -> None:
         """Wait until the transport has written everything it holds. Its high-water mark is
@@ -750,20 +743,6 @@ class HttpProtocol(asyncio.Protocol):
             address = (peer[0], peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
             self.client_address = address
         return address  # type: ignore[return-value]
-
-
-def _cork(sock: Any, on: bool) -> bool:
-    """Set TCP_CORK on a TCP socket (Linux); False where there is no such thing."""
-    if _TCP_CORK is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return False
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, _TCP_CORK, 1 if on else 0)
-    except OSError:
-        return False
-    return True
-
-
-_TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
 
 
 def _set_done(waiter: asyncio.Future[None]) -> None:

@@ -106,6 +106,11 @@ class Response:
             self._head_extra = extra
         return extra
 
+    def reuse_head_extra(self, lines: bytes) -> None:
+        """Take the `head_extra` lines of an earlier response with the same content type and
+        headers, instead of encoding them again."""
+        self._head_extra = lines
+
     def fixed_lines(self) -> bytes:
         """The head lines after Date when no Connection line is needed, through the blank
         line: Content-Type, user headers and Content-Length. Encoded once, so a response kept

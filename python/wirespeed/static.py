@@ -104,6 +104,7 @@ class FileEntry:
         "body",
         "whole",
         "not_modified",
+        "head_lines",
     )
 
     def __init__(
@@ -132,6 +133,8 @@ class FileEntry:
         # The answers that do not depend on the request, built once.
         self.whole = Response(body, 200, headers, content_type) if body is not None else None
         self.not_modified = Response(b"", 304, validators)
+        # The encoded Content-Type and header lines of a 200 sent from disk, once known.
+        self.head_lines: bytes | None = None
 
     def current(self) -> bool:
         """Whether the path still names this very file, unchanged (one stat)."""
@@ -253,7 +256,7 @@ class StaticFiles:
             file.close()
             self._forget(found)
             raise _Replaced()
-        return FileResponse(
+        response = FileResponse(
             found.path,
             status,
             headers,
@@ -262,6 +265,12 @@ class StaticFiles:
             size=found.size if size is None else size,
             file=file,
         )
+        if headers is found.headers:  # a whole-file 200: its header lines are the same each time
+            if found.head_lines is None:
+                found.head_lines = response.head_extra()
+            else:
+                response.reuse_head_extra(found.head_lines)
+        return response
 
     def _compressed(self, request: Request, relative: str, found: FileEntry, accept: bytes) -> FileEntry | None:
         """The precompressed sibling to answer with instead of `found`, if any is acceptable."""
