@@ -4,9 +4,11 @@ Strategy: this module owns the life of a connection and nothing else. Each recei
 goes to the parser in one call; each request it returns is dispatched to the app in order.
 Handlers that finish without suspending (plain functions, and `async def` handlers that never
 await anything pending) are answered inline, and every response produced from one buffer goes
-out in one `transport.write`. Only a handler that really suspends, or a streaming response,
-gets a Task; requests behind it wait in a queue so answers stay in request order. Parsing
-rules live in the parser backends, routing in the app, head bytes in the writer.
+out in one `transport.write`. A file body goes from the page cache to the socket with
+sendfile(2) as soon as the answers before it are written. Only a handler that really
+suspends, a streaming response, or a file body the socket cannot take at once gets a Task;
+requests behind it wait in a queue so answers stay in request order. Parsing rules live in
+the parser backends, routing in the app, head bytes in the writer, sendfile in sendfile.py.
 """
 
 from __future__ import annotations
