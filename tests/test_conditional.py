@@ -120,7 +120,10 @@ BYTE_RANGES = [
     (b"bytes=", 100, None, "§14.1.2 no range"),
     (b"bytes 0-1", 100, None, "§14.2 no '='"),
     (b"items=0-1", 100, None, "§14.1 an unknown unit is ignored"),
-    (b"bytes=0-" + b"9" * 40, 100, None, "absurdly long numbers are not parsed"),
+    (b"bytes=0-" + b"9" * 40, 100, (0, 99), "§14.1.2 a last-pos of any length is clamped"),
+    (b"bytes=" + b"9" * 40 + b"-", 100, UNSATISFIABLE, "§14.1.1 a first-pos of any length past the end"),
+    (b"bytes=-" + b"9" * 5000, 100, (0, 99), "§14.1.2 a suffix longer than int() converts: the whole"),
+    (b"bytes=" + b"9" * 40 + b"-5", 100, None, "§14.1.1 a huge first-pos after its last-pos: invalid"),
     (b"bytes=+1-2", 100, None, "§14.1.2 no sign"),
 ]
 

@@ -537,6 +537,8 @@ def test_if_range(server_for: ServerFor, tree: Tree, variant: str, value: str, s
         ("/static/missing.txt", 404, None, "§15.5.5"),
         ("/static/docs/missing.txt", 404, None, "§15.5.5"),
         ("/static/orphan.txt", 404, None, "§15.5.5 only a .gz sibling exists"),
+        ("/static/docs/index.html/", 404, None, "§15.5.5 a file is not a directory (as nginx: ENOTDIR)"),
+        ("/static/docs/index.html//", 404, None, "§15.5.5 nor with two slashes"),
     ],
 )
 def test_directories_and_missing(

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_setting(group: Any, name: str, kind: type, help_text: str) -> None:
     """A flag for the Config field `name`, with its default in the help."""
     default = getattr(DEFAULTS, name)
-    shown = "the file-descriptor limit less 64" if default is None else f"{default:g}"
+    shown = "the file-descriptor limit less 64" if default is None else f"{default:g}" if kind is float else str(default)
     group.add_argument(
         "--" + name.replace("_", "-"), type=kind, default=default, help=f"{help_text} (default {shown})"
     )

@@ -46,9 +46,15 @@ UNSATISFIABLE: Final = Unsatisfiable()
 
 # entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; etagc = %x21 / %x23-7E / obs-text (§8.8.3)
 _ENTITY_TAG = re.compile(rb'[ \t]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|$)')
-# int-range = first-pos "-" [ last-pos ]; suffix-range = "-" suffix-length (§14.1.2). Eighteen
-# digits bound the values far above any file size and keep int() cheap.
-_RANGE_SPEC = re.compile(rb"([0-9]{1,18})?-([0-9]{1,18})?")
+# int-range = first-pos "-" [ last-pos ]; suffix-range = "-" suffix-length (§14.1.2).
+_RANGE_SPEC = re.compile(rb"([0-9]+)?-([0-9]+)?")
+# A position of more than eighteen digits is past the end of any file: it is not converted
+# (int() of a long digit string costs time, and Python refuses very long ones).
+_FAR = 10**18
+
+
+def _position(digits: bytes) -> int:
+    return int(digits) if len(digits) <= 18 else _FAR
 
 
 def request_fields(raw_headers: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes] | None:
@@ -170,15 +176,16 @@ def byte_range(value: bytes, size: int) -> tuple[int, int] | Unsatisfiable | Non
         if first is None:
             if last is None:
                 return None  # a lone "-"
-            length = int(last)
+            length = _position(last)
             if length > 0 and size > 0:
                 satisfiable.append((max(0, size - length), size - 1))
             continue
-        start = int(first)
-        if last is not None and int(last) < start:
+        start = _position(first)
+        end = None if last is None else _position(last)
+        if end is not None and end < start:
             return None  # §14.1.1: an invalid range-spec makes the whole set invalid
         if start < size:
-            satisfiable.append((start, size - 1 if last is None else min(int(last), size - 1)))
+            satisfiable.append((start, size - 1 if end is None else min(end, size - 1)))
     if not satisfiable:
         return UNSATISFIABLE
     if len(specs) > 1:

@@ -307,6 +307,8 @@ class StaticFiles:
                     location += "?" + request.query_string
                 return RedirectResponse(location, 301)
             path = os.path.join(path, self.index)
+        elif relative.endswith("/"):
+            raise NotFound()  # `file.txt/` names a directory that is not there (as ENOTDIR)
         found = self._open_file(request, relative, path, content_type_for(path), None)
         if found is None:
             raise NotFound()
