@@ -607,7 +607,8 @@ class HttpProtocol(asyncio.Protocol):
         one that a transport owns). A file that ends early ends the connection (raised)."""
         watched = -1
         try:
-            await self._drain_transport()
+            if body.sock is not None:  # copied pieces queue behind the transport's bytes anyway
+                await self._drain_transport()
             while body.offset < body.end:
                 if body.sock is None:
                     self._out.append(read_piece(body))
