@@ -191,19 +191,14 @@ class StaticFiles:
     # -- answering
     def __call__(self, request: Request, relative: str) -> Response:
         """The answer to `request` for the (percent-decoded) path `relative` under the root."""
-        try:
-            return self._answer(request, relative)
-        except _Replaced:
-            return self.respond(request, relative)  # changed between its check and its opening
-
-    def respond(self, request: Request, relative: str) -> Response:
-        """The answer to `request` for the (percent-decoded) path `relative` under the root."""
         for _ in range(_ATTEMPTS):
             try:
                 return self._answer(request, relative)
             except _Replaced:
                 continue  # the file changed between its check and its opening: once more
         raise NotFound()
+
+    respond = __call__
 
     def _answer(self, request: Request, relative: str) -> Response:
         found = self._files.get(relative)
