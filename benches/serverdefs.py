@@ -367,36 +367,17 @@ def _socketify_argv(port: int, workload: str, scratch: Path) -> list[str]:
 def _wirespeed_argv(port: int, workload: str, scratch: Path) -> list[str]:
     if workload in STATIC:
         return wirespeed_static_argv(static_root(scratch), port)
-    return [
-        PYTHON,
-        "-m",
-        "wirespeed",
-        "wirespeed_app:app",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    return wirespeed_cli_argv(port, "wirespeed_app:app")
+
+
+def wirespeed_cli_argv(port: int, *args: str) -> list[str]:
+    """`python -m wirespeed ARGS` on the bench's host and `port`, logging warnings only."""
+    return [PYTHON, "-m", "wirespeed", *args, "--host", HOST, "--port", str(port), "--log-level", "warning"]
 
 
 def wirespeed_static_argv(directory: Path, port: int, *flags: str) -> list[str]:
     """`wirespeed --static DIR`: the directory at "/" through StaticFiles, as a user runs it."""
-    return [
-        PYTHON,
-        "-m",
-        "wirespeed",
-        "--static",
-        str(directory),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        *flags,
-    ]
+    return wirespeed_cli_argv(port, "--static", str(directory), *flags)
 
 
 def _wirespeed_version() -> str:

@@ -7,12 +7,14 @@ share, so each of them states only what it checks.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
@@ -23,17 +25,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_cli(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str], str]:
-    """Run `python -m wirespeed ARGS` and wait for its startup line."""
+def start_cli(
+    *args: str, cwd: Path | None = None, wrapper: Sequence[str] = (), timeout: float = 15
+) -> tuple[subprocess.Popen[str], str]:
+    """Run `python -m wirespeed ARGS`, behind an optional wrapper command (setpriv, strace),
+    and wait for its startup line."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "wirespeed", *args],
+        [*wrapper, sys.executable, "-m", "wirespeed", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=cwd,
     )
     assert process.stdout is not None
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + timeout
     lines = []
     while time.monotonic() < deadline:
         line = process.stdout.readline()
@@ -43,7 +48,23 @@ def start_cli(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[str
         if "serving on" in line:
             return process, line
     process.kill()
+    process.wait(5)
     raise AssertionError("no startup line:\n" + "".join(lines))
+
+
+def stop_cli(process: subprocess.Popen[str], pid: int | None = None) -> int:
+    """SIGTERM the server (`pid`, when `process` is a wrapper around it), wait for `process`
+    and return its exit code; kill it if it does not end."""
+    try:
+        os.kill(pid or process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        return process.wait(15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:

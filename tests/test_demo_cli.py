@@ -15,18 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from processes import free_port, start_cli
+from processes import free_port, start_cli, stop_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def stop(process: subprocess.Popen[str]) -> int:
-    process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(10)
-    finally:
-        if process.poll() is None:
-            process.kill()
 
 
 @pytest.fixture
@@ -37,7 +28,7 @@ def demo(backend: str) -> Iterator[str]:
     assert f"parser: {backend}" in line
     assert "loop: uvloop" in line
     yield f"http://127.0.0.1:{port}"
-    assert stop(process) == 0
+    assert stop_cli(process) == 0
 
 
 def test_demo_with_httpx(demo: str) -> None:
@@ -123,7 +114,7 @@ def test_user_app_module(tmp_path: Path, backend: str) -> None:
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/ping").json() == {"pong": True}
     finally:
-        assert stop(process) == 0
+        assert stop_cli(process) == 0
 
 
 def test_environment_selects_parser(tmp_path: Path) -> None:
@@ -141,7 +132,7 @@ def test_environment_selects_parser(tmp_path: Path) -> None:
     try:
         assert "parser: httptools" in line
     finally:
-        stop(process)
+        stop_cli(process)
 
 
 @pytest.mark.parametrize("entry", ["app.run(port=PORT)", "asyncio.run(wirespeed.serve(app, port=PORT))"])

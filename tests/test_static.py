@@ -20,12 +20,9 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +34,7 @@ import httpx
 import pytest
 from conftest import RunningServer
 from http_wire import Connection, WireResponse
-from processes import free_port
+from processes import OutputCollector, free_port, start_cli, stop_cli
 from wirespeed import App, Request
 
 ServerFor = Callable[..., RunningServer]
@@ -944,7 +941,7 @@ def test_a_file_that_grows_while_sent_sends_content_length_bytes(
 class CliServer:
     process: subprocess.Popen[str]
     port: int
-    output: list[str]
+    output: OutputCollector
 
     @property
     def url(self) -> str:
@@ -955,42 +952,10 @@ def start_static_cli(directory: Path, *flags: str, wrapper: Sequence[str] = ()) 
     """`python -m wirespeed --static DIR` behind an optional wrapper command (setpriv, strace),
     once it prints its startup line."""
     port = free_port()
-    process = subprocess.Popen(
-        [*wrapper, sys.executable, "-m", "wirespeed", "--static", str(directory), "--port", str(port), *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=directory,
+    process, _ = start_cli(
+        "--static", str(directory), "--port", str(port), *flags, cwd=directory, wrapper=wrapper, timeout=20
     )
-    assert process.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "serving on" in line:
-            reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
-            reader.start()
-            return CliServer(process, port, lines)
-    process.kill()
-    process.wait(5)
-    raise AssertionError("no startup line:\n" + "".join(lines))
-
-
-def stop_process(process: subprocess.Popen[str], pid: int | None = None) -> int:
-    """SIGTERM `pid` (the server itself, when `process` is a wrapper), then wait for `process`."""
-    try:
-        os.kill(pid or process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        return process.wait(15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
+    return CliServer(process, port, OutputCollector(process))
 
 
 @pytest.fixture
@@ -1043,7 +1008,7 @@ def test_an_unreadable_file_is_403(backend: str, shared_dir: Path) -> None:
             assert client.get("/secret.txt").status_code == 403
     finally:
         secret.chmod(0o644)
-        stop_process(cli.process)
+        stop_cli(cli.process)
 
 
 STRACE = shutil.which("strace") or ("/usr/bin/strace" if os.path.exists("/usr/bin/strace") else None)
@@ -1105,8 +1070,8 @@ def test_file_bodies_go_out_with_sendfile(
             assert response.status == 200
             assert drain(connection, len(data)) == (sha256(data), len(data))
     finally:
-        exit_code = stop_process(cli.process, child_pid(cli.process.pid))
-    assert exit_code == 0, "".join(cli.output)
+        exit_code = stop_cli(cli.process, child_pid(cli.process.pid))
+    assert exit_code == 0, cli.output.text
     calls = traced_bytes(trace_file.read_text())
     sent = sum(calls.get("sendfile", []))
     written = [count for call in WRITE_CALLS for count in calls.get(call, [])]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from http_wire import Connection, WireResponse
-from processes import OutputCollector, free_port, start_cli
+from processes import OutputCollector, free_port, start_cli, stop_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_STATIC = ROOT / "python" / "wirespeed" / "demo_static"
@@ -49,15 +48,6 @@ def site(tmp_path: Path) -> Path:
     return root
 
 
-def stop(process: subprocess.Popen[str]) -> int:
-    process.send_signal(signal.SIGTERM)
-    try:
-        return process.wait(10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-
-
 @contextmanager
 def serving(*args: str) -> Iterator[tuple[str, str]]:
     """Run `wirespeed ARGS --port P`; yields its base URL and startup line; exits 0 on SIGTERM."""
@@ -67,7 +57,7 @@ def serving(*args: str) -> Iterator[tuple[str, str]]:
     try:
         yield f"http://127.0.0.1:{port}", line
     finally:
-        code = stop(process)
+        code = stop_cli(process)
         output.join()
     assert code == 0, output.text
 
