@@ -400,14 +400,9 @@ class HttpProtocol(asyncio.Protocol):
             if self._lost:
                 return  # the client went away; its handler was cancelled on purpose
             raise
-        except ClientGone as error:  # the client went away while a body was going out
-            client_logger.debug("%s left during %s %s: %s", self.client, request.method, request.target, error)
-            self._abort()
-            return
-        except Exception:
+        except Exception as error:
             # The response had started (streaming) or the socket failed: this connection only.
-            error_logger.exception("response to %s %s failed", request.method, request.target)
-            self._abort()
+            self._sending_failed(request, error)
             return
         finally:
             self._active = None
@@ -585,15 +580,9 @@ class HttpProtocol(asyncio.Protocol):
         except SendfileUnsupported:
             body.sock = None  # copied through the transport instead (a /proc file, say)
             return body
-        except ClientGone as error:
+        except (ClientGone, OSError) as error:  # an early end: the announced length is not met
             body.close(uncork=False)
-            client_logger.debug("%s left during %s %s: %s", self.client, request.method, request.target, error)
-            self._abort()
-            return None
-        except OSError:
-            body.close(uncork=False)
-            error_logger.exception("response to %s %s failed", request.method, request.target)
-            self._abort()  # the announced length cannot be met: only closing is left
+            self._sending_failed(request, error)
             return None
         if body.offset < body.end:
             return body
@@ -660,9 +649,18 @@ class HttpProtocol(asyncio.Protocol):
             self._drain_waiter = None
             self._write_paused = False
         if self._lost:
-            raise ConnectionResetError("client disconnected")
+            raise ClientGone("client disconnected")
 
     # -- errors and closing
+    def _sending_failed(self, request: Request, error: Exception) -> None:
+        """A response that had begun cannot be finished: the connection ends (logged as an
+        error, unless the client itself went away)."""
+        if isinstance(error, ClientGone):
+            client_logger.debug("%s left during %s %s: %s", self.client, request.method, request.target, error)
+        else:
+            error_logger.error("response to %s %s failed", request.method, request.target, exc_info=error)
+        self._abort()
+
     def _parser_crashed(self) -> None:
         error_logger.exception("the request parser failed on bytes from %s", self.client)
         self._parse_failed(InternalServerError("request parser failure"))
