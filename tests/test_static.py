@@ -35,7 +35,7 @@ import pytest
 from conftest import RunningServer
 from http_wire import Connection, WireResponse
 from processes import OutputCollector, free_port, start_cli, stop_cli
-from wirespeed import App, Request
+from wirespeed import App, Request, StaticFiles
 
 ServerFor = Callable[..., RunningServer]
 
@@ -1084,3 +1084,8 @@ def test_file_bodies_go_out_with_sendfile(
     assert max(written, default=0) < min(len(data), 64 * 1024), f"a write-like call carried {max(written)} bytes"
     if len(data) >= MiB:
         assert sum(written) < len(data) // 4, f"write-like calls carried {sum(written)} bytes in all"
+
+
+def test_a_cache_control_value_cannot_split_the_response(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="invalid header value"):
+        StaticFiles(tmp_path, cache_control="max-age=1\r\nSet-Cookie: a=b")

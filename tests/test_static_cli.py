@@ -151,10 +151,35 @@ def test_cache_flags(site: Path, backend: str) -> None:
             assert part.content == BIG[1000:2000]
 
 
+def test_cache_control_flag(site: Path, backend: str) -> None:
+    """RFC 9111 §5.2: the value is sent on every file answer, a 304 included (RFC 9110 §15.4.5)."""
+    with (
+        serving("--static", str(site), "--parser", backend, "--static-cache-control", "public, max-age=60") as (base, _),
+        httpx.Client(base_url=base) as client,
+    ):
+        for target in ("/hello.txt", "/big.bin"):
+            whole = client.get(target)
+            assert whole.headers["cache-control"] == "public, max-age=60"
+            part = client.get(target, headers={"Range": "bytes=0-3"})
+            assert part.status_code == 206 and part.headers["cache-control"] == "public, max-age=60"
+            again = client.get(target, headers={"If-None-Match": whole.headers["etag"]})
+            assert again.status_code == 304 and again.headers["cache-control"] == "public, max-age=60"
+    with serving("--static", str(site), "--parser", backend) as (base, _), httpx.Client(base_url=base) as client:
+        assert "cache-control" not in client.get("/hello.txt").headers, "none by default"
+
+
 def test_help_lists_the_static_flags() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    for flag in ("--static", "--static-show-hidden", "--static-follow-symlinks", "--static-cache-size", "--static-cache-file-size"):
+    flags = (
+        "--static",
+        "--static-show-hidden",
+        "--static-follow-symlinks",
+        "--static-cache-control",
+        "--static-cache-size",
+        "--static-cache-file-size",
+    )
+    for flag in flags:
         assert flag in result.stdout, flag
 
 

@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     static.add_argument(
         "--static-follow-symlinks", action="store_true", help="serve symlinks that point outside DIR"
     )
+    static.add_argument(
+        "--static-cache-control", metavar="VALUE", help='a Cache-Control header for every file, e.g. "max-age=3600"'
+    )
     parser.add_argument("--host", default=DEFAULTS.host, help=f"address to bind (default {DEFAULTS.host})")
     parser.add_argument("--port", type=int, default=DEFAULTS.port, help=f"port to bind (default {DEFAULTS.port})")
     parser.add_argument(
@@ -131,10 +134,13 @@ def load_app(spec: str) -> App:
     return target
 
 
-def static_app(directory: str, show_hidden: bool, follow_symlinks: bool) -> App:
+def static_app(directory: str, show_hidden: bool, follow_symlinks: bool, cache_control: str | None) -> App:
     """An app that serves `directory` at "/" and nothing else."""
     app = App()
-    StaticFiles(directory, show_hidden=show_hidden, follow_symlinks=follow_symlinks).mount(app, "/")
+    files = StaticFiles(
+        directory, show_hidden=show_hidden, follow_symlinks=follow_symlinks, cache_control=cache_control
+    )
+    app.mount("/", files)
     return app
 
 
@@ -154,7 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.static is not None:
             if args.app:
                 raise AppLoadError("give an app or --static DIR, not both")
-            app = static_app(args.static, args.static_show_hidden, args.static_follow_symlinks)
+            app = static_app(
+                args.static, args.static_show_hidden, args.static_follow_symlinks, args.static_cache_control
+            )
         elif args.app:
             app = load_app(args.app)
         else:

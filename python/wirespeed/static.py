@@ -42,7 +42,7 @@ from .conditional import (
 from .config import Config
 from .errors import Forbidden, NotFound, PreconditionFailed, RangeNotSatisfiable
 from .request import Request
-from .response import FileResponse, RedirectResponse, Response
+from .response import FileResponse, RedirectResponse, Response, encode_headers
 
 if TYPE_CHECKING:
     from .app import App
@@ -108,7 +108,15 @@ class FileEntry:
     )
 
     def __init__(
-        self, path: str, info: os.stat_result, content_type: str, coding: str | None, vary: bool, body: bytes | None
+        self,
+        path: str,
+        info: os.stat_result,
+        content_type: str,
+        coding: str | None,
+        body: bytes | None,
+        *,
+        vary: bool,
+        cache_control: str | None,
     ) -> None:
         self.path = path  # the path as requested (under the root), checked by `current`
         self.identity = _identity(info)
@@ -125,6 +133,8 @@ class FileEntry:
         validators = [("Last-Modified", last_modified), ("ETag", '"' + self.opaque.decode("ascii") + '"')]
         if vary:
             validators.append(("Vary", "Accept-Encoding"))
+        if cache_control is not None:  # a 304 repeats it (RFC 9110 §15.4.5)
+            validators.append(("Cache-Control", cache_control))
         headers = [*validators, ("Accept-Ranges", "bytes")]
         if coding is not None:
             headers.append(("Content-Encoding", coding))
@@ -160,6 +170,8 @@ class StaticFiles:
     symlinks that stay inside the root are always followed).
     `precompressed`: answer with a `name.br` or `name.gz` beside the file when the client's
     Accept-Encoding allows it.
+    `cache_control`: a Cache-Control value for every file answer ("public, max-age=3600",
+    "no-cache"); none by default, as nginx, which leaves freshness to the caches' heuristics.
     """
 
     def __init__(
@@ -170,6 +182,7 @@ class StaticFiles:
         show_hidden: bool = False,
         follow_symlinks: bool = False,
         precompressed: bool = True,
+        cache_control: str | None = None,
     ) -> None:
         self.directory = os.path.abspath(os.fspath(directory))
         if not os.path.isdir(self.directory):
@@ -180,6 +193,9 @@ class StaticFiles:
         self.show_hidden = show_hidden
         self.follow_symlinks = follow_symlinks
         self.precompressed = precompressed
+        if cache_control is not None:
+            encode_headers([("Cache-Control", cache_control)])  # refuses CR, LF and NUL now
+        self.cache_control = cache_control
         # Files as last seen, by the relative path asked for (with "\0coding" for a sibling).
         self._files: dict[str, FileEntry] = {}
         self._cached_bytes = 0
@@ -358,7 +374,9 @@ class StaticFiles:
                     # stops at the length announced, or closes if the bytes run out).
                     body = None
                     settled = False
-        found = FileEntry(path, info, content_type, coding, self.precompressed, body)
+        found = FileEntry(
+            path, info, content_type, coding, body, vary=self.precompressed, cache_control=self.cache_control
+        )
         if settled:
             self._remember(key, found, config)
         return found
