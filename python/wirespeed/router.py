@@ -110,7 +110,7 @@ class Router:
         # App.dispatch for its fast path.
         self.static: dict[str, dict[str, Endpoint]] = {}
         self._patterns: list[Pattern] = []
-        # (prefix, method -> endpoint), longest prefix first; "" is the root.
+        # (prefix + "/", method -> endpoint), longest prefix first; "/" is the root's.
         self._mounts: list[tuple[str, dict[str, Endpoint]]] = []
 
     def mount(self, endpoint: Endpoint) -> None:
@@ -118,9 +118,9 @@ class Router:
         prefix = endpoint.path.rstrip("/")
         if prefix and (not prefix.startswith("/") or "{" in prefix):
             raise ValueError(f"a mount prefix is a plain path starting with '/': {endpoint.path!r}")
-        if any(existing == prefix for existing, _ in self._mounts):
+        if any(existing == prefix + "/" for existing, _ in self._mounts):
             raise ValueError(f"{prefix or '/'} is already mounted")
-        self._mounts.append((prefix, dict.fromkeys(endpoint.methods, endpoint)))
+        self._mounts.append((prefix + "/", dict.fromkeys(endpoint.methods, endpoint)))
         self._mounts.sort(key=lambda mount: -len(mount[0]))
 
     def add(self, endpoint: Endpoint) -> None:
@@ -160,10 +160,10 @@ class Router:
                     name: converters[name](unquote(value) if "%" in value else value) for name, value in params.items()
                 }
             return endpoint, params
-        for prefix, by_method in self._mounts:
-            if raw_path.startswith(prefix) and (len(raw_path) == len(prefix) or raw_path[len(prefix)] == "/"):
+        for prefix, by_method in self._mounts:  # prefix ends with "/"
+            if raw_path.startswith(prefix) or raw_path == prefix[:-1]:
                 endpoint = by_method.get(method) or _by_method(by_method, method)
-                rest = raw_path[len(prefix) + 1 :]
+                rest = raw_path[len(prefix) :]
                 return endpoint, unquote(rest) if "%" in rest else rest  # type: ignore[return-value]
         raise NotFound()
 

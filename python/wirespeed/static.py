@@ -218,7 +218,21 @@ class StaticFiles:
 
     def _answer(self, request: Request, relative: str) -> Response:
         found = self._files.get(relative)
-        if found is None or not found.current():
+        if found is not None:  # FileEntry.current, inlined: this is every cached answer's path
+            try:
+                info = os.stat(found.path)
+            except OSError:
+                found = None
+            else:
+                if not (
+                    info.st_mtime_ns == found.mtime_ns
+                    and info.st_ctime_ns == found.ctime_ns
+                    and info.st_ino == found.identity[0]
+                    and info.st_size == found.size
+                    and info.st_dev == found.identity[1]
+                ):
+                    found = None
+        if found is None:
             opened = self._find(request, relative)
             if not isinstance(opened, FileEntry):
                 return opened  # a redirect to the directory's slash
