@@ -82,9 +82,9 @@ class Config:
     max_pipelined: int = 128
 
     # Static files. Files up to static_cache_file_size are kept in memory, up to
-    # static_cache_size bytes in all per process, and checked against the disk (one stat) on
-    # every request; larger files, and all of them when static_cache_size is 0, are sent from
-    # the page cache with sendfile(2).
+    # static_cache_size bytes for each mounted folder in each process, and checked against the
+    # disk (one stat) on every request; larger files, and all of them when static_cache_size
+    # is 0, are sent from the page cache with sendfile(2).
     static_cache_size: int = 32 * 1024 * 1024
     static_cache_file_size: int = 64 * 1024
 

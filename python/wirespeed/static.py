@@ -7,7 +7,7 @@ inode, size, modification and change times) and the headers it is answered with;
 request checks that identity with one `stat` of the same path, so a change on disk is seen at
 once and a cached path can never come to name another file. Files up to
 `Config.static_cache_file_size` keep their bytes in memory (at most `Config.static_cache_size`
-in all) and are answered inline; larger ones are answered with a `FileResponse` holding the
+for each StaticFiles) and are answered inline; larger ones are answered with a `FileResponse` holding the
 open file, which the protocol sends with sendfile(2). Conditional, range and content-coding
 decisions come from `conditional.py`; content types from the stdlib `mimetypes`, dates from
 `email.utils`.
