@@ -2,13 +2,18 @@
 
 Strategy: this module owns `RecordingTransport`, which records what the protocol writes and
 whether it paused reading, half-closed or closed, so a test can drive `HttpProtocol` by calling
-its asyncio callbacks directly. End-to-end tests use real sockets instead.
+its asyncio callbacks directly, and `connect`, which makes such a protocol for an app. End-to-end
+tests use real sockets instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+from wirespeed import App, Config
+from wirespeed.protocol import HttpProtocol
+from wirespeed.server import ServerState
 
 
 class RecordingTransport(asyncio.Transport):
@@ -44,3 +49,12 @@ class RecordingTransport(asyncio.Transport):
 
     def resume_reading(self) -> None:
         self.reading = True
+
+
+def connect(app: App, config: Config, loop: asyncio.AbstractEventLoop | None = None) -> tuple[HttpProtocol, RecordingTransport]:
+    """An `HttpProtocol` serving `app`, connected to a new RecordingTransport (on the running
+    loop unless `loop` is given)."""
+    protocol = HttpProtocol(ServerState(app, config, loop or asyncio.get_running_loop()))
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    return protocol, transport

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from mock_transport import RecordingTransport
+from mock_transport import connect as connect_app
 from wirespeed import App, Config, Request
 from wirespeed.protocol import HttpProtocol
-from wirespeed.server import ServerState
 
 
 def app_for_batching() -> App:
@@ -32,12 +32,7 @@ def app_for_batching() -> App:
 
 
 def connect(backend: str, **settings: Any) -> tuple[HttpProtocol, RecordingTransport]:
-    loop = asyncio.get_running_loop()
-    state = ServerState(app_for_batching(), Config(parser=backend, **settings), loop)  # type: ignore[arg-type]
-    protocol = HttpProtocol(state)
-    transport = RecordingTransport()
-    protocol.connection_made(transport)
-    return protocol, transport
+    return connect_app(app_for_batching(), Config(parser=backend, **settings))  # type: ignore[arg-type]
 
 
 async def test_one_write_per_received_buffer(backend: str) -> None:
@@ -88,10 +83,7 @@ async def test_many_distinct_text_results_are_each_encoded_right(backend: str) -
     def text(request: Request, index: int) -> str:
         return texts[index]
 
-    state = ServerState(app, Config(parser=backend), asyncio.get_running_loop())  # type: ignore[arg-type]
-    protocol = HttpProtocol(state)
-    transport = RecordingTransport()
-    protocol.connection_made(transport)
+    protocol, transport = connect_app(app, Config(parser=backend))  # type: ignore[arg-type]
     for _ in range(2):
         for i, expected in enumerate(texts):
             transport.writes.clear()

@@ -13,18 +13,14 @@ from typing import Any
 import pytest
 
 from mock_transport import RecordingTransport
+from mock_transport import connect as connect_app
 from wirespeed import App, Config, FileResponse, Request
 from wirespeed.protocol import HttpProtocol
 from wirespeed.sendfile import COPY_PIECE
-from wirespeed.server import ServerState
 
 
 def connect(backend: str, app: App) -> tuple[HttpProtocol, RecordingTransport]:
-    state = ServerState(app, Config(parser=backend), asyncio.get_running_loop())  # type: ignore[arg-type]
-    protocol = HttpProtocol(state)
-    transport = RecordingTransport()
-    protocol.connection_made(transport)
-    return protocol, transport
+    return connect_app(app, Config(parser=backend))  # type: ignore[arg-type]
 
 
 def file_app(path: Path, **response: Any) -> App:

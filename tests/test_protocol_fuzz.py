@@ -21,12 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from attack_cases import ATTACKS
-from mock_transport import RecordingTransport
+from mock_transport import connect
 from parser_cases import CASES, Err, answers_for
 from wirespeed import App, Config, Request
 from wirespeed.parser import parser_factory
-from wirespeed.protocol import HttpProtocol
-from wirespeed.server import ServerState
 
 EXAMPLES = int(os.environ.get("WIRESPEED_FUZZ_EXAMPLES", "120"))
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "FOO"]
@@ -172,9 +170,7 @@ def run_connection(backend: str, pieces: list[bytes], limits: dict[str, int]) ->
     errors = ErrorRecords()
     logging.getLogger("wirespeed").addHandler(errors)
     try:
-        protocol = HttpProtocol(ServerState(fuzz_app(), config, loop))
-        transport = RecordingTransport()
-        protocol.connection_made(transport)
+        protocol, transport = connect(fuzz_app(), config, loop)
 
         async def feed() -> None:
             for piece in pieces:
