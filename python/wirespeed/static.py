@@ -79,10 +79,6 @@ def content_type_for(path: str) -> str:
     return guessed
 
 
-def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
-    return (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-
-
 class _Replaced(Exception):
     """The file opened is no longer the one checked: look the path up again."""
 
@@ -92,7 +88,8 @@ class FileEntry:
 
     __slots__ = (
         "path",
-        "identity",
+        "ino",
+        "dev",
         "size",
         "mtime",
         "mtime_ns",
@@ -119,7 +116,9 @@ class FileEntry:
         cache_control: str | None,
     ) -> None:
         self.path = path  # the path as requested (under the root), checked by `current`
-        self.identity = _identity(info)
+        # Its identity on disk: the same inode, unchanged (a chmod changes ctime).
+        self.ino = info.st_ino
+        self.dev = info.st_dev
         self.size = info.st_size
         self.mtime = int(info.st_mtime)
         self.mtime_ns = info.st_mtime_ns
@@ -146,19 +145,22 @@ class FileEntry:
         # The encoded Content-Type and header lines of a 200 sent from disk, once known.
         self.head_lines: bytes | None = None
 
-    def current(self) -> bool:
-        """Whether the path still names this very file, unchanged (one stat)."""
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return False
+    def matches(self, info: os.stat_result) -> bool:
+        """Whether `info` describes this very file, unchanged."""
         return (
             info.st_mtime_ns == self.mtime_ns
             and info.st_ctime_ns == self.ctime_ns
-            and info.st_ino == self.identity[0]
+            and info.st_ino == self.ino
             and info.st_size == self.size
-            and info.st_dev == self.identity[1]
+            and info.st_dev == self.dev
         )
+
+    def current(self) -> bool:
+        """Whether the path still names this very file, unchanged (one stat)."""
+        try:
+            return self.matches(os.stat(self.path))
+        except OSError:
+            return False
 
 
 class StaticFiles:
@@ -214,25 +216,9 @@ class StaticFiles:
                 continue  # the file changed between its check and its opening: once more
         raise NotFound()
 
-    respond = __call__
-
     def _answer(self, request: Request, relative: str) -> Response:
         found = self._files.get(relative)
-        if found is not None:  # FileEntry.current, inlined: this is every cached answer's path
-            try:
-                info = os.stat(found.path)
-            except OSError:
-                found = None
-            else:
-                if not (
-                    info.st_mtime_ns == found.mtime_ns
-                    and info.st_ctime_ns == found.ctime_ns
-                    and info.st_ino == found.identity[0]
-                    and info.st_size == found.size
-                    and info.st_dev == found.identity[1]
-                ):
-                    found = None
-        if found is None:
+        if found is None or not found.current():
             opened = self._find(request, relative)
             if not isinstance(opened, FileEntry):
                 return opened  # a redirect to the directory's slash
@@ -277,7 +263,7 @@ class StaticFiles:
             raise Forbidden() from None
         except OSError:
             raise NotFound() from None
-        if _identity(os.fstat(file.fileno())) != found.identity:
+        if not found.matches(os.fstat(file.fileno())):
             file.close()
             self._forget(found)
             raise _Replaced()
