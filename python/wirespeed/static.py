@@ -145,8 +145,14 @@ class FileEntry:
         # The encoded Content-Type and header lines of a 200 sent from disk, once known.
         self.head_lines: bytes | None = None
 
-    def matches(self, info: os.stat_result) -> bool:
-        """Whether `info` describes this very file, unchanged."""
+    def current(self, info: os.stat_result | None = None) -> bool:
+        """Whether the path still names this very file, unchanged (one stat), or whether
+        `info` (the fstat of a descriptor) describes it."""
+        if info is None:
+            try:
+                info = os.stat(self.path)
+            except OSError:
+                return False
         return (
             info.st_mtime_ns == self.mtime_ns
             and info.st_ctime_ns == self.ctime_ns
@@ -154,13 +160,6 @@ class FileEntry:
             and info.st_size == self.size
             and info.st_dev == self.dev
         )
-
-    def current(self) -> bool:
-        """Whether the path still names this very file, unchanged (one stat)."""
-        try:
-            return self.matches(os.stat(self.path))
-        except OSError:
-            return False
 
 
 class StaticFiles:
@@ -263,7 +262,7 @@ class StaticFiles:
             raise Forbidden() from None
         except OSError:
             raise NotFound() from None
-        if not found.matches(os.fstat(file.fileno())):
+        if not found.current(os.fstat(file.fileno())):
             file.close()
             self._forget(found)
             raise _Replaced()
