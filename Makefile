@@ -71,12 +71,13 @@ clean:
 #   make bench-memory     RSS growth with 10,000 idle keep-alive connections (wirespeed, uvicorn) and
 #                         RSS drift over 1,000,000 requests (wirespeed); QUICK=1: 1,000 and 100,000
 #   make bench-smoke      both in their quickest mode, a few seconds per workload (CI; no numbers asserted)
+#   make bench-instructions  instructions per request on the Python side (callgrind; valgrind from Debian)
 #   make redbot           REDbot (redbot.org, in its own venv .venv-redbot) on `wirespeed --static`: prints
 #                         its notes, fails on a bad one about Content-Length, validation or ranges
 # Each target installs what it needs: nginx, its echo module, wrk and libuv from Debian's packages,
 # the `bench` extra of pyproject.toml into the venv, and wirespeed built in release mode.
 
-.PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps redbot
+.PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps bench-instructions redbot
 
 BENCH_FLAGS = $(if $(filter-out 0,$(QUICK)),--quick) $(if $(ROUNDS),--rounds $(ROUNDS)) \
 	$(if $(DURATION),--duration $(DURATION)) $(if $(STATIC_DURATION),--static-duration $(STATIC_DURATION)) \
@@ -110,6 +111,10 @@ bench-memory: bench-setup
 bench-smoke: bench-setup
 	$(PY) benches/run.py --quick --duration 2 --warmup 1
 	$(PY) benches/bench_memory.py --quick
+
+bench-instructions: setup
+	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+	$(PY) benches/count_instructions.py
 
 # REDbot and its dependencies stay out of the project's venv. Pinned: its notes change between
 # releases (most come from httplint).

@@ -1,0 +1,124 @@
+"""Instructions per request on the Python side of wirespeed, counted with callgrind.
+
+Strategy: this script owns the repeatable cost measurement used in RESULTS.md. One
+`HttpProtocol` is fed the same request N times through a transport that drops what it is
+given (no sockets, no event-loop turns), once with N requests and once with none, each under
+`valgrind --tool=callgrind`; the difference divided by N is the cost of one request: parsing,
+dispatch, the handler, the answer's bytes. Instruction counts do not drift with the load of a
+shared machine the way timings do. System calls are not counted (callgrind sees user space).
+
+    .venv/bin/python benches/count_instructions.py                  # every workload
+    .venv/bin/python benches/count_instructions.py static-4k -n 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+HOST = b"Host: 127.0.0.1:8080\r\n"
+WORKLOADS: dict[str, tuple[bytes, int]] = {
+    # name: (the bytes fed at once, the requests they hold)
+    "plaintext": (b"GET / HTTP/1.1\r\n" + HOST + b"\r\n", 1),
+    "json": (b"GET /users/42 HTTP/1.1\r\n" + HOST + b"\r\n", 1),
+    "pipelined": ((b"GET / HTTP/1.1\r\n" + HOST + b"\r\n") * 16, 16),
+    "static-4k": (b"GET /static/4k.bin HTTP/1.1\r\n" + HOST + b"\r\n", 1),
+}
+WARM_UP = 2000
+
+
+class DroppingTransport(asyncio.Transport):
+    """A transport that takes every write and keeps nothing."""
+
+    def write(self, data: Any) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("127.0.0.1", 50000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def feed(workload: str, count: int, parser: str) -> None:
+    """The measured program: build the app, feed one protocol WARM_UP + `count` times."""
+    from wirespeed import App, Config, Request
+    from wirespeed.protocol import HttpProtocol
+    from wirespeed.server import ServerState
+
+    app = App()
+
+    @app.get("/")
+    def hello(request: Request) -> str:
+        return "Hello, World!"
+
+    @app.get("/users/{user_id}")
+    def user(request: Request, user_id: str) -> dict[str, str]:
+        return {"user_id": user_id}
+
+    root = tempfile.mkdtemp(prefix="wirespeed-count-")
+    with open(os.path.join(root, "4k.bin"), "wb") as file:
+        file.write(os.urandom(4096))
+    app.static("/static", root)
+    data = WORKLOADS[workload][0]
+
+    async def run() -> None:
+        config = Config(parser=parser, max_requests_per_connection=0)  # type: ignore[arg-type]
+        protocol = HttpProtocol(ServerState(app, config, asyncio.get_running_loop()))
+        protocol.connection_made(DroppingTransport())
+        for _ in range(WARM_UP + count):
+            protocol.data_received(data)
+
+    asyncio.run(run())
+
+
+def collected(workload: str, count: int, parser: str) -> int:
+    """Instructions callgrind counts for the whole program fed `count` requests."""
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "--feed",
+        workload,
+        "-n",
+        str(count),
+        "--parser",
+        parser,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if found is None:
+        raise SystemExit(f"no callgrind total for {workload}:\n{result.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workloads", nargs="*", help=f"of {', '.join(WORKLOADS)} (default: all)")
+    parser.add_argument("-n", type=int, default=5000, help="requests counted (default 5000)")
+    parser.add_argument("--parser", default="rust", choices=("rust", "httptools"))
+    parser.add_argument("--feed", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.feed:
+        feed(args.feed, args.n, args.parser)
+        return 0
+    unknown = sorted(set(args.workloads) - set(WORKLOADS))
+    if unknown:
+        parser.error(f"unknown workload {', '.join(unknown)}: choose from {', '.join(WORKLOADS)}")
+    for workload in args.workloads or WORKLOADS:
+        requests = args.n * WORKLOADS[workload][1]
+        per_request = (collected(workload, args.n, args.parser) - collected(workload, 0, args.parser)) / requests
+        print(f"{workload:<10} {per_request:>8,.0f} instructions per request ({args.parser} parser, n={args.n})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
