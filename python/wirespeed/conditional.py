@@ -239,5 +239,8 @@ def preferred_codings(accept_encoding: bytes, available: Iterable[str]) -> list[
     codings = _accepted_codings(accept_encoding)
     star = codings.get("*", 0.0)
     identity = codings.get("identity", 0.0)
-    ranked = sorted((-codings.get(coding, star), order, coding) for order, coding in enumerate(available))
-    return [coding for quality, _, coding in ranked if -quality > 0 and -quality >= identity]
+    ranked = sorted(
+        ((codings.get(coding, star), order, coding) for order, coding in enumerate(available)),
+        key=lambda ranking: (-ranking[0], ranking[1]),  # highest q first, then the server's order
+    )
+    return [coding for quality, _, coding in ranked if quality > 0 and quality >= identity]
