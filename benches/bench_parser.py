@@ -119,7 +119,9 @@ def main() -> int:
     options.add_argument("--json", help="also write the figures to this file")
     args = options.parse_args()
 
-    config = Config()
+    # No per-connection request cap: a round feeds one parser far more than the default
+    # max_requests_per_connection, after which a parser (rightly) stops parsing.
+    config = Config(max_requests_per_connection=0)
     parsers: dict[str, Callable[[], Callable[[bytes], object]]] = {
         "httptools (raw, callbacks)": lambda: RawHttptools().feed,
         "wirespeed httptools twin": lambda: __import__(
