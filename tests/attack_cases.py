@@ -170,6 +170,19 @@ def _chunked_bodies() -> list[Any]:
         case("chunk-size-bare-lf", "9112§2.2", chunked(b"1\nx\r\n0\r\n\r\n"), [start, Err(400, BARE_LF)]),
         case("last-chunk-bare-lf", "9112§2.2", chunked(b"0\n\r\n") + SMUGGLED, [start, Err(400, BARE_LF)]),
         case("chunk-size-bare-cr", "9112§2.2", chunked(b"1\rx\r\n0\r\n\r\n"), [start, Err(400, BARE_CR)]),
+        # Size shapes other parsers have been lenient about (RFC 9112 §7.1: chunk-size = 1*HEXDIG).
+        case("chunk-size-plus", rfc, chunked(b"+1\r\nx\r\n0\r\n\r\n"), [start, Err(400, BAD_SIZE)]),
+        case("chunk-size-underscore", rfc, chunked(b"1_0\r\n" + b"x" * 16 + b"\r\n0\r\n\r\n"), [start, Err(400, BAD_SIZE)]),
+        case("chunk-size-leading-tab", rfc, chunked(b"\t1\r\nx\r\n0\r\n\r\n"), [start, Err(400, BAD_SIZE)]),
+        # Whitespace after the size may only precede a chunk-ext (BWS ";"), never the CRLF.
+        case("chunk-size-trailing-space", ext, chunked(b"1 \r\nx\r\n0\r\n\r\n"), [start, Err(400, BAD_EXT)]),
+        case("chunk-size-trailing-tab", ext, chunked(b"1\t\r\nx\r\n0\r\n\r\n"), [start, Err(400, BAD_EXT)]),
+        case("chunk-size-second-number", rfc, chunked(b"1 2\r\nx\r\n0\r\n\r\n"), [start, Err(400, BAD_EXT)]),
+        case("chunk-size-overflow-then-body", rfc, chunked(b"fffffffffffffffff\r\nx\r\n0\r\n\r\n"), [start, Err(400, BAD_SIZE)]),
+        case("chunk-data-cr-then-other", rfc, chunked(b"1\r\nx\rX0\r\n\r\n"), [start, b"x", Err(400, NO_CRLF)]),
+        case("last-chunk-cr-then-other", "9112§2.2", chunked(b"0\rX\r\n"), [start, Err(400, BARE_CR)]),
+        # The last chunk never comes: the next request's line is read as a chunk-size line.
+        case("last-chunk-missing-then-request", rfc, chunked(b"5\r\nhello\r\n") + SMUGGLED, [start, b"hello", Err(400, BAD_SIZE)]),
         case(
             "chunk-extensions-ok",
             ext,

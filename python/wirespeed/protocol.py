@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .app import internal_error_response
 from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout
 from .request import BodyStream, Request
-from .response import FileResponse, StreamingResponse
+from .response import FileResponse, Response, StreamingResponse
 from .sendfile import TCP_FAMILIES, ClientGone, FileBody, SendfileUnsupported, cork, read_piece, send_some
 from .writer import (
     CHUNKED,
@@ -98,6 +98,7 @@ class HttpProtocol(asyncio.Protocol):
         "_queue",
         "_active",
         "_body",
+        "_held",
         "_closing",
         "_lost",
         "_write_paused",
@@ -127,6 +128,9 @@ class HttpProtocol(asyncio.Protocol):
         self._active: asyncio.Task[None] | None = None
         # The body stream that the parser's body events go to, if a body is arriving.
         self._body: BodyStream | None = None
+        # A success answer held back until the body of its request has ended (it may yet
+        # turn out malformed): (request, handler result). See `_before_body_end`.
+        self._held: tuple[Request, Any] | None = None
         self._closing = False  # a response said Connection: close; nothing more is sent
         self._lost = False
         self._write_paused = False
@@ -217,9 +221,12 @@ class HttpProtocol(asyncio.Protocol):
             transport.pause_reading()  # nothing after the late body is read as a request
             self._read_paused = True
             self._close_after_response = True
-            if body is not None and not body.discarding:
-                # The handler reading it gets the error and answers 408 (then the close).
+            if body is not None and (not body.discarding or self._held is not None):
+                # The handler reading it gets the error and answers 408, or the 408 takes the
+                # place of the answer held for its end; then the close.
                 body.fail(RequestTimeout("request body not received in time"))
+                if self._held is not None:
+                    self._release_held()
                 return
             self._closing = True
             self._flush()
@@ -237,6 +244,7 @@ class HttpProtocol(asyncio.Protocol):
             self._linger_timer.cancel()
             self._linger_timer = None
         self._queue.clear()
+        self._held = None
         if self._body is not None:
             self._body.fail(ConnectionResetError("client disconnected"))
             self._body = None
@@ -251,6 +259,8 @@ class HttpProtocol(asyncio.Protocol):
         if self._body is not None:  # the rest of a body can never come: its handler gets a 400
             self._body.fail(BadRequest("the client closed its side before the body was complete"))
             self._body = None
+            if self._held is not None:
+                self._release_held()  # the 400 instead of the held answer
         if self._linger_timer is not None or (self._active is None and not self._queue):
             return False
         self._close_after_response = True
@@ -308,6 +318,8 @@ class HttpProtocol(asyncio.Protocol):
                 if self._body is not None:
                     self._body.finish()
                     self._body = None
+                    if self._held is not None:
+                        self._release_held()
             else:
                 self._parse_failed(event)
         if self._out:
@@ -332,6 +344,12 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- running requests in order
     def _run(self, request: Request) -> None:
+        stream = request.body_stream
+        if stream is not None and stream.error is not None:
+            # Its body broke off while it waited: the error is its answer, and the handler
+            # is not run for a message that turned out invalid.
+            self._respond(request, None)
+            return
         self._handle(request, self.app.dispatch(request))
 
     def _handle(self, request: Request, result: Any) -> None:
@@ -352,6 +370,11 @@ class HttpProtocol(asyncio.Protocol):
     def _respond(self, request: Request, result: Any) -> None:
         """Answer with a handler's result: inline into this buffer's write, or through a Task
         for streamed and file bodies."""
+        stream = request.body_stream
+        if stream is not None and not (stream.done and stream.error is None):
+            result = self._before_body_end(request, stream, result)
+            if result is None:
+                return
         if isinstance(result, STREAMED):
             if isinstance(result, FileResponse):
                 result = self._start_file(request, result)
@@ -370,6 +393,40 @@ class HttpProtocol(asyncio.Protocol):
             data = self.writer.response(internal_error_response(), connection, request.method == "HEAD")
         self._out.append(data)
 
+    def _before_body_end(self, request: Request, stream: BodyStream, result: Any) -> Any:
+        """What to answer now for a request whose body has not ended well, or None.
+
+        An answer never says that a message succeeded when it turned out invalid. A body that
+        broke off (malformed, over a limit, cut off by the client's close or by the body
+        timeout) is answered with its error in place of the handler's answer, and the
+        connection ends. While the body is still arriving, a plain success answer is held
+        until it ends (`_held`; the next request cannot be parsed before then anyway), and a
+        streamed or file answer starts in a Task, once the rest of this buffer is parsed.
+        Error answers go at once: a client watches for one while it sends (RFC 9112 §9.3).
+        A streamed answer that has begun, or one held back from a client that waits for
+        `100 Continue`, cannot be taken back: a later fault in the body ends the connection.
+        """
+        error = stream.error
+        if error is not None:
+            if isinstance(error, HTTPError):
+                self._answer_parse_error(error)
+            return None  # otherwise the client has gone: nothing to say
+        if isinstance(result, STREAMED):
+            self._active = self.loop.create_task(self._finish_async(request, None, result))
+            return None
+        status = result.status if isinstance(result, Response) else 204 if result is None else 200
+        if status < 400 and stream.discard():
+            self._held = (request, result)
+            return None
+        return result
+
+    def _release_held(self) -> None:
+        """The body of the request whose answer is held has ended, or broken off: answer."""
+        assert self._held is not None
+        request, result = self._held
+        self._held = None
+        self._respond(request, result)
+
     async def _finish_async(
         self,
         request: Request,
@@ -386,16 +443,16 @@ class HttpProtocol(asyncio.Protocol):
                     result = await _resume(coro, first)
                 except Exception as error:
                     result = self.app.failure_response(request, error)
-            if isinstance(result, StreamingResponse):
+            if isinstance(result, FileBody):
+                await self._send_file_body(result)
+            elif not isinstance(result, STREAMED) or _body_broke_off(request):
+                self._respond(request, result)  # for a broken body: its error
+            elif isinstance(result, StreamingResponse):
                 await self._send_stream(request, result)
-            elif isinstance(result, FileResponse):
+            else:
                 body = self._start_file(request, result)
                 if body is not None:
                     await self._send_file_body(body)
-            elif isinstance(result, FileBody):
-                await self._send_file_body(result)
-            else:
-                self._respond(request, result)
         except asyncio.CancelledError:
             if self._lost:
                 return  # the client went away; its handler was cancelled on purpose
@@ -671,6 +728,10 @@ class HttpProtocol(asyncio.Protocol):
         if body is not None:
             self._body = None
             if body.discarding:
+                if self._held is not None:  # the error takes the place of the held answer
+                    body.fail(error)
+                    self._release_held()
+                    return
                 # Its request has been answered already; the connection just ends.
                 self._closing = True
                 self._flush()
@@ -704,7 +765,13 @@ class HttpProtocol(asyncio.Protocol):
 
     def close_if_idle(self) -> None:
         """Close now if no request is running or waiting (used by a graceful shutdown)."""
-        if self._active is None and not self._queue and not self._lost and self.transport is not None:
+        if (
+            self._active is None
+            and not self._queue
+            and self._held is None
+            and not self._lost
+            and self.transport is not None
+        ):
             self._closing = True
             self.transport.close()
 
@@ -749,6 +816,11 @@ class HttpProtocol(asyncio.Protocol):
 def _set_done(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _body_broke_off(request: Request) -> bool:
+    stream = request.body_stream
+    return stream is not None and stream.error is not None
 
 
 def _expects_continue(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -163,6 +163,11 @@ class BodyStream:
         """The body broke off: malformed, over a limit, or the client went away."""
         return self._error is not None
 
+    @property
+    def error(self) -> BaseException | None:
+        """Why the body broke off (an HTTPError when the client is to be told), or None."""
+        return self._error
+
     def discard(self) -> bool:
         """The request was answered without reading all of this body: drop what is held and
         what still arrives, so the connection goes on to the next request (the parser still
