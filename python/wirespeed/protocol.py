@@ -7,7 +7,9 @@ await anything pending) are answered inline, and every response produced from on
 out in one `transport.write`. A file body goes from the page cache to the socket with
 sendfile(2) as soon as the answers before it are written. Only a handler that really
 suspends, a streaming response, or a file body the socket cannot take at once gets a Task;
-requests behind it wait in a queue so answers stay in request order. Parsing rules live in
+requests behind it wait in a queue so answers stay in request order. An answer to a request
+whose body is still arriving waits for the body's end when it is a success, so a body that
+turns out malformed is answered with its error instead (`_before_body_end`). Parsing rules live in
 the parser backends, routing in the app, head bytes in the writer, sendfile in sendfile.py.
 """
 
