@@ -245,3 +245,32 @@ def test_early_error_answer_is_not_held(servers: Servers, backend: str) -> None:
             assert answer.status == 403
     finally:
         server.stop()
+
+
+EXPECTING_HEAD = b"POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_expect_continue_with_a_malformed_body_sent_anyway(servers: Servers, backend: str, kind: str) -> None:
+    """A client may send the body without waiting for 100 Continue (RFC 9110 §10.1.1); if it
+    is malformed and in hand when the answer would go, the error is the answer."""
+    server = servers.get(backend, kind, {})
+    with Connection(server.port, timeout=5.0) as connection:
+        connection.send(EXPECTING_HEAD + b"5\r\nhello\r\nzz\r\n")
+        answers = _all_answers(connection)
+    assert [answer.status for answer in answers] == [400]
+    assert answers[0].body == b"400 Bad Request: invalid chunk size"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_expect_continue_unread_is_answered_without_waiting(servers: Servers, backend: str, kind: str) -> None:
+    """A client waiting for 100 Continue before it sends anything gets the handler's final
+    answer at once (it is not held for a body that will not come) and the connection ends."""
+    server = servers.get(backend, kind, {})
+    with Connection(server.port, timeout=5.0) as connection:
+        connection.send(EXPECTING_HEAD)
+        answer = connection.read_response("POST")
+        assert answer.status == 200 and answer.header("connection") == "close"
+        assert connection.is_closed(timeout=2.0)

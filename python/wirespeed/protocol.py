@@ -384,6 +384,10 @@ class HttpProtocol(asyncio.Protocol):
                     return  # all out already (or failed and dealt with)
             self._active = self.loop.create_task(self._finish_async(request, None, result))
             return
+        self._write_result(request, result)
+
+    def _write_result(self, request: Request, result: Any) -> None:
+        """A plain (not streamed) answer, encoded into this buffer's write."""
         if request.keep_alive and request.version and request.body_stream is None and not self._close_after_response:
             connection = b""  # the common case, decided without a call
         else:
@@ -405,8 +409,10 @@ class HttpProtocol(asyncio.Protocol):
         until it ends (`_held`; the next request cannot be parsed before then anyway), and a
         streamed or file answer starts in a Task, once the rest of this buffer is parsed.
         Error answers go at once: a client watches for one while it sends (RFC 9112 §9.3).
-        A streamed answer that has begun, or one held back from a client that waits for
-        `100 Continue`, cannot be taken back: a later fault in the body ends the connection.
+        A client that asked for `100 Continue` and has sent none of the body once the
+        buffer is parsed may be waiting for it: the held answer goes then (`_settle_held`),
+        and the connection ends. That answer, and a streamed one that has begun, cannot be
+        taken back: a later fault in the body only ends the connection.
         """
         error = stream.error
         if error is not None:
@@ -417,10 +423,23 @@ class HttpProtocol(asyncio.Protocol):
             self._active = self.loop.create_task(self._finish_async(request, None, result))
             return None
         status = result.status if isinstance(result, Response) else 204 if result is None else 200
-        if status < 400 and stream.discard():
-            self._held = (request, result)
-            return None
-        return result
+        if status >= 400:
+            return result
+        self._held = (request, result)
+        if not stream.discard():
+            self.loop.call_soon(self._settle_held, stream)
+        return None
+
+    def _settle_held(self, stream: BodyStream) -> None:
+        """After the buffer in which a held answer was made: if the client asked for
+        `100 Continue` and still sends no body, it may be waiting for it. Answer it (a final
+        answer without reading, RFC 9110 §10.1.1) and end the connection after."""
+        held = self._held
+        if held is None or held[0].body_stream is not stream or stream.done or stream.discard():
+            return  # answered already, or the body comes and is read and dropped meanwhile
+        self._held = None
+        self._write_result(*held)
+        self._flush()
 
     def _release_held(self) -> None:
         """The body of the request whose answer is held has ended, or broken off: answer."""
@@ -729,11 +748,11 @@ class HttpProtocol(asyncio.Protocol):
         body = self._body
         if body is not None:
             self._body = None
+            if self._held is not None:  # the error takes the place of the held answer
+                body.fail(error)
+                self._release_held()
+                return
             if body.discarding:
-                if self._held is not None:  # the error takes the place of the held answer
-                    body.fail(error)
-                    self._release_held()
-                    return
                 # Its request has been answered already; the connection just ends.
                 self._closing = True
                 self._flush()

@@ -171,10 +171,10 @@ class BodyStream:
     def discard(self) -> bool:
         """The request was answered without reading all of this body: drop what is held and
         what still arrives, so the connection goes on to the next request (the parser still
-        frames the body, and `max_body_size` bounds it). False when the client is waiting
-        for `100 Continue` before it sends the body: then the connection must end instead
-        (RFC 9110 §10.1.1)."""
-        if self._expect_continue and not self._read_started:
+        frames the body, and `max_body_size` bounds it). False when the client may be waiting
+        for `100 Continue` before it sends the body (it has sent none yet): then the
+        connection must end instead (RFC 9110 §10.1.1)."""
+        if self._expect_continue and not self._read_started and not self.received:
             return False
         self.discarding = True
         self._chunks.clear()
