@@ -89,6 +89,27 @@ class RunningServer:
         return f"http://127.0.0.1:{self.port}"
 
 
+class LiveServers:
+    """Live servers for table-driven tests, one per (kind of app, backend, limits), started on
+    first use and kept for the module: `make_app(kind)` builds the app of each kind."""
+
+    def __init__(self, make_app: Callable[[str], App]) -> None:
+        self._make_app = make_app
+        self._running: dict[tuple[str, str, tuple[tuple[str, Any], ...]], RunningServer] = {}
+
+    def get(self, backend: str, limits: dict[str, Any], kind: str = "") -> RunningServer:
+        key = (kind, backend, tuple(sorted(limits.items())))
+        server = self._running.get(key)
+        if server is None:
+            config = Config(parser=backend, port=0, shutdown_timeout=1.0, **limits)  # type: ignore[arg-type]
+            server = self._running[key] = RunningServer(self._make_app(kind), config).start()
+        return server
+
+    def stop(self) -> None:
+        for server in self._running.values():
+            server.stop()
+
+
 @pytest.fixture
 def server_for(backend: str) -> Iterator[Callable[..., RunningServer]]:
     """Start `app` on the current backend: `server_for(app, **config_fields)`."""

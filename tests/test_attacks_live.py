@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 from attack_cases import ATTACKS
-from conftest import BACKENDS, RunningServer
+from conftest import BACKENDS, LiveServers
 from http_wire import Connection, WireResponse, exchange
 from parser_cases import CASES, Case, Err, answers_for
-from wirespeed import App, Config, Request
+from wirespeed import App, Request
 from wirespeed.parser import parser_factory
 from wirespeed.status import reason_phrase
 
@@ -61,28 +61,9 @@ def echo_app() -> App:
     return app
 
 
-class Servers:
-    """Live servers, one per (backend, limits), started on first use."""
-
-    def __init__(self) -> None:
-        self._running: dict[tuple[str, tuple[tuple[str, int], ...]], RunningServer] = {}
-
-    def get(self, backend: str, limits: dict[str, int]) -> RunningServer:
-        key = (backend, tuple(sorted(limits.items())))
-        server = self._running.get(key)
-        if server is None:
-            config = Config(parser=backend, port=0, shutdown_timeout=1.0, **limits)  # type: ignore[arg-type]
-            server = self._running[key] = RunningServer(echo_app(), config).start()
-        return server
-
-    def stop(self) -> None:
-        for server in self._running.values():
-            server.stop()
-
-
 @pytest.fixture(scope="module")
-def servers() -> Iterator[Servers]:
-    running = Servers()
+def servers() -> Iterator[LiveServers]:
+    running = LiveServers(lambda kind: echo_app())
     yield running
     running.stop()
 
@@ -142,7 +123,7 @@ def _last_keeps_alive(case: Case) -> bool:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("case", TABLE)
-def test_row_end_to_end(servers: Servers, backend: str, case: Case) -> None:
+def test_row_end_to_end(servers: LiveServers, backend: str, case: Case) -> None:
     server = servers.get(backend, case.config)
     exchanges, body_unfinished = answers_for(case.expected)
     open_at_end = not _ends_with_error(case) and _last_keeps_alive(case)
@@ -177,7 +158,7 @@ def test_row_end_to_end(servers: Servers, backend: str, case: Case) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_error_after_half_close_is_still_answered(servers: Servers, backend: str) -> None:
+def test_error_after_half_close_is_still_answered(servers: LiveServers, backend: str) -> None:
     """A client that sends a bad request and shuts its side gets the answer before the close."""
     server = servers.get(backend, {})
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:

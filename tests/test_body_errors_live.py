@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 from attack_cases import ATTACKS
-from conftest import BACKENDS, RunningServer
+from conftest import BACKENDS, LiveServers
 from http_wire import Connection, WireResponse
 from parser_cases import CASES, Case, Err
 from test_attacks_live import _check_error, _parser_detail
-from wirespeed import App, Config, Forbidden, Request, StreamingResponse
+from wirespeed import App, Forbidden, Request, StreamingResponse
 
 PAUSE = 0.05  # between the two writes of a split row: the server reads and answers the first
 
@@ -54,7 +54,7 @@ BODY_ERROR_ROWS = _body_error_rows()
 
 def unread_body_app(kind: str) -> App:
     """Answers every path at once without reading the body: from a plain function ("sync"),
-    after suspending ("async"), or with a streamed answer ("stream")."""
+    after suspending ("async"), with a streamed answer ("stream"), or with a 403 ("refuse")."""
     app = App()
     methods = ["GET", "POST", "PUT"]
 
@@ -65,6 +65,9 @@ def unread_body_app(kind: str) -> App:
         await asyncio.sleep(0.01)
         return {"ok": True}
 
+    def refuse(request: Request, rest: str) -> str:
+        raise Forbidden()
+
     def streamed(request: Request, rest: str) -> StreamingResponse:
         async def pieces() -> AsyncIterator[bytes]:
             yield b"o"
@@ -72,32 +75,13 @@ def unread_body_app(kind: str) -> App:
 
         return StreamingResponse(pieces())
 
-    app.mount("/", {"sync": sync, "async": suspending, "stream": streamed}[kind], methods)
+    app.mount("/", {"sync": sync, "async": suspending, "stream": streamed, "refuse": refuse}[kind], methods)
     return app
 
 
-class Servers:
-    """Live servers, one per (backend, handler kind, limits), started on first use."""
-
-    def __init__(self) -> None:
-        self._running: dict[tuple[str, str, tuple[tuple[str, Any], ...]], RunningServer] = {}
-
-    def get(self, backend: str, kind: str, limits: dict[str, Any]) -> RunningServer:
-        key = (backend, kind, tuple(sorted(limits.items())))
-        server = self._running.get(key)
-        if server is None:
-            config = Config(parser=backend, port=0, shutdown_timeout=1.0, **limits)  # type: ignore[arg-type]
-            server = self._running[key] = RunningServer(unread_body_app(kind), config).start()
-        return server
-
-    def stop(self) -> None:
-        for server in self._running.values():
-            server.stop()
-
-
 @pytest.fixture(scope="module")
-def servers() -> Iterator[Servers]:
-    running = Servers()
+def servers() -> Iterator[LiveServers]:
+    running = LiveServers(unread_body_app)
     yield running
     running.stop()
 
@@ -146,8 +130,8 @@ def _send_row(server: RunningServer, pieces: list[bytes]) -> list[WireResponse]:
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["sync", "async", "stream"])
 @pytest.mark.parametrize("case", BODY_ERROR_ROWS)
-def test_whole_row_gets_only_the_error(servers: Servers, backend: str, kind: str, case: Case) -> None:
-    server = servers.get(backend, kind, case.config)
+def test_whole_row_gets_only_the_error(servers: LiveServers, backend: str, kind: str, case: Case) -> None:
+    server = servers.get(backend, case.config, kind)
     _only_the_error(_send_row(server, [case.raw]), backend, case)
 
 
@@ -155,10 +139,10 @@ def test_whole_row_gets_only_the_error(servers: Servers, backend: str, kind: str
 @pytest.mark.parametrize("kind", ["sync", "async"])
 @pytest.mark.parametrize("split", ["after-head", "mid-body", "before-last-byte"])
 @pytest.mark.parametrize("case", BODY_ERROR_ROWS)
-def test_split_row_gets_only_the_error(servers: Servers, backend: str, kind: str, split: str, case: Case) -> None:
+def test_split_row_gets_only_the_error(servers: LiveServers, backend: str, kind: str, split: str, case: Case) -> None:
     """The handler answers after the first write; the bad bytes come in the second."""
     at = _splits(case.raw)[split]
-    server = servers.get(backend, kind, case.config)
+    server = servers.get(backend, case.config, kind)
     _only_the_error(_send_row(server, [case.raw[:at], case.raw[at:]]), backend, case)
 
 
@@ -177,9 +161,9 @@ CHUNKED_HEAD = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_client_closing_before_the_last_chunk_gets_400(servers: Servers, backend: str, kind: str) -> None:
+def test_client_closing_before_the_last_chunk_gets_400(servers: LiveServers, backend: str, kind: str) -> None:
     """RFC 9112 §8: a chunked message cut off by the close is incomplete; the answer says so."""
-    server = servers.get(backend, kind, {})
+    server = servers.get(backend, {}, kind)
     with Connection(server.port, timeout=5.0) as connection:
         connection.send(CHUNKED_HEAD + b"5\r\nhello\r\n")
         time.sleep(PAUSE)
@@ -192,9 +176,9 @@ def test_client_closing_before_the_last_chunk_gets_400(servers: Servers, backend
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_body_timeout_replaces_the_held_answer(servers: Servers, backend: str, kind: str) -> None:
+def test_body_timeout_replaces_the_held_answer(servers: LiveServers, backend: str, kind: str) -> None:
     """A body that stops arriving gets its 408 (RFC 9110 §15.5.9), not the handler's 200."""
-    server = servers.get(backend, kind, {"body_timeout": 0.3})
+    server = servers.get(backend, {"body_timeout": 0.3}, kind)
     with Connection(server.port, timeout=5.0) as connection:
         connection.send(CHUNKED_HEAD + b"5\r\nhel")
         started = time.monotonic()
@@ -206,10 +190,10 @@ def test_body_timeout_replaces_the_held_answer(servers: Servers, backend: str, k
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_valid_body_still_gets_the_answer_and_keeps_alive(servers: Servers, backend: str, kind: str) -> None:
+def test_valid_body_still_gets_the_answer_and_keeps_alive(servers: LiveServers, backend: str, kind: str) -> None:
     """The answer waits for the end of the body, then goes, and the connection carries on:
     split anywhere, followed by a pipelined request."""
-    server = servers.get(backend, kind, {})
+    server = servers.get(backend, {}, kind)
     body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
     raw = CHUNKED_HEAD + body + b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
     for at in (len(CHUNKED_HEAD), len(CHUNKED_HEAD) + 9, len(CHUNKED_HEAD) + len(body) - 1):
@@ -228,23 +212,14 @@ def test_valid_body_still_gets_the_answer_and_keeps_alive(servers: Servers, back
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_early_error_answer_is_not_held(servers: Servers, backend: str) -> None:
+def test_early_error_answer_is_not_held(servers: LiveServers, backend: str) -> None:
     """An error answer to a body still arriving goes out at once (RFC 9112 §9.3: a client
     watches for one while it sends); only success answers wait for the end of the body."""
-    app = App()
-
-    def refuse(request: Request) -> Any:
-        raise Forbidden()
-
-    app.route("/up", methods=["POST"])(refuse)
-    server = RunningServer(app, Config(parser=backend, port=0, shutdown_timeout=1.0)).start()  # type: ignore[arg-type]
-    try:
-        with Connection(server.port, timeout=5.0) as connection:
-            connection.send(CHUNKED_HEAD + b"5\r\nhel")
-            answer = connection.read_response("POST")
-            assert answer.status == 403
-    finally:
-        server.stop()
+    server = servers.get(backend, {}, "refuse")
+    with Connection(server.port, timeout=5.0) as connection:
+        connection.send(CHUNKED_HEAD + b"5\r\nhel")
+        answer = connection.read_response("POST")
+        assert answer.status == 403
 
 
 EXPECTING_HEAD = b"POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -252,10 +227,10 @@ EXPECTING_HEAD = b"POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTrans
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_expect_continue_with_a_malformed_body_sent_anyway(servers: Servers, backend: str, kind: str) -> None:
+def test_expect_continue_with_a_malformed_body_sent_anyway(servers: LiveServers, backend: str, kind: str) -> None:
     """A client may send the body without waiting for 100 Continue (RFC 9110 §10.1.1); if it
     is malformed and in hand when the answer would go, the error is the answer."""
-    server = servers.get(backend, kind, {})
+    server = servers.get(backend, {}, kind)
     with Connection(server.port, timeout=5.0) as connection:
         connection.send(EXPECTING_HEAD + b"5\r\nhello\r\nzz\r\n")
         answers = _all_answers(connection)
@@ -265,10 +240,10 @@ def test_expect_continue_with_a_malformed_body_sent_anyway(servers: Servers, bac
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_expect_continue_unread_is_answered_without_waiting(servers: Servers, backend: str, kind: str) -> None:
+def test_expect_continue_unread_is_answered_without_waiting(servers: LiveServers, backend: str, kind: str) -> None:
     """A client waiting for 100 Continue before it sends anything gets the handler's final
     answer at once (it is not held for a body that will not come) and the connection ends."""
-    server = servers.get(backend, kind, {})
+    server = servers.get(backend, {}, kind)
     with Connection(server.port, timeout=5.0) as connection:
         connection.send(EXPECTING_HEAD)
         answer = connection.read_response("POST")
