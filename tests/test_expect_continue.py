@@ -88,6 +88,8 @@ ROWS = [
     # (the client may never send the body it holds back).
     row("not-read-small", "9110§10.1.1", head=head(b"/ignore", EXPECT + length(SMALL)), body=b"", interim=False, status=200, answer=b"not read", closes=True),
     row("not-read-large", "9110§10.1.1", head=head(b"/ignore", EXPECT + length(LARGE)), body=b"", interim=False, status=200, answer=b"not read", closes=True),
+    row("unrouted-path", "9110§10.1.1", head=head(b"/nowhere", EXPECT + length(SMALL)), body=b"", interim=False, status=404,
+        answer=b"404 Not Found", closes=True),
     # Refused from the head alone, before any 100, and the connection ends.
     row("unknown-expectation", "9110§10.1.1", head=head(b"/echo", b"Expect: 200-ok\r\n" + length(SMALL)), body=b"", interim=False, status=417,
         answer=b"417 Expectation Failed: unsupported expectation", closes=True),
