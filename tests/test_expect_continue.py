@@ -11,6 +11,7 @@ real client.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -37,7 +38,12 @@ def expect_app() -> App:
     def ignore(request: Request) -> str:
         return "not read"
 
+    async def read_late(request: Request) -> Response:
+        await asyncio.sleep(1.0)
+        return Response(await request.body(), content_type="application/octet-stream")
+
     app.add_route("/echo", echo, ("POST", "PUT"))
+    app.add_route("/read-late", read_late, ("POST",))
     app.add_route("/ignore", ignore, ("POST",))
     return app
 
@@ -153,6 +159,19 @@ def test_body_sent_without_waiting(server_for: ServerFor) -> None:
         if response.status == 100:
             response = connection.read_response()
         assert (response.status, response.body) == (200, SMALL)
+
+
+def test_waiting_for_continue_is_not_a_stalled_body(server_for: ServerFor) -> None:
+    """The body timeout starts once the 100 Continue has asked for the body: until then it is
+    the handler's turn, however long it takes to get to reading."""
+    server = server_for(expect_app(), body_timeout=0.3)
+    with Connection(server.port, timeout=WAIT) as connection:
+        connection.send(head(b"/read-late", EXPECT + length(SMALL)))
+        interim = connection.read_response()
+        assert interim.status == 100, (interim.status, interim.body)
+        connection.send(SMALL)
+        final = connection.read_response()
+        assert (final.status, final.body) == (200, SMALL)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed (make test installs it)")
