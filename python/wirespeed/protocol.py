@@ -188,10 +188,10 @@ class HttpProtocol(asyncio.Protocol):
         if self._read_paused or (body is None and (self._active is not None or self._queue)):
             self._watch = None  # the server holds the client back, or it is the server's turn
             return
-        served = self.parser.requests
         if body is not None and body.awaiting_continue:
             self._watch = None  # the client waits for 100 Continue: the handler's turn
             return
+        served = self.parser.requests
         if body is not None:  # a body is arriving, whether or not its handler runs yet
             watch = (WAITING_BODY, body.received)  # any body byte restarts the wait
             limit = config.body_timeout

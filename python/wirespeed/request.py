@@ -317,8 +317,7 @@ class Request(tuple):  # type: ignore[type-arg]
             scheme_end = target.find("://")
             if scheme_end < 0:
                 return target  # authority-form
-            authority = _AUTHORITY.match(target, scheme_end + 3)
-            return authority[0] if authority is not None else ""
+            return _AUTHORITY.match(target, scheme_end + 3).group()  # type: ignore[union-attr]
         for name, value in self[3]:
             if name == b"host":
                 return value.decode("latin-1")
