@@ -2,7 +2,7 @@
 //!
 //! httparse does the fast pass over a head. It is not strict enough on its own, so this module
 //! adds what the rules need on top of it: bare LF detection, the target rules (non-ASCII, 414,
-//! forms), Host, Content-Length, Transfer-Encoding and Connection. When httparse reports an
+//! forms), Host, Content-Length, Transfer-Encoding, Connection and Expect. When httparse reports an
 //! error or an unfinished head, our own scanners (request_line.rs, fields.rs) name the fault or
 //! spot a limit that is already exceeded, in the order the bytes arrive, so a head gives the
 //! same answer however it is split across buffers.

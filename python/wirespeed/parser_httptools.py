@@ -39,7 +39,9 @@ declared total passes `max_body_size`, before that chunk's data is delivered; th
 section (fields and final CRLF) counts toward `max_head_size` together with the head; a
 chunk-size line may take `max_head_size` bytes with its CRLF, and is a 400 at its
 `max_head_size`-th byte unless that byte ends it (a fault in that byte comes first); CONNECT's
-authority-form allows an empty port (`port = *DIGIT`). The framing faults of a complete head
+authority-form allows an empty port (`port = *DIGIT`), and absolute-form's authority is read
+as a Host value with a non-empty host; an Expect member other than `100-continue` (one with
+parameters included) is a 417, empty members are ignored. The framing faults of a complete head
 are judged in the Rust parser's order: field by field, a second Host, an invalid Host value,
 a second Content-Length field, a malformed Content-Length, an empty transfer coding; then a missing Host, both
 Content-Length and Transfer-Encoding, Transfer-Encoding in HTTP/1.0, the final coding, chunked
