@@ -39,6 +39,8 @@ pub enum ParseError {
     ChunkedTwice,
     TransferEncodingInHttp10,
     UnsupportedTransferCoding,
+    // Expectations (RFC 9110 §10.1.1).
+    UnsupportedExpectation,
     // Chunked coding (RFC 9112 §7.1).
     InvalidChunkSize,
     InvalidChunkExtension,
@@ -49,7 +51,7 @@ pub enum ParseError {
 
 impl ParseError {
     /// Every kind, in declaration order.
-    pub const ALL: [ParseError; 34] = [
+    pub const ALL: [ParseError; 35] = [
         ParseError::BareLf,
         ParseError::BareCr,
         ParseError::InvalidMethod,
@@ -79,6 +81,7 @@ impl ParseError {
         ParseError::ChunkedTwice,
         ParseError::TransferEncodingInHttp10,
         ParseError::UnsupportedTransferCoding,
+        ParseError::UnsupportedExpectation,
         ParseError::InvalidChunkSize,
         ParseError::InvalidChunkExtension,
         ParseError::ChunkExtensionTooLong,
@@ -93,6 +96,7 @@ impl ParseError {
             TargetTooLong => 414,
             TooManyHeaders | HeadTooLarge | TrailersTooLarge => 431,
             BodyTooLarge => 413,
+            UnsupportedExpectation => 417,
             UnsupportedTransferCoding => 501,
             UnsupportedVersion => 505,
             _ => 400,
@@ -132,6 +136,7 @@ impl ParseError {
             ChunkedTwice => "chunked applied more than once",
             TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 request",
             UnsupportedTransferCoding => "unsupported transfer coding",
+            UnsupportedExpectation => "unsupported expectation",
             InvalidChunkSize => "invalid chunk size",
             InvalidChunkExtension => "invalid chunk extension",
             ChunkExtensionTooLong => "chunk extension too long",

@@ -3,7 +3,8 @@
 //! `FieldLines` is a byte-at-a-time scanner of a field section (RFC 9112 §5, RFC 9110 §5.5):
 //! it validates chunked trailers as they arrive, and names the first fault of a head that
 //! httparse refused. The functions below give Content-Length (RFC 9110 §8.6),
-//! Transfer-Encoding (RFC 9112 §6.1) and Connection (RFC 9112 §9.3) their meaning.
+//! Transfer-Encoding (RFC 9112 §6.1), Connection (RFC 9112 §9.3) and Expect (RFC 9110 §10.1.1)
+//! their meaning.
 
 use crate::chars::{is_field_value, is_tchar, trim_ows};
 use crate::error::ParseError;
@@ -194,6 +195,31 @@ impl ConnectionOptions {
     }
 }
 
+/// The expectations of the Expect fields (RFC 9110 §10.1.1): a comma-separated list, compared
+/// case-insensitively, whose one defined member is "100-continue" (with no parameters). Empty
+/// members are ignored (RFC 9110 §5.6.1.2).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Expectations {
+    /// "100-continue" was among them.
+    pub continue_100: bool,
+    /// Some other member was: the server cannot meet it (417).
+    pub unsupported: bool,
+}
+
+impl Expectations {
+    /// Adds one Expect field value.
+    pub fn add(&mut self, value: &[u8]) {
+        for element in value.split(|&b| b == b',') {
+            let member = trim_ows(element);
+            if member.eq_ignore_ascii_case(b"100-continue") {
+                self.continue_100 = true;
+            } else if !member.is_empty() {
+                self.unsupported = true;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +322,29 @@ mod tests {
         assert!(opts(&[b"foo, keep-alive ,"]).keep_alive(0));
         assert!(!opts(&[b"keep-alive", b"close"]).keep_alive(0));
         assert!(opts(&[b"closed"]).keep_alive(1));
+    }
+
+    #[test]
+    fn expectations() {
+        // RFC 9110 §10.1.1, §5.6.1.2
+        let expect = |fields: &[&[u8]]| {
+            let mut e = Expectations::default();
+            for f in fields {
+                e.add(f);
+            }
+            (e.continue_100, e.unsupported)
+        };
+        assert_eq!(expect(&[]), (false, false));
+        assert_eq!(expect(&[b""]), (false, false));
+        assert_eq!(expect(&[b" , ,"]), (false, false));
+        assert_eq!(expect(&[b"100-continue"]), (true, false));
+        assert_eq!(expect(&[b"100-Continue"]), (true, false));
+        assert_eq!(expect(&[b", 100-continue ,"]), (true, false));
+        assert_eq!(expect(&[b"100-continue", b"100-continue"]), (true, false));
+        assert_eq!(expect(&[b"100-continue;a=b"]), (false, true));
+        assert_eq!(expect(&[b"100-continue, foo"]), (true, true));
+        assert_eq!(expect(&[b"foo", b"100-continue"]), (true, true));
+        assert_eq!(expect(&[b"200-ok"]), (false, true));
+        assert_eq!(expect(&[b"100-continuex"]), (false, true));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! httparse does the fast pass over a head. It is not strict enough on its own, so this module
 //! adds what the rules need on top of it: bare LF detection, the target rules (non-ASCII, 414,
-//! forms), Host, Content-Length, Transfer-Encoding and Connection. When httparse reports an
+//! forms), Host, Content-Length, Transfer-Encoding, Connection and Expect. When httparse reports an
 //! error or an unfinished head, our own scanners (request_line.rs, fields.rs) name the fault or
 //! spot a limit that is already exceeded, in the order the bytes arrive, so a head gives the
 //! same answer however it is split across buffers.
@@ -11,7 +11,7 @@ use std::mem::MaybeUninit;
 
 use crate::error::ParseError;
 use crate::field_names::FieldName;
-use crate::fields::{parse_content_length, ConnectionOptions, FieldLines, TransferCodings};
+use crate::fields::{parse_content_length, ConnectionOptions, Expectations, FieldLines, TransferCodings};
 use crate::limits::Limits;
 use crate::request_line;
 
@@ -35,6 +35,9 @@ pub struct Head<'h, 'b> {
     /// Minor version: 1 for HTTP/1.1, 0 for HTTP/1.0.
     pub version: u8,
     pub keep_alive: bool,
+    /// An HTTP/1.1 request that expects `100 Continue` before it sends its body
+    /// (RFC 9110 §10.1.1; HTTP/1.0 expectations are ignored).
+    pub expect_continue: bool,
     /// The fields in order, names as sent, values trimmed.
     pub fields: &'h [Header<'b>],
     /// The id of each field's name, parallel to `fields`.
@@ -206,11 +209,12 @@ fn check_head<'h, 'b>(
         return Err(ParseError::BareLf);
     }
 
-    // Fields with a meaning for the parser (RFC 9112 §3.2, §6, §9.3).
+    // Fields with a meaning for the parser (RFC 9112 §3.2, §6, §9.3, RFC 9110 §10.1.1).
     let mut hosts = 0u32;
     let mut content_length: Option<u64> = None;
     let mut codings: Option<TransferCodings> = None;
     let mut connection = ConnectionOptions::default();
+    let mut expectations = Expectations::default();
     for (field, id) in fields.iter().zip(names.iter_mut()) {
         *id = FieldName::of(field.name.as_bytes());
         match *id {
@@ -232,6 +236,7 @@ fn check_head<'h, 'b>(
             }
             FieldName::TransferEncoding => codings.get_or_insert_with(Default::default).add(field.value)?,
             FieldName::Connection => connection.add(field.value),
+            FieldName::Expect => expectations.add(field.value),
             _ => {}
         }
     }
@@ -249,11 +254,17 @@ fn check_head<'h, 'b>(
         (Some(n), None) => Framing::Length(n),
         (None, None) => Framing::None,
     };
+    // RFC 9110 §10.1.1: only 100-continue can be met (417 otherwise, judged once the body
+    // size is known to be acceptable); an HTTP/1.0 server ignores expectations.
+    if version == 1 && expectations.unsupported {
+        return Err(ParseError::UnsupportedExpectation);
+    }
     Ok(Some(Head {
         method,
         target,
         version,
         keep_alive: connection.keep_alive(version),
+        expect_continue: version == 1 && expectations.continue_100,
         fields,
         // httparse's `fields` is a prefix of the slots, which are as many as `names`.
         names: &names[..fields.len()],

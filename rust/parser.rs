@@ -20,7 +20,9 @@ use crate::limits::Limits;
 #[derive(Clone, Copy, Debug)]
 pub enum Event<'a> {
     /// A request head. `body` is the whole body when there is none or it has a Content-Length
-    /// no larger than `inline_body_size`; `None` when it follows as `BodyChunk`s.
+    /// no larger than `inline_body_size`; `None` when it follows as `BodyChunk`s, as it always
+    /// does for a non-empty body the client holds back for `100 Continue` (the answer to the
+    /// head decides whether it comes at all).
     Request { head: Head<'a, 'a>, body: Option<&'a [u8]> },
     /// The next piece of the current body (never empty).
     BodyChunk(&'a [u8]),
@@ -152,6 +154,9 @@ impl Parser {
                         head.keep_alive = false; // the connection's last request
                     }
                     let keep_alive = head.keep_alive;
+                    // A client that expects 100 Continue waits for it before sending a body:
+                    // the request is reported from its head, whatever the body's size.
+                    let inline_limit = if head.expect_continue { 0 } else { self.limits.inline_body_size };
                     match head.framing {
                         Framing::None => {
                             self.requests += 1;
@@ -159,7 +164,7 @@ impl Parser {
                             pos = body_start;
                             self.end_request(keep_alive);
                         }
-                        Framing::Length(length) if length <= self.limits.inline_body_size => {
+                        Framing::Length(length) if length <= inline_limit => {
                             let body_end = usize::try_from(length).ok().and_then(|n| body_start.checked_add(n));
                             let Some(body) = body_end.and_then(|end| input.get(body_start..end)) else {
                                 // Parse this head again once its body is all here.

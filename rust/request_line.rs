@@ -133,8 +133,11 @@ pub fn check_target_form(method: &[u8], target: &[u8]) -> Result<(), ParseError>
     }
 }
 
-/// §3.2.2 absolute-form, as "scheme://...": scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-/// (RFC 3986 §3.1). The rest is returned raw.
+/// §3.2.2 absolute-form, as scheme "://" authority, then the path and query raw:
+/// scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1), and the authority,
+/// up to the first "/", "?" or "#", is what a Host field may hold (the server takes its Host
+/// from it, §3.2.2) with a host that is not empty (RFC 9110 §4.2.1: such a URI is invalid)
+/// and no userinfo (RFC 9110 §4.2.4 lets a recipient treat it as an error).
 fn is_absolute_form(target: &[u8]) -> bool {
     let Some((&first, rest)) = target.split_first() else { return false };
     if !first.is_ascii_alphabetic() {
@@ -144,7 +147,11 @@ fn is_absolute_form(target: &[u8]) -> bool {
         .iter()
         .position(|&b| !(b.is_ascii_alphanumeric() || b == b'+' || b == b'-' || b == b'.'))
         .unwrap_or(rest.len());
-    rest[scheme_len..].starts_with(b"://")
+    let Some(after_scheme) = rest[scheme_len..].strip_prefix(b"://") else { return false };
+    let authority_len =
+        after_scheme.iter().position(|&b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(after_scheme.len());
+    let authority = &after_scheme[..authority_len];
+    !matches!(authority.first(), None | Some(b':')) && is_host_value(authority)
 }
 
 /// uri-host ":" port, where uri-host is an IP-literal ("[" ... "]") or a reg-name / IPv4

@@ -276,6 +276,11 @@ fn request_line_errors() {
         ("9112 §3.2 target query only", b"GET ?a HTTP/1.1\r\nHost: x\r\n\r\n", InvalidTargetForm),
         ("9112 §3.2.2 scheme starts with digit", b"GET 1http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", InvalidTargetForm),
         ("9112 §3.2.2 scheme without //", b"GET http:x HTTP/1.1\r\nHost: x\r\n\r\n", InvalidTargetForm),
+        ("9110 §4.2.1 absolute-form empty host", b"GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n", InvalidTargetForm),
+        ("9110 §4.2.1 absolute-form port only", b"GET http://:80/x HTTP/1.1\r\nHost: x\r\n\r\n", InvalidTargetForm),
+        ("9110 §4.2.4 absolute-form userinfo", b"GET http://u@x/ HTTP/1.1\r\nHost: x\r\n\r\n", InvalidTargetForm),
+        ("9112 §3.2.2 absolute-form bad port", b"GET http://x:8a/ HTTP/1.1\r\nHost: x\r\n\r\n", InvalidTargetForm),
+        ("9112 §3.2.2 absolute-form bad host", b"GET http://x^y/ HTTP/1.1\r\nHost: x\r\n\r\n", InvalidTargetForm),
         (
             "9112 §3.2.3 authority-form without CONNECT",
             b"GET example.com:80 HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -631,6 +636,62 @@ fn content_length_bodies() {
     input.push(b'G');
     let pieces: Vec<&[u8]> = input.chunks(777).collect();
     assert_eq!(feed_pieces(Limits::default(), &pieces), [inline(65536, &body)]);
+}
+
+#[test]
+fn expect_continue() {
+    // RFC 9110 §10.1.1: a request that expects 100 Continue is reported from its head, its
+    // body (if any) following as chunks, whatever its size and however the bytes are split.
+    let expect = |value: &str, n: usize| {
+        let fields = [("host", "x"), ("expect", value), ("content-length", &n.to_string())];
+        req("POST", "/", 1, &fields, true, None)
+    };
+    check(
+        "small body",
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+        &[expect("100-continue", 3), chunk(b"abc"), Ev::End],
+    );
+    let mut parser = Parser::new(Limits::default());
+    let mut out = Vec::new();
+    parser.feed(b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n", &mut |e| {
+        out.push(Ev::from(e))
+    });
+    assert_eq!(out, [expect("100-Continue", 3)]);
+    assert!(!parser.holds_partial_request());
+    check(
+        "list",
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: ,100-continue\r\nContent-Length: 1\r\n\r\na",
+        &[expect(",100-continue", 1), chunk(b"a"), Ev::End],
+    );
+    // No content: nothing to wait for.
+    check(
+        "empty body",
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+        &[req("POST", "/", 1, &[("host", "x"), ("expect", "100-continue"), ("content-length", "0")], true, Some(b""))],
+    );
+    // An empty Expect holds no expectation.
+    check(
+        "empty value",
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect:\r\nContent-Length: 1\r\n\r\na",
+        &[req("POST", "/", 1, &[("host", "x"), ("expect", ""), ("content-length", "1")], true, Some(b"a"))],
+    );
+    // Any other expectation is a 417, after the framing faults and the body size.
+    for value in ["foo", "100-continue;a=b", "100-continue, foo", "100-continuex"] {
+        let input = format!("POST / HTTP/1.1\r\nHost: x\r\nExpect: {value}\r\nContent-Length: 1\r\n\r\na");
+        check_error(value, input.as_bytes(), UnsupportedExpectation);
+    }
+    check_error(
+        "413 before 417",
+        b"POST / HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nContent-Length: 99999999999\r\n\r\n",
+        BodyTooLarge,
+    );
+    check_error("400 before 417", b"POST / HTTP/1.1\r\nExpect: foo\r\n\r\n", MissingHost);
+    // HTTP/1.0 ignores expectations: the body is inline as usual.
+    check(
+        "HTTP/1.0",
+        b"POST / HTTP/1.0\r\nExpect: foo\r\nContent-Length: 1\r\n\r\na",
+        &[req("POST", "/", 0, &[("expect", "foo"), ("content-length", "1")], false, Some(b"a"))],
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1070,7 +1131,7 @@ fn statuses_and_details() {
     let mut statuses: Vec<u16> = all.iter().map(|e| e.status()).collect();
     statuses.sort_unstable();
     statuses.dedup();
-    assert_eq!(statuses, [400, 413, 414, 431, 501, 505]);
+    assert_eq!(statuses, [400, 413, 414, 417, 431, 501, 505]);
     for e in all {
         assert!(!e.detail().is_empty() && e.detail().len() < 60);
     }

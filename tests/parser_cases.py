@@ -122,11 +122,21 @@ def _request_line_cases() -> list[Any]:
         case("ok-http10", "9112§2.3", b"GET / HTTP/1.0\r\n\r\n", [req(headers=[], version=0, keep_alive=False)]),
         case("ok-leading-empty-lines", "9112§2.2", b"\r\n\r\n" + VALID, [req()]),
         case("ok-custom-method", "9110§9.1", b"FOO / HTTP/1.1\r\nHost: a\r\n\r\n", [req("FOO")]),
+        case("ok-method-purge", "9110§9.1", b"PURGE /x HTTP/1.1\r\nHost: a\r\n\r\n", [req("PURGE", "/x")]),
+        case("400-method-m-search-asterisk", "9112§3.2.4", b"M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n", [Err(400)]),
+        case("ok-method-m-search-origin", "9110§9.1", b"M-SEARCH / HTTP/1.1\r\nHost: a\r\n\r\n", [req("M-SEARCH")]),
+        case("ok-method-mixed-case-kept", "9110§9.1", b"Purge / HTTP/1.1\r\nHost: a\r\n\r\n", [req("Purge")]),
         case("ok-lowercase-method-is-distinct", "9110§9.1", b"get / HTTP/1.1\r\nHost: a\r\n\r\n", [req("get")]),
         case("ok-every-tchar-method", "9110§5.6.2", TCHARS + b" / HTTP/1.1\r\nHost: a\r\n\r\n", [req(TCHARS.decode())]),
         case("ok-origin-query", "9112§3.2.1", get(b"/p/a%20b?q=1&r=%2F#f"), [req(target="/p/a%20b?q=1&r=%2F#f")]),
         case("ok-visible-ascii-target", "9112§3.2", get(b'/"<>\\^`{|}~'), [req(target='/"<>\\^`{|}~')]),
         case("ok-absolute-form-raw", "9112§3.2.2", get(b"http://example.com:8080/x?y"), [req(target="http://example.com:8080/x?y")]),
+        case("ok-absolute-form-no-path", "9112§3.2.2", get(b"http://example.com"), [req(target="http://example.com")]),
+        case("ok-absolute-form-ipv6", "9112§3.2.2", get(b"https://[::1]:8443/x"), [req(target="https://[::1]:8443/x")]),
+        case("400-absolute-form-empty-host", "9110§4.2.1", get(b"http:///x"), [Err(400)]),
+        case("400-absolute-form-port-only", "9110§4.2.1", get(b"http://:80/x"), [Err(400)]),
+        case("400-absolute-form-userinfo", "9110§4.2.4", get(b"http://user@example.com/"), [Err(400)]),
+        case("400-absolute-form-bad-port", "9112§3.2.2", get(b"http://example.com:80x/"), [Err(400)]),
         case("ok-asterisk-options", "9112§3.2.4", b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", [req("OPTIONS", "*")]),
         case("ok-connect-authority", "9112§3.2.3", b"CONNECT example.com:443 HTTP/1.1\r\nHost: a\r\n\r\n", [req("CONNECT", "example.com:443")]),
         case("ok-connect-empty-port", "9112§3.2.3", b"CONNECT example.com: HTTP/1.1\r\nHost: a\r\n\r\n", [req("CONNECT", "example.com:")]),
@@ -549,6 +559,51 @@ def _chunked_cases() -> list[Any]:
     return rows
 
 
+def _expect_cases() -> list[Any]:
+    """RFC 9110 §10.1.1: a body the client holds back for 100 Continue is never inline."""
+    rfc = "9110§10.1.1"
+    post = b"POST /up HTTP/1.1\r\nHost: a\r\n"
+
+    def expecting(value: bytes, length: bytes | None = b"5", version: int = 1) -> list[tuple[bytes, bytes]]:
+        fields = ([(b"host", b"a")] if version else []) + [(b"expect", value)]
+        return fields + ([] if length is None else [(b"content-length", length)])
+
+    return [
+        case("expect-small-body-follows", rfc, post + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+             [req("POST", "/up", expecting(b"100-continue"), None), b"hello", None]),
+        case("expect-head-alone-is-reported", rfc, post + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+             [req("POST", "/up", expecting(b"100-continue"), None)], open_end=True),
+        case("expect-case-insensitive", rfc, post + b"Expect: 100-CONTINUE\r\nContent-Length: 5\r\n\r\nhello",
+             [req("POST", "/up", expecting(b"100-CONTINUE"), None), b"hello", None]),
+        case("expect-list-empty-members", "9110§5.6.1.2", post + b"Expect: , 100-continue ,\r\nContent-Length: 5\r\n\r\nhello",
+             [req("POST", "/up", expecting(b", 100-continue ,"), None), b"hello", None]),
+        case("expect-large-body", rfc, post + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+             [req("POST", "/up", expecting(b"100-continue"), None), b"hello", None], inline_body_size=2),
+        case("expect-chunked", rfc, chunked(b"5\r\nhello\r\n0\r\n\r\n", b"Expect: 100-continue\r\n"),
+             [req("POST", "/up", CHUNKED_HEADERS + [(b"expect", b"100-continue")], None), b"hello", None]),
+        case("expect-no-content", rfc, post + b"Expect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+             [req("POST", "/up", expecting(b"100-continue", b"0"))]),
+        case("expect-no-framing", rfc, post + b"Expect: 100-continue\r\n\r\n",
+             [req("POST", "/up", expecting(b"100-continue", None))]),
+        case("expect-empty-value-is-none", "9110§5.6.1.2", post + b"Expect:\r\nContent-Length: 5\r\n\r\nhello",
+             [req("POST", "/up", expecting(b""), b"hello")]),
+        case("expect-then-pipelined", rfc, post + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + get(b"/2"),
+             [req("POST", "/up", expecting(b"100-continue"), None), b"hello", None, req(target="/2")]),
+        case("expect-http10-ignored", rfc, b"POST /up HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+             [req("POST", "/up", expecting(b"100-continue", version=0), b"hello", version=0, keep_alive=False)]),
+        case("expect-http10-unknown-ignored", rfc, b"POST /up HTTP/1.0\r\nExpect: foo\r\nContent-Length: 5\r\n\r\nhello",
+             [req("POST", "/up", expecting(b"foo", version=0), b"hello", version=0, keep_alive=False)]),
+        case("417-unknown-expectation", "9110§15.5.18", post + b"Expect: foo\r\nContent-Length: 5\r\n\r\nhello", [Err(417)]),
+        case("417-continue-with-parameter", "9110§15.5.18", post + b"Expect: 100-continue;x=1\r\nContent-Length: 5\r\n\r\n", [Err(417)]),
+        case("417-continue-and-unknown", "9110§15.5.18", post + b"Expect: 100-continue\r\nExpect: 102-processing\r\n\r\n", [Err(417)]),
+        case("417-without-body", "9110§15.5.18", get(extra=b"Expect: foo\r\n"), [Err(417)]),
+        case("413-before-417", "9110§15.5.14", post + b"Expect: foo\r\nContent-Length: 17\r\n\r\n", [Err(413)], max_body_size=16),
+        case("413-expect-from-head-alone", "9110§15.5.14", post + b"Expect: 100-continue\r\nContent-Length: 17\r\n\r\n", [Err(413)],
+             max_body_size=16),
+        case("400-before-417", "9112§3.2", b"POST /up HTTP/1.1\r\nExpect: foo\r\n\r\n", [Err(400)]),
+    ]
+
+
 def _keep_alive_cases() -> list[Any]:
     rfc = "9112§9.3"
 
@@ -685,6 +740,7 @@ CASES: list[Any] = (
     + _field_cases()
     + _host_cases()
     + _framing_cases()
+    + _expect_cases()
     + _chunked_cases()
     + _keep_alive_cases()
     + _pipelining_cases()

@@ -4,7 +4,10 @@ Strategy: this module owns the proof that what the parser decides is what a clie
 row's raw bytes go to a real wirespeed server (both backends, the row's limits) over a raw
 socket. The row's expected events say what must come back:
 - each accepted request is answered by an echo handler with exactly the method, target,
-  version, fields and body the row expects;
+  version, fields, host and body the row expects (the host of an absolute-form target is its
+  authority, RFC 9112 §3.2.2), after a `100 Continue` when it expects one; the targets without
+  a path are answered by the server: `OPTIONS *` with 204 and the methods it serves, CONNECT
+  with 501 (it is not a proxy);
 - a rejection is answered once, with the row's status, `Connection: close` and the plain-text
   body `<status> <reason>: <detail>`, and then the connection ends: nothing sent after the bad
   bytes (every error row ends with, or is followed by, a good request) is ever answered;
@@ -18,6 +21,7 @@ After each row a fresh connection is served, so a hostile client never disturbs 
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -37,10 +41,11 @@ GOOD_AFTER = b"GET /after-the-error HTTP/1.1\r\nHost: a\r\n\r\n"
 
 
 def _methods() -> set[str]:
+    """Every method of the table's requests, but CONNECT: it has no path to route."""
     methods = {"GET", "POST"}
     for param in TABLE:
         methods.update(event[0] for event in param.values[0].expected if isinstance(event, tuple))
-    return methods
+    return methods - {"CONNECT"}
 
 
 def echo_app() -> App:
@@ -54,6 +59,7 @@ def echo_app() -> App:
             "target": request.target,
             "version": request.version,
             "headers": [[name.decode("latin-1"), value.decode("latin-1")] for name, value in request.raw_headers],
+            "host": request.host,
             "body": body.decode("latin-1"),
         }
 
@@ -85,13 +91,28 @@ def _probe_status(case: Case) -> int:
     return int(events[0].status) if isinstance(events[0], BaseException) else 200
 
 
+def _expects_continue(request: tuple[Any, ...]) -> bool:
+    """An HTTP/1.1 request whose body it holds back for 100 Continue (RFC 9110 §10.1.1)."""
+    fields = [value.lower() for name, value in request[3] if name == b"expect"]
+    return request[2] == 1 and request[5] is None and any(b"100-continue" in value for value in fields)
+
+
+def _expected_host(target: str, headers: list[tuple[bytes, bytes]]) -> str:
+    """RFC 9112 §3.2.2: the authority of an absolute-form target, else the Host field."""
+    if "://" in target:
+        return re.split(r"[/?#]", target.split("://", 1)[1])[0]
+    return next((value.decode() for name, value in headers if name == b"host"), "")
+
+
 def _check_echo(response: WireResponse, request: tuple[Any, ...], body: bytes) -> None:
     method, target, version, headers, _keep_alive, _inline = request[:6]
-    if not target.startswith("/") and "://" not in target:
-        # asterisk-form and authority-form have no path to route; the server answers them
-        # itself (OPTIONS * with 204 and the methods it serves, CONNECT with 404: it is not a
-        # proxy).
-        assert response.status == (204 if method == "OPTIONS" else 404), response
+    if method == "CONNECT":  # RFC 9110 §9.3.6: no tunnels here, for any target
+        assert response.status == 501, response
+        assert response.body == b"501 Not Implemented: CONNECT is not supported: this server is not a proxy"
+        return
+    if target == "*":  # RFC 9112 §3.2.4: the server answers for itself, with what it serves
+        assert response.status == 204, response
+        assert response.header("allow") == ", ".join(sorted(_methods() | {"HEAD", "OPTIONS"}))
         return
     assert response.status == 200, (response.status, response.body[:200])
     echoed = json.loads(response.body)
@@ -100,6 +121,7 @@ def _check_echo(response: WireResponse, request: tuple[Any, ...], body: bytes) -
         "target": target,
         "version": version,
         "headers": [[name.decode("latin-1"), value.decode("latin-1")] for name, value in headers],
+        "host": _expected_host(target, headers),
         "body": body.decode("latin-1"),
     }
 
@@ -133,6 +155,10 @@ def test_row_end_to_end(servers: LiveServers, backend: str, case: Case) -> None:
         connection.send(data)
         for index, (expected, body) in enumerate(exchanges):
             method = expected[0] if isinstance(expected, tuple) else "GET"
+            if isinstance(expected, tuple) and _expects_continue(expected):
+                # The echo handler reads the body, and so asks for it first.
+                interim = connection.read_response()
+                assert (interim.status, interim.reason) == (100, "Continue")
             if body_unfinished and index == len(exchanges) - 1:
                 break  # its body is still arriving: no answer yet
             response = connection.read_response(method)

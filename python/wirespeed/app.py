@@ -12,18 +12,23 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .errors import HTTPError, InternalServerError, MethodNotAllowed, NotFound
 from .request import Request
 from .response import PlainTextResponse, Response
-from .router import Endpoint, Router, compile_path
+from .router import ANY_METHOD, Endpoint, Router, compile_path
 
 logger = logging.getLogger("wirespeed.error")
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 Hook = Callable[[], Any]
+Methods = Iterable[str] | str  # method names, or "*" for every method
+
+# method = token (RFC 9110 §9.1, §5.6.2)
+_METHOD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 # Annotations on path parameters that convert the matched text; a failed conversion is a 404.
 _ANNOTATION_CONVERTERS: dict[Any, Callable[[str], Any]] = {
@@ -53,13 +58,10 @@ class App:
         self.shutdown_hooks: list[Hook] = []
 
     # -- registration
-    def route(
-        self, path: str, methods: Iterable[str] = ("GET",)
-    ) -> Callable[[HandlerT], HandlerT]:
-        """Register the decorated function for `path` and `methods`."""
-        method_set = frozenset(method.upper() for method in methods)
-        if not method_set:
-            raise ValueError("a route needs at least one method")
+    def route(self, path: str, methods: Methods = ("GET",)) -> Callable[[HandlerT], HandlerT]:
+        """Register the decorated function for `path` and `methods` (upper-cased here), or
+        for every method with `methods="*"`."""
+        method_set = _method_set(_upper(methods), "route")
 
         def register(handler: HandlerT) -> HandlerT:
             self.add_route(path, handler, method_set)
@@ -82,13 +84,16 @@ class App:
     def delete(self, path: str) -> Callable[[HandlerT], HandlerT]:
         return self.route(path, ("DELETE",))
 
-    def add_route(self, path: str, handler: Callable[..., Any], methods: Iterable[str]) -> None:
+    def add_route(self, path: str, handler: Callable[..., Any], methods: Methods) -> None:
+        """Register `handler` for `path` and `methods`, names as given (method names are
+        case-sensitive, RFC 9110 §9.1), or "*" for every method."""
+        method_set = _method_set(methods, "route")
         kwargs = _keyword_params(path, handler)
         _, converters = compile_path(path)
         endpoint = Endpoint(
             path,
             handler,
-            frozenset(methods),
+            method_set,
             kwargs,
             # The handler takes every parameter, unconverted: pass the matched dict itself.
             kwargs_are_params=bool(kwargs)
@@ -97,15 +102,22 @@ class App:
         )
         self.router.add(endpoint)
 
-    def mount(self, prefix: str, handler: Callable[[Request, str], Any], methods: Iterable[str] = ("GET",)) -> None:
+    def mount(self, prefix: str, handler: Callable[[Request, str], Any], methods: Methods = ("GET",)) -> None:
         """Give every path under `prefix` ("/static", or "/" for all) to `handler`, called as
         `handler(request, rest)` with `rest` the percent-decoded path below the prefix (no
-        leading slash). Routes win over mounts; of two mounts the longer prefix wins. A
-        `StaticFiles` is such a handler: `app.mount("/static", StaticFiles("./public"))`."""
-        method_set = frozenset(method.upper() for method in methods)
-        if not method_set:
-            raise ValueError("a mount needs at least one method")
+        leading slash), for `methods` (upper-cased here) or every method with "*". Routes win
+        over mounts; of two mounts the longer prefix wins. A `StaticFiles` is such a handler:
+        `app.mount("/static", StaticFiles("./public"))`."""
+        method_set = _method_set(_upper(methods), "mount")
         self.router.mount(Endpoint(prefix, handler, method_set, mounted=True))
+
+    def connect(self, handler: HandlerT) -> HandlerT:
+        """Give every CONNECT request to `handler(request)` (as a decorator too). Its target
+        is `host:port` (authority-form, RFC 9112 §3.2.3), which no route or mount matches;
+        without a handler a CONNECT is answered 501. The handler answers like any other: the
+        connection is not handed over for a tunnel."""
+        self.router.connect(Endpoint("", handler, frozenset({"CONNECT"})))
+        return handler
 
     def static(self, prefix: str, directory: str | os.PathLike[str], **options: Any) -> None:
         """Serve the files under `directory` at `prefix` (for example "/static")."""
@@ -195,6 +207,26 @@ def _handler_failed(request: Request, error: BaseException) -> Response:
 
 def _options_response(allowed: Iterable[str]) -> Response:
     return Response(b"", 204, {"Allow": ", ".join(allowed)})
+
+
+def _upper(methods: Methods) -> list[str]:
+    """The method names upper-cased, as the decorators and mounts take them."""
+    return [method.upper() for method in ([methods] if isinstance(methods, str) else methods)]
+
+
+def _method_set(methods: Methods, what: str) -> frozenset[str]:
+    """The methods a route or mount is registered for: method names, or "*" alone."""
+    names = frozenset([methods] if isinstance(methods, str) else methods)
+    if not names:
+        raise ValueError(f"a {what} needs at least one method")
+    if ANY_METHOD in names and len(names) > 1:
+        raise ValueError('"*" stands for every method: give it alone')
+    for name in names:
+        if not _METHOD_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a method name (a token, RFC 9110 §9.1)")
+    if "CONNECT" in names:
+        raise ValueError("a CONNECT request has no path to route: register it with app.connect(handler)")
+    return names
 
 
 def _keyword_params(path: str, handler: Callable[..., Any]) -> tuple[tuple[str, Callable[[str], Any]], ...]:

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("max_headers", "header fields in a request before 431"),
         ("max_target_length", "bytes in a request target before 414"),
         ("max_body_size", "bytes in a request body before 413"),
-        ("inline_body_size", "bodies up to this size arrive whole with their request"),
+        ("inline_body_size", "bodies up to this size arrive whole with their request (unless held back for 100 Continue)"),
         ("max_buffered_body", "unread body bytes held before reading pauses"),
         ("max_pipelined", "queued pipelined requests before reading pauses"),
         ("max_connections", "open connections before new ones get 503, 0 for no limit"),

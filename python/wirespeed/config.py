@@ -74,7 +74,8 @@ class Config:
     max_target_length: int = 8 * 1024  # request-target bytes -> 414
     max_body_size: int = 16 * 1024 * 1024  # decoded body bytes -> 413
     # Bodies with a Content-Length up to this size are delivered whole with their request;
-    # larger and chunked bodies are delivered as chunks while they arrive.
+    # larger and chunked bodies, and any a client holds back for 100 Continue, are delivered
+    # as chunks while they arrive.
     inline_body_size: int = 64 * 1024
     # Body bytes held for a handler that has not read them yet; beyond this, reading pauses.
     max_buffered_body: int = 1024 * 1024

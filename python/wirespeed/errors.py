@@ -84,6 +84,13 @@ class URITooLong(HTTPError):
     status = 414
 
 
+class ExpectationFailed(HTTPError):
+    """417: the request's Expect field holds an expectation the server cannot meet
+    (RFC 9110 §15.5.18); only `100-continue` is known (§10.1.1)."""
+
+    status = 417
+
+
 class RequestHeaderFieldsTooLarge(HTTPError):
     status = 431
 
@@ -130,6 +137,12 @@ class HeadTooLarge(ParseError, RequestHeaderFieldsTooLarge):
     pass
 
 
+class UnsupportedExpectation(ParseError, ExpectationFailed):
+    """Refused from the head alone, like every parse error, so the connection closes after
+    the answer: a client may or may not send the body it announced once told its
+    expectation fails, so where the next request would start is unknown."""
+
+
 class UnsupportedTransferCoding(ParseError, NotImplementedMethod):
     pass
 
@@ -142,6 +155,7 @@ _PARSE_ERRORS: dict[int, type[ParseError]] = {
     400: BadRequestSyntax,
     413: BodyTooLarge,
     414: TargetTooLong,
+    417: UnsupportedExpectation,
     431: HeadTooLarge,
     501: UnsupportedTransferCoding,
     505: UnsupportedVersion,
@@ -201,6 +215,8 @@ class ParseFault(Enum):
     CHUNKED_TWICE = (400, "chunked applied more than once")
     TRANSFER_ENCODING_IN_HTTP10 = (400, "Transfer-Encoding in an HTTP/1.0 request")
     UNSUPPORTED_TRANSFER_CODING = (501, "unsupported transfer coding")
+    # Expectations (RFC 9110 §10.1.1).
+    UNSUPPORTED_EXPECTATION = (417, "unsupported expectation")
     # Chunked coding (RFC 9112 §7.1).
     INVALID_CHUNK_SIZE = (400, "invalid chunk size")
     INVALID_CHUNK_EXTENSION = (400, "invalid chunk extension")

@@ -13,15 +13,21 @@ every event that buffer completes:
 
 * `tuple` -- a request: `(method: str, target: str, version: int, headers: list[tuple[bytes,
   bytes]], keep_alive: bool, body: bytes | None)`. `target` is the raw request-target (path and
-  query, ASCII). `version` is the minor version: 1 for HTTP/1.1, 0 for HTTP/1.0. Header names
-  are lowercased; values have surrounding whitespace removed. `body` is the whole body when it
-  has a Content-Length no larger than `inline_body_size` (b"" when there is none); it is None
-  when the body follows as events.
+  query, ASCII; or absolute-form `http://host/path`, asterisk-form `*` for OPTIONS,
+  authority-form `host:port` for CONNECT, RFC 9112 §3.2). `version` is the minor version: 1
+  for HTTP/1.1, 0 for HTTP/1.0. Header names are lowercased; values have surrounding
+  whitespace removed. `body` is the whole body when it has a Content-Length no larger than
+  `inline_body_size` (b"" when there is none); it is None when the body follows as events: a
+  larger or chunked body, and any non-empty body of an HTTP/1.1 request whose Expect field
+  lists `100-continue` (RFC 9110 §10.1.1), whatever its size and however its bytes arrive,
+  since such a client waits for `100 Continue` (sent when the handler first reads) before it
+  sends the body. Any other expectation in HTTP/1.1 is an error (417); HTTP/1.0 expectations
+  are ignored.
 * `bytes` (never empty) -- the next piece of the body of the last request whose body was None.
 * `None` -- that body is complete (for chunked bodies, after the trailers, which are dropped).
-* a `wirespeed.errors.ParseError` -- the input is malformed or over a limit. It is always the
-  last event; the parser then ignores all further input, and the connection must be closed
-  after answering with `error.status`.
+* a `wirespeed.errors.ParseError` -- the input is malformed, over a limit, or expects what
+  the server cannot meet. It is always the last event; the parser then ignores all further
+  input, and the connection must be closed after answering with `error.status`.
 
 Partial input is never an error: it yields no event until more arrives. After a request that
 is not keep-alive (and its body), the parser stops: later bytes are never requests.

@@ -39,11 +39,14 @@ declared total passes `max_body_size`, before that chunk's data is delivered; th
 section (fields and final CRLF) counts toward `max_head_size` together with the head; a
 chunk-size line may take `max_head_size` bytes with its CRLF, and is a 400 at its
 `max_head_size`-th byte unless that byte ends it (a fault in that byte comes first); CONNECT's
-authority-form allows an empty port (`port = *DIGIT`). The framing faults of a complete head
+authority-form allows an empty port (`port = *DIGIT`), and absolute-form's authority is read
+as a Host value with a non-empty host; an Expect member other than `100-continue` (one with
+parameters included) is a 417, empty members are ignored. The framing faults of a complete head
 are judged in the Rust parser's order: field by field, a second Host, an invalid Host value,
 a second Content-Length field, a malformed Content-Length, an empty transfer coding; then a missing Host, both
 Content-Length and Transfer-Encoding, Transfer-Encoding in HTTP/1.0, the final coding, chunked
-twice, another coding (501), and the body size (413).
+twice, another coding (501), the body size (413), and an expectation other than 100-continue
+in HTTP/1.1 (417).
 
 Intentional differences from the Rust parser:
 
@@ -92,9 +95,13 @@ _TARGET_RUN = re.compile(rb"[\x21-\x7e]*")
 # HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3): another value of this shape is 505.
 # Any prefix of one, for a request line that has not ended yet (the whole shape is 8 bytes).
 _VERSION_PREFIX = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:[0-9](?:\.[0-9]?)?)?)?)?)?)?)?")
-# absolute-form (RFC 9112 §3.2.2): scheme "://" ...; scheme = ALPHA *( ALPHA / DIGIT / "+" /
-# "-" / "." ) (RFC 3986 §3.1).
-_ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+\-.]*://")
+# absolute-form (RFC 9112 §3.2.2): scheme "://" authority, then the path and query raw;
+# scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1). The authority, up to
+# the first "/", "?" or "#", is a Host value (the Host is taken from it) whose host is not
+# empty (RFC 9110 §4.2.1) and has no userinfo (§4.2.4).
+_ABSOLUTE_FORM = re.compile(
+    rb"[A-Za-z][A-Za-z0-9+\-.]*://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::[0-9]*)?(?:[/?#]|\Z)"
+)
 # authority-form (RFC 9112 §3.2.3) = uri-host ":" port; uri-host is an IP-literal or a
 # reg-name (unreserved / pct-encoded / sub-delims); port = *DIGIT (RFC 3986 §3.2.3).
 # Host (RFC 9112 §3.2, RFC 9110 §7.2) = uri-host [ ":" port ], the reg-name possibly empty.
@@ -152,7 +159,9 @@ _HEAD_END = b"\r\n\r\n"
 # What llhttp sees in place of each request line (see the module docstring).
 _STAND_IN_LINE = b"GET / HTTP/1.1\r\n"
 _OWS = b" \t"
-_FRAMING_NAMES = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection"))
+# The fields the parser gives a meaning to: they frame the message, or (Expect) decide whether
+# its body is reported with it.
+_FRAMING_NAMES = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"))
 # For bytes.translate(None, delete): what is left after deleting the allowed bytes is bad.
 _TCHAR_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _TARGET_BYTES = bytes(range(0x21, 0x7F))
@@ -192,6 +201,7 @@ class _FieldReader:
 
     __slots__ = (
         "error",
+        "expect_continue",
         "framing",
         "framing_fields",
         "headers",
@@ -209,6 +219,7 @@ class _FieldReader:
         self.framing = _NO_BODY
         self.length = 0
         self.keep_alive = True
+        self.expect_continue = False  # read only when framing is _LENGTH
         self.start(1)
 
     def start(self, version: int) -> None:
@@ -259,11 +270,12 @@ class _FieldReader:
     def judge(self) -> None:
         """The rules on the fields that frame the message, in the Rust parser's order: field
         by field, a second or invalid Host, a second or malformed Content-Length, an empty transfer
-        coding; then, on the whole head, Host, the framing and the body size."""
+        coding; then, on the whole head, Host, the framing, the body size and the expectations."""
         hosts = 0
         length: int | None = None
         codings: list[bytes] | None = None
         connection: list[bytes] = []
+        expectations: list[bytes] = []
         for name, value in self.framing_fields:
             if name == b"host":
                 # RFC 9112 §3.2: at most one Host.
@@ -288,6 +300,8 @@ class _FieldReader:
                     if not coding:
                         raise self.fail(ParseFault.INVALID_TRANSFER_ENCODING)
                     codings.append(coding.lower())
+            elif name == b"expect":
+                expectations += [m.strip(_OWS).lower() for m in value.split(b",")]
             else:
                 connection.append(value)
         version = self.version
@@ -314,6 +328,13 @@ class _FieldReader:
             if length:
                 self.framing = _LENGTH
                 self.length = length
+        # RFC 9110 §10.1.1: only 100-continue can be met; HTTP/1.0 ignores expectations.
+        # Empty list members do not count (RFC 9110 §5.6.1.2).
+        self.expect_continue = False
+        if expectations and version == 1:
+            if any(member and member != b"100-continue" for member in expectations):
+                raise self.fail(ParseFault.UNSUPPORTED_EXPECTATION)
+            self.expect_continue = b"100-continue" in expectations
         # RFC 9112 §9.3: persistence.
         if connection:
             if len(connection) == 1 and b"," not in connection[0]:
@@ -770,11 +791,11 @@ class RequestParser:
         if framing == _NO_BODY:
             events.append(self._request(reader, b""))
             self._request_done()
-        elif framing == _LENGTH and reader.length <= self._inline_body_size:
+        elif framing == _LENGTH and reader.length <= self._inline_body_size and not reader.expect_continue:
             self._state = _INLINE_BODY
             self._remaining = reader.length
             self._body_parts = []
-        else:
+        else:  # a large or chunked body, or one the client holds back for 100 Continue
             events.append(self._request(reader, None))
             if framing == _LENGTH:
                 self._state = _STREAM_BODY

@@ -194,6 +194,9 @@ class HttpProtocol(asyncio.Protocol):
         if self._read_paused or (body is None and (self._active is not None or self._queue)):
             self._watch = None  # the server holds the client back, or it is the server's turn
             return
+        if body is not None and body.awaiting_continue:
+            self._watch = None  # the client waits for 100 Continue: the handler's turn
+            return
         served = self.parser.requests
         if body is not None:  # a body is arriving, whether or not its handler runs yet
             watch = (WAITING_BODY, body.received)  # any body byte restarts the wait
@@ -845,7 +848,9 @@ def _body_broke_off(request: Request) -> bool:
 
 
 def _expects_continue(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether an Expect field lists 100-continue (RFC 9110 §10.1.1). The parsers refuse any
+    other expectation of HTTP/1.1 (417), so this is their reading of the same fields."""
     for name, value in headers:
-        if name == b"expect" and value.lower() == b"100-continue":
+        if name == b"expect" and b"100-continue" in [m.strip(b" \t") for m in value.lower().split(b",")]:
             return True
     return False

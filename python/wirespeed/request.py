@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from types import MappingProxyType
 from operator import itemgetter
@@ -159,6 +160,12 @@ class BodyStream:
         return self._done
 
     @property
+    def awaiting_continue(self) -> bool:
+        """The client holds the body back until `100 Continue`, which the handler has not
+        asked for yet (it reads the body, or answers without it)."""
+        return self._expect_continue and not self._read_started and not self._done
+
+    @property
     def failed(self) -> bool:
         """The body broke off: malformed, over a limit, or the client went away."""
         return self._error is not None
@@ -305,6 +312,23 @@ class Request(tuple):  # type: ignore[type-arg]
         return headers
 
     @property
+    def host(self) -> str:
+        """The host the request is for, with its port if one was sent: the authority of an
+        absolute-form target, the Host field then being ignored (RFC 9112 §3.2.2), or of a
+        CONNECT's authority-form target; else the Host field; "" when there is neither (an
+        HTTP/1.0 request may have no Host)."""
+        target = self[1]
+        if target[:1] != "/" and target != "*":
+            scheme_end = target.find("://")
+            if scheme_end < 0:
+                return target  # authority-form
+            return _AUTHORITY.match(target, scheme_end + 3).group()  # type: ignore[union-attr]
+        for name, value in self[3]:
+            if name == b"host":
+                return value.decode("latin-1")
+        return ""
+
+    @property
     def http_version(self) -> str:
         return "1.1" if self.version == 1 else "1.0"
 
@@ -344,6 +368,10 @@ class Request(tuple):  # type: ignore[type-arg]
 
     def __repr__(self) -> str:
         return f"<Request {self[0]} {self[1]}>"
+
+
+# The authority of an absolute-form target runs to the first "/", "?" or "#" (RFC 3986 §3.2).
+_AUTHORITY = re.compile(r"[^/?#]*")
 
 
 def _origin_path(target: str) -> str:

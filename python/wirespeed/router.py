@@ -5,7 +5,10 @@ lookup. A path with `{name}`, `{name:int}` or `{name:path}` parameters compiles 
 registration, into a regex and its converters. A mount (`/static` -> StaticFiles) owns every
 path under its prefix and is matched by the prefix alone, after the routes. Matching
 distinguishes "no such path" (404) from "path exists, method does not" (405 with Allow). GET
-routes answer HEAD too. It never calls handlers and never builds responses.
+routes answer HEAD too. An endpoint registered for `*` takes every method its path has no
+endpoint for by name (HEAD still goes to a GET one first), so its path is never a 405. A
+CONNECT, whose authority-form target names no path (RFC 9112 §3.2.3), goes to the one CONNECT
+endpoint if there is one, else it is a 501. It never calls handlers and never builds responses.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import MethodNotAllowed, NotFound
+from .errors import MethodNotAllowed, NotFound, NotImplementedMethod
 
 Handler = Callable[..., Any]
 
@@ -28,6 +31,12 @@ CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 
 _NO_PARAMS: dict[str, Any] = {}  # returned for every static path; never handed out
+
+ANY_METHOD = "*"  # registered as the only method: every method
+# What a `*` endpoint adds to the Allow of `OPTIONS *`, which cannot say "any": the methods of
+# RFC 9110 §9.3 that act on a resource (CONNECT is no path's; TRACE only echoes the request
+# and is not advertised) and PATCH (RFC 5789).
+ANY_METHOD_ALLOWS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]+))?\}")
 
@@ -82,7 +91,11 @@ def compile_path(path: str) -> tuple[re.Pattern[str], dict[str, Callable[[str], 
 
 
 def allow_header(methods: set[str] | frozenset[str]) -> list[str]:
+    """The methods an Allow field lists for endpoints registered for `methods`."""
     allowed = set(methods)
+    if ANY_METHOD in allowed:
+        allowed.remove(ANY_METHOD)
+        allowed.update(ANY_METHOD_ALLOWS)
     if "GET" in allowed:
         allowed.add("HEAD")
     allowed.add("OPTIONS")
@@ -90,20 +103,23 @@ def allow_header(methods: set[str] | frozenset[str]) -> list[str]:
 
 
 def _by_method(table: dict[str, Endpoint], method: str) -> Endpoint:
-    """The endpoint for `method`; HEAD falls back to GET (RFC 9110 §9.3.2)."""
+    """The endpoint for `method`; HEAD falls back to GET (RFC 9110 §9.3.2), and any method
+    to a `*` endpoint."""
     endpoint = table.get(method)
     if endpoint is None:
         if method == "HEAD":
             endpoint = table.get("GET")
         if endpoint is None:
-            raise MethodNotAllowed(allow_header(frozenset(table)))
+            endpoint = table.get(ANY_METHOD)
+            if endpoint is None:
+                raise MethodNotAllowed(allow_header(frozenset(table)))
     return endpoint
 
 
 class Router:
     """Maps a method and a raw (percent-encoded) path to an endpoint and path parameters."""
 
-    __slots__ = ("static", "_patterns", "_mounts")
+    __slots__ = ("static", "_patterns", "_mounts", "_connect")
 
     def __init__(self) -> None:
         # path -> method -> endpoint, for paths without parameters. Read directly by
@@ -112,6 +128,7 @@ class Router:
         self._patterns: list[Pattern] = []
         # (prefix + "/", method -> endpoint), longest prefix first; "/" is the root's.
         self._mounts: list[tuple[str, dict[str, Endpoint]]] = []
+        self._connect: Endpoint | None = None
 
     def mount(self, endpoint: Endpoint) -> None:
         """Give every path under `endpoint.path` (a prefix, "" or "/" for all) to `endpoint`."""
@@ -122,6 +139,12 @@ class Router:
             raise ValueError(f"{prefix or '/'} is already mounted")
         self._mounts.append((prefix + "/", dict.fromkeys(endpoint.methods, endpoint)))
         self._mounts.sort(key=lambda mount: -len(mount[0]))
+
+    def connect(self, endpoint: Endpoint) -> None:
+        """Give every CONNECT request to `endpoint`."""
+        if self._connect is not None:
+            raise ValueError("CONNECT already has a handler")
+        self._connect = endpoint
 
     def add(self, endpoint: Endpoint) -> None:
         if "{" in endpoint.path:
@@ -165,6 +188,13 @@ class Router:
                 endpoint = by_method.get(method) or _by_method(by_method, method)
                 rest = raw_path[len(prefix) :]
                 return endpoint, unquote(rest) if "%" in rest else rest  # type: ignore[return-value]
+        if method == "CONNECT":  # an authority-form target: no path has matched it
+            if self._connect is not None:
+                return self._connect, _NO_PARAMS
+            # RFC 9110 §9.3.6, §15.6.2: tunnelling is not something this server implements,
+            # for any target; a 405 would claim the target is a resource of this server and
+            # owe an Allow listing its methods.
+            raise NotImplementedMethod("CONNECT is not supported: this server is not a proxy")
         raise NotFound()
 
     def all_methods(self) -> list[str]:
@@ -175,4 +205,6 @@ class Router:
             methods.update(pattern.by_method)
         for _, by_method in self._mounts:
             methods.update(by_method)
+        if self._connect is not None:
+            methods.add("CONNECT")
         return allow_header(methods)

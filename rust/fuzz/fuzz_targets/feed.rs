@@ -63,6 +63,7 @@ struct Req {
     target: String,
     version: u8,
     keep_alive: bool,
+    expect_continue: bool,
     headers: Vec<(FieldName, Vec<u8>, Vec<u8>)>,
     framing: Framing,
     head_len: usize,
@@ -80,6 +81,7 @@ fn owned(event: Event<'_>) -> Ev {
                 keep_alive: head.keep_alive,
                 headers: head.iter().map(|(id, name, value)| (id, name.to_vec(), value.to_vec())).collect(),
                 framing: head.framing,
+                expect_continue: head.expect_continue,
                 head_len: head.len,
                 body: body.map(<[u8]>::to_vec),
             })
@@ -202,6 +204,7 @@ fn check_request(limits: &Limits, req: &Req) {
     assert!(!req.target.is_empty() && req.target.bytes().all(|b| (0x21..=0x7E).contains(&b)), "target");
     assert!(req.target.len() <= limits.max_target_length, "target over max_target_length");
     assert!(req.version <= 1, "version");
+    assert!(req.version == 1 || !req.expect_continue, "an HTTP/1.0 expectation");
     assert!(req.head_len <= limits.max_head_size, "head over max_head_size");
     assert!(req.headers.len() <= limits.max_headers, "more fields than max_headers");
     let mut hosts = 0;
@@ -219,9 +222,12 @@ fn check_request(limits: &Limits, req: &Req) {
         (Framing::None, Some(body)) => assert!(body.is_empty(), "body without framing"),
         (Framing::Length(n), Some(body)) => {
             assert!(n <= limits.inline_body_size, "inline body over inline_body_size");
+            assert!(n == 0 || !req.expect_continue, "inline body held back for 100 Continue");
             assert_eq!(body.len() as u64, n, "inline body of the wrong size");
         }
-        (Framing::Length(n), None) => assert!(n > limits.inline_body_size, "streamed small body"),
+        (Framing::Length(n), None) => {
+            assert!(n > limits.inline_body_size || (n > 0 && req.expect_continue), "streamed small body")
+        }
         (Framing::Chunked, Some(_)) => panic!("inline chunked body"),
         (Framing::Chunked, None) => assert_eq!(req.version, 1, "chunked HTTP/1.0"),
         (Framing::None, None) => panic!("streamed body without framing"),
