@@ -162,8 +162,8 @@ class BodyStream:
     @property
     def awaiting_continue(self) -> bool:
         """The client holds the body back until `100 Continue`, which the handler has not
-        asked for yet (it reads the body, or answers without it)."""
-        return self._expect_continue and not self._read_started and not self._done
+        asked for yet (it reads the body, or answers without it), and has sent none of it."""
+        return self._expect_continue and not self._read_started and not self._done and not self.received
 
     @property
     def failed(self) -> bool:
