@@ -8,9 +8,10 @@ time per byte is printed. A parser that scans again what it has already scanned 
 byte as N grows; a linear one costs the same at every N. Each figure is the best of several
 rounds (the least disturbed by other load on the machine).
 
-With --callgrind, the same feeding runs under `valgrind --tool=callgrind` at two sizes, once
-with the part and once without it, and the difference divided by N is printed: instructions per
-byte, which do not drift with the load of a shared machine the way timings do.
+With --callgrind, the same program runs under `valgrind --tool=callgrind` at two sizes, once
+feeding the message and once only preparing it, and the difference divided by N is printed:
+instructions per byte, which do not drift with the load of a shared machine the way timings
+do. `make bench-trickle` times both parsers.
 
     .venv/bin/python benches/bench_trickle.py [--parser httptools|rust] [--rounds 5] [part ...]
     .venv/bin/python benches/bench_trickle.py --callgrind [--sizes 2048,8192] [part ...]
@@ -41,15 +42,8 @@ CHUNKED_HEAD = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\
 
 
 def _field_lines(size: int) -> bytes:
-    """`size` bytes of valid field lines of 64 bytes each (the last one shorter)."""
-    lines = []
-    left = size
-    while left > 0:
-        line_size = 64 if left >= 64 + 8 or left == 64 else left
-        name = b"X-Field-%d" % len(lines)
-        lines.append(name + b": " + b"v" * (line_size - len(name) - 4) + b"\r\n")
-        left -= line_size
-    return b"".join(lines)
+    """`size` bytes (a multiple of 64) of field lines of 64 bytes each."""
+    return b"".join(b"X-%05d: " % n + b"v" * 52 + b"\r\n" for n in range(size // 64))
 
 
 def request_line(size: int) -> tuple[bytes, bytes]:
@@ -87,10 +81,15 @@ def parser_class(name: str) -> type:
     return importlib.import_module(module).RequestParser  # type: ignore[no-any-return]
 
 
-def trickle(cls: type, part: str, size: int) -> float:
-    """Seconds to feed the message with a `part` of `size` bytes, that part byte by byte."""
+def message(part: str, size: int) -> tuple[bytes, list[bytes]]:
+    """The message with a `part` of `size` bytes: what is fed at once, then the pieces of one
+    byte."""
     before, trickled = PARTS[part](size)
-    pieces = [trickled[i : i + 1] for i in range(len(trickled))]
+    return before, [trickled[i : i + 1] for i in range(len(trickled))]
+
+
+def trickle(cls: type, before: bytes, pieces: list[bytes]) -> float:
+    """Seconds to feed `before`, then `pieces` one per feed, to a new parser."""
     parser = cls(CONFIG)
     started = time.perf_counter()
     events = parser.feed(before)
@@ -98,28 +97,20 @@ def trickle(cls: type, part: str, size: int) -> float:
         events += parser.feed(piece)
     elapsed = time.perf_counter() - started
     if not events or not isinstance(events[0], tuple) or any(isinstance(e, BaseException) for e in events):
-        raise SystemExit(f"{part} of {size} bytes was not parsed as one valid request: {events[-1:]!r}")
+        raise SystemExit(f"the message was not parsed as one valid request: {events[-1:]!r}")
     return elapsed
 
 
-def feed_once(cls: type, part: str, size: int) -> None:
-    """The program callgrind measures: the message fed as `trickle` feeds it, or (size 0) only
-    a parser made, so that the difference is the cost of the part."""
-    if size:
-        trickle(cls, part, size)
-    else:
-        cls(CONFIG).feed(b"")
-
-
-def collected(parser: str, part: str, size: int) -> int:
-    """Instructions callgrind counts for the whole program feeding a `part` of `size` bytes."""
+def collected(parser: str, part: str, size: int, fed: bool) -> int:
+    """Instructions callgrind counts for the whole program that prepares the message with a
+    `part` of `size` bytes and, if `fed`, feeds it as `trickle` does."""
     command = [
         "valgrind",
         "--tool=callgrind",
         "--callgrind-out-file=/dev/null",
         sys.executable,
         __file__,
-        "--feed",
+        "--feed" if fed else "--prepare",
         str(size),
         "--parser",
         parser,
@@ -140,28 +131,37 @@ def main() -> int:
     parser.add_argument("--callgrind", action="store_true", help="count instructions instead of timing")
     parser.add_argument("--sizes", default=CALLGRIND_SIZES, help=f"with --callgrind (default {CALLGRIND_SIZES})")
     parser.add_argument("--feed", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     unknown = sorted(set(args.parts) - set(PARTS))
     if unknown:
         parser.error(f"unknown part {', '.join(unknown)}: choose from {', '.join(PARTS)}")
     parts = args.parts or list(PARTS)
-    if args.feed is not None:
-        feed_once(parser_class(args.parser), parts[0], args.feed)
+    if args.feed is not None or args.prepare is not None:  # the program callgrind counts
+        cls = parser_class(args.parser)
+        before, pieces = message(parts[0], args.feed or args.prepare)
+        if args.feed:
+            trickle(cls, before, pieces)
         return 0
     if args.callgrind:
         sizes = [int(size) for size in args.sizes.split(",")]
         print(f"instructions per byte, one byte per feed ({args.parser} parser, callgrind)")
         print(f"{'part':<16}" + "".join(f"{size:>12,}" for size in sizes))
         for part in parts:
-            empty = collected(args.parser, part, 0)
-            row = [(collected(args.parser, part, size) - empty) / size for size in sizes]
+            row = [
+                (collected(args.parser, part, size, True) - collected(args.parser, part, size, False)) / size
+                for size in sizes
+            ]
             print(f"{part:<16}" + "".join(f"{count:>12,.0f}" for count in row))
         return 0
     cls = parser_class(args.parser)
     print(f"ns per byte, one byte per feed ({args.parser} parser, best of {args.rounds})")
     print(f"{'part':<16}" + "".join(f"{size:>8,}" for size in SIZES))
     for part in parts:
-        row = [min(trickle(cls, part, size) for _ in range(args.rounds)) / size * 1e9 for size in SIZES]
+        row = []
+        for size in SIZES:
+            before, pieces = message(part, size)
+            row.append(min(trickle(cls, before, pieces) for _ in range(args.rounds)) / size * 1e9)
         print(f"{part:<16}" + "".join(f"{ns:>8,.0f}" for ns in row))
     return 0
 
