@@ -63,7 +63,9 @@ chunk-size line or trailer section is not kept as it came: `_pending` holds a st
 few bytes at which the grammar stands exactly where the line or section does (a chunk size's
 digits, then the shape of its last extension; the state of a field line), and `_line_shift`
 says how many bytes it stands for beyond its own, for the limits. llhttp reads the header
-section incrementally.
+section incrementally; but once it has stopped inside a head (at a field the rules judge only
+at the blank line, such as a second Content-Length), `_read_fields` judges the whole section
+so far again with each feed until the head ends or a limit is passed.
 """
 
 from __future__ import annotations
