@@ -5,8 +5,9 @@ of a message that trickles in (a slow or hostile client): a request line, a head
 chunk-size line and a trailer section, each of N bytes for N = 1K, 2K, 4K, 8K and 16K (the
 limits raised to let them through), are fed one byte per `feed` call to a fresh parser, and the
 time per byte is printed. A parser that scans again what it has already scanned costs more per
-byte as N grows; a linear one costs the same at every N. Each figure is the best of several
-rounds (the least disturbed by other load on the machine).
+byte as N grows; a linear one costs the same at every N. The time is the CPU time of the
+process (`time.process_time`), so that the time other programs take on a shared machine does
+not count, and each figure is the best of several rounds.
 
 With --callgrind, the same program runs under `valgrind --tool=callgrind` at two sizes, once
 feeding the message and once only preparing it, and the difference divided by N is printed:
@@ -89,13 +90,13 @@ def message(part: str, size: int) -> tuple[bytes, list[bytes]]:
 
 
 def trickle(cls: type, before: bytes, pieces: list[bytes]) -> float:
-    """Seconds to feed `before`, then `pieces` one per feed, to a new parser."""
+    """CPU seconds to feed `before`, then `pieces` one per feed, to a new parser."""
     parser = cls(CONFIG)
-    started = time.perf_counter()
+    started = time.process_time()
     events = parser.feed(before)
     for piece in pieces:
         events += parser.feed(piece)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     if not events or not isinstance(events[0], tuple) or any(isinstance(e, BaseException) for e in events):
         raise SystemExit(f"the message was not parsed as one valid request: {events[-1:]!r}")
     return elapsed
