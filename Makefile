@@ -10,7 +10,7 @@ PIP    := $(VENV)/bin/pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test setup build cargo-test cargo-lint pytest bench-parser clean system-deps
+.PHONY: run test setup build cargo-test cargo-lint pytest bench-parser bench-trickle clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ test: setup system-deps cargo-lint cargo-test pytest fuzz-smoke
 
 bench-parser: setup
 	$(PY) benches/bench_parser.py
+
+bench-trickle: setup
+	$(PY) benches/bench_trickle.py
+	$(PY) benches/bench_trickle.py --parser rust
 
 clean:
 	rm -rf $(VENV) $(REDBOT_VENV) target .pytest_cache .hypothesis

@@ -191,6 +191,26 @@ def _request_line_cases() -> list[Any]:
         case("414-default-limit", "9112§3", get(b"/" + b"a" * 8192), [Err(414)]),
         case("414-before-431", "9112§3", get(b"/" + b"a" * 80), [Err(414)], max_target_length=16, max_head_size=64),
     ]
+    # A long line, as it trickles in: the fault in its last byte, in each part, and the head
+    # limit passed inside it without a CRLF (the line is 64 bytes at its 64th).
+    a = b"a" * 300
+    head = {"max_head_size": 64}
+    rows += [
+        case("400-long-method-bad-last-byte", "9110§9.1", b"G" * 300 + b"@", [Err(400, "invalid method")]),
+        case("400-long-target-bad-last-byte", "9112§3.2", b"GET /" + a + b"\x7f", [Err(400, "invalid character in request target")]),
+        case("400-long-target-bare-cr-last", "9112§2.2", b"GET /" + a + b"\rX", [Err(400, "bare CR without LF")]),
+        case("400-long-target-bad-version-last-byte", "9112§2.3", b"GET /" + a + b" HTTP/1.x", [Err(400, "invalid HTTP version")]),
+        case("505-long-target-then-http20", "9110§6.2", get(b"/" + a, version=b"HTTP/2.0"), [Err(505)]),
+        case("400-long-target-no-version", "9112§3", b"GET /" + a + b" \r\n", [Err(400, "invalid HTTP version")]),
+        case("ok-long-target", "9112§3", get(b"/" + a), [req(target="/" + a.decode())]),
+        case("414-long-target-passes-limit", "9112§3", b"GET /" + a, [Err(414, "request target too long")], max_target_length=200),
+        case("ok-line-unfinished-at-head-limit", "9112§3", b"GET /" + b"a" * 59, [], open_end=True, **head),
+        case("431-method-unfinished-over-head-limit", "9112§3", b"G" * 65, [Err(431, "request head too large")], **head),
+        case("431-target-unfinished-over-head-limit", "9112§3", b"GET /" + b"a" * 60, [Err(431, "request head too large")], **head),
+        case("431-version-unfinished-over-head-limit", "9112§3", b"GET /" + b"a" * 51 + b" HTTP/1.1", [Err(431, "request head too large")], **head),
+        case("400-bad-target-byte-at-head-limit", "9112§3.2", b"GET /" + b"a" * 58 + b"\x7f", [Err(400, "invalid character in request target")], **head),
+        case("431-bad-target-byte-past-head-limit", "9112§3.2", b"GET /" + b"a" * 59 + b"\x7f", [Err(431, "request head too large")], **head),
+    ]
     return rows
 
 
@@ -515,6 +535,33 @@ def _chunked_cases() -> list[Any]:
         ),
         case("431-trailer-section-too-large", trailer, chunked(b"0\r\nX: " + b"v" * 200 + b"\r\n\r\n"), [start, Err(431)], max_head_size=128),
         case("431-trailer-section-incomplete-too-large", trailer, chunked(b"0\r\nX: " + b"v" * 200), [start, Err(431)], max_head_size=128),
+        # Long trailer lines, as they trickle in: the fault in the last byte, in each part.
+        case("ok-long-trailers", trailer, chunked(b"0\r\nX: " + b"v" * 300 + b"\r\n" + b"Y" * 300 + b":\r\n\r\n"), [start, None]),
+        case("400-long-trailer-value-nul-last", trailer, chunked(b"0\r\nX: " + b"v" * 300 + b"\x00"), [start, Err(400, "invalid character in header value")]),
+        case("400-long-trailer-value-bare-cr-last", trailer, chunked(b"0\r\nX: " + b"v" * 300 + b"\rY"), [start, Err(400, "bare CR without LF")]),
+        case("400-long-trailer-name-bad-last", trailer, chunked(b"0\r\nA: 1\r\n" + b"X" * 300 + b"@"), [start, Err(400, "invalid character in header name")]),
+        case("400-long-trailer-name-space-last", trailer, chunked(b"0\r\n" + b"X" * 300 + b" "), [start, Err(400, "whitespace between header name and colon")]),
+        case("400-trailer-obs-fold-after-long-line", trailer, chunked(b"0\r\nX: " + b"v" * 300 + b"\r\n\t"), [start, Err(400, "obsolete line folding in header")]),
+        case("400-trailer-end-bare-cr-after-long-line", trailer, chunked(b"0\r\nX: " + b"v" * 300 + b"\r\n\rX"), [start, Err(400, "bare CR without LF")]),
+    ]
+    # The trailer section takes what the head left of max_head_size, however it trickles in:
+    # a section of 310 bytes ends at the limit, or one byte past it; a fault in the last
+    # byte that fits is a 400, one past it a 431; the next request has all its room again.
+    section = b"X: " + b"v" * 200 + b"\r\nY: " + b"v" * 100 + b"\r\n\r\n"
+    room = {"max_head_size": len(chunked(b"")) + len(section)}
+    short = {"max_head_size": len(chunked(b"")) + len(section) - 1}
+    rows += [
+        case("ok-trailers-end-at-limit", trailer, chunked(b"0\r\n" + section), [start, None], **room),
+        case("431-trailers-end-one-past-limit", trailer, chunked(b"0\r\n" + section), [start, Err(431, "trailer section too large")], **short),
+        case("400-trailer-fault-in-last-byte-that-fits", trailer, chunked(b"0\r\n" + section[:-1] + b"x"), [start, Err(400, "bare CR without LF")], **room),
+        case("431-trailer-fault-one-past-limit", trailer, chunked(b"0\r\n" + section[:-1] + b"x"), [start, Err(431, "trailer section too large")], **short),
+        case(
+            "ok-trailers-at-limit-then-chunk-line-and-trailers-at-limit",
+            trailer,
+            chunked(b"0\r\n" + section) + chunked(b"5;a=" + b"v" * (room["max_head_size"] - 6) + b"\r\nhello\r\n0\r\n" + section),
+            [start, None, start, b"hello", None],
+            **room,
+        ),
         case("413-chunked-total-over-limit", rfc, chunked(b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n"), [start, b"hello", Err(413)], max_body_size=8),
         case("413-chunked-single-chunk-over-limit", rfc, chunked(b"9\r\n123456789\r\n0\r\n\r\n"), [start, Err(413)], max_body_size=8),
         case("413-chunk-size-before-its-extension", rfc, chunked(b"ff;@\r\n"), [start, Err(413)], max_body_size=8),

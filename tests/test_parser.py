@@ -6,12 +6,17 @@ one byte at a time, split in two at every position, and followed by more bytes; 
 all feeds are collected, consecutive body pieces merged, and errors compared by class and
 status. A property test feeds arbitrary bytes in arbitrary pieces and expects the events of
 the whole; a differential test feeds the same inputs to both backends and compares errors by
-status, class and detail. The Rust half is
-skipped only while `wirespeed._parser` cannot be imported.
+status, class and detail. Two tests of the twin alone check that what trickles in is not
+scanned again (a short stand-in held; a bounded count of bytes handed to its patterns). The
+Rust half is skipped only while `wirespeed._parser` cannot be imported.
 """
 
 from __future__ import annotations
 
+import importlib
+import re
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -207,6 +212,63 @@ def test_twin_holds_a_trickled_chunk_line_in_a_few_bytes(line: bytes) -> None:
     assert events == [start, b"x", None]
 
 
+class _CountingPattern:
+    """A compiled pattern that adds to `handed[0]` the length of every slice it is asked to
+    scan (`match(string, pos, endpos)` and the like)."""
+
+    def __init__(self, pattern: re.Pattern[bytes], handed: list[int]) -> None:
+        self._pattern = pattern
+        self._handed = handed
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._pattern, name)
+        handed = self._handed
+
+        def counted(string: bytes, pos: int = 0, endpos: int = sys.maxsize) -> Any:
+            handed[0] += max(0, min(endpos, len(string)) - pos)
+            return method(string, pos, endpos)
+
+        return counted
+
+
+def _field_lines(size: int) -> bytes:
+    """`size` bytes (a multiple of 64) of field lines of 64 bytes each."""
+    return b"".join(b"X-%05d: " % n + b"v" * 52 + b"\r\n" for n in range(size // 64))
+
+
+_CHUNKED_HEAD = b"POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+# A message with a part of `size` bytes: (what comes at once, what trickles in, part included).
+_TRICKLED_PARTS: dict[str, Callable[[int], tuple[bytes, bytes]]] = {
+    "request-line": lambda size: (b"", b"GET /" + b"a" * (size - 16) + b" HTTP/1.1\r\nHost: a\r\n\r\n"),
+    "header-section": lambda size: (b"GET / HTTP/1.1\r\nHost: a\r\n", _field_lines(size) + b"\r\n"),
+    "chunk-size-line": lambda size: (_CHUNKED_HEAD, b"1;" + b"e" * (size - 4) + b"\r\nx\r\n0\r\n\r\n"),
+    "trailer-section": lambda size: (_CHUNKED_HEAD + b"0\r\n", _field_lines(size) + b"\r\n"),
+}
+
+
+@pytest.mark.parametrize("part", _TRICKLED_PARTS)
+@pytest.mark.parametrize("size", [1024, 8192])
+def test_twin_scans_a_trickled_part_once(monkeypatch: pytest.MonkeyPatch, part: str, size: int) -> None:
+    """The twin does not scan again what it has scanned: every compiled pattern of the module
+    is made to count the bytes it is handed, and a part of `size` bytes fed one byte per feed
+    hands them at most 16 bytes per byte (the few bytes that stand for an unfinished part are
+    scanned again with each next byte), at 1 KiB and at 8 KiB alike; scanning the unfinished
+    part again with every feed hands them about size/2 per byte. Bytes, not time, so the
+    check is deterministic; benches/bench_trickle.py times both backends on these parts."""
+    twin = importlib.import_module("wirespeed.parser_httptools")
+    handed = [0]
+    for name, value in vars(twin).items():
+        if isinstance(value, re.Pattern):
+            monkeypatch.setattr(twin, name, _CountingPattern(value, handed))
+    at_once, trickled = _TRICKLED_PARTS[part](size)
+    parser = twin.RequestParser(Config(max_head_size=32 * 1024, max_target_length=16 * 1024, max_headers=1024))
+    events = parser.feed(at_once)
+    for i in range(len(trickled)):
+        events += parser.feed(trickled[i : i + 1])
+    assert isinstance(events[0], tuple) and not any(isinstance(e, BaseException) for e in events), events
+    assert handed[0] <= 16 * size, f"{handed[0] / size:.0f} bytes handed per byte"
+
+
 # -- any bytes, any split: the same events -----------------------------------------------------
 
 _FRAGMENTS = [c.values[0].raw for c in CASES[::7]] + [
@@ -320,7 +382,9 @@ def test_the_last_request_a_connection_may_carry_is_not_keep_alive(parser_class:
 def test_holding_says_whether_part_of_a_request_is_held(parser_class: type) -> None:
     parser = parser_class(Config(inline_body_size=16))
     assert not parser.holding
-    parser.feed(b"GET / HT")
+    parser.feed(b"GET /in")  # in the target
+    assert parser.holding
+    parser.feed(b"dex HT")  # in the version
     assert parser.holding
     parser.feed(b"TP/1.1\r\nHost: a\r\n\r\n")
     assert not parser.holding

@@ -58,9 +58,17 @@ hypothesis differential test in tests/test_differential.py find no disagreement 
 events, error details included: every error names the same fault, in the same words, as the
 Rust parser's, and where one input has several faults both name the same first one.
 
-An unfinished chunk-size line is not kept as it came: `_pending` holds a stand-in of a few
-bytes at which the line grammar stands exactly where the line does (its size digits, then the
-shape of its last extension), so a line trickled in byte by byte costs linear time.
+What arrives a few bytes at a time is not scanned again with every feed, so a part of a
+message trickled in byte by byte costs linear time. An unfinished request line is held as the
+pieces already scanned, with the part of the line the scan stopped in; the next bytes are
+scanned from there, and the line is read whole once its CRLF has come. An unfinished
+chunk-size line or trailer section is not kept as it came: `_pending` holds a stand-in of a
+few bytes at which the grammar stands exactly where the line or section does (a chunk size's
+digits, then the shape of its last extension; the state of a field line), and `_line_shift`
+says how many bytes it stands for beyond its own, for the limits. llhttp reads the header
+section incrementally; but once it has stopped inside a head (at a field the rules judge only
+at the blank line, such as a second Content-Length), `_read_fields` judges the whole section
+so far again with each feed until the head ends or a limit is passed.
 """
 
 from __future__ import annotations
@@ -172,6 +180,12 @@ _METHODS: dict[bytes, str] = {
     m.encode(): m
     for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 }
+
+# Where the scan of an unfinished request line stopped: in the method, in the target, in the
+# version (which is scanned again with the next bytes, as it is 8 bytes at most).
+_IN_METHOD = 0
+_IN_TARGET = 1
+_IN_VERSION = 2
 
 # Parser states.
 _LINE = 0  # before or inside a request line
@@ -374,7 +388,10 @@ class RequestParser:
         "_head_size",
         "_inline_body_size",
         "_keep_alive",
+        "_line_held",
         "_line_len",
+        "_line_parts",
+        "_line_phase",
         "_line_shift",
         "_llhttp",
         "_max_body_size",
@@ -394,6 +411,7 @@ class RequestParser:
         "_state",
         "_tail",
         "_target",
+        "_target_start",
         "_version",
     )
 
@@ -411,9 +429,16 @@ class RequestParser:
         self.requests = 0
         self._max_requests = getattr(config, "max_requests_per_connection", 0)
         self._state = _LINE
-        # Unconsumed bytes of a request line, chunk CRLF or trailer section, or the stand-in of
-        # an unfinished chunk-size line (see _read_chunk_size).
+        # Bytes still to be scanned with the next feed: the end of an unfinished request line
+        # (a CR, or its version so far), a chunk CRLF's CR, or the stand-in of an unfinished
+        # chunk-size line or trailer section (see _read_chunk_size, _read_trailers).
         self._pending = b""
+        # An unfinished request line: the bytes already scanned (valid so far), how many, the
+        # part the scan stopped in and, past the method, where the target starts in the line.
+        self._line_parts: list[bytes] = []
+        self._line_held = 0
+        self._line_phase = _IN_METHOD
+        self._target_start = 0
         # The last (up to 3) bytes of the head so far, to find a blank line split across feeds.
         self._tail = b""
         self._head_size = 0
@@ -430,7 +455,8 @@ class RequestParser:
         self._remaining = 0
         self._body_parts: list[bytes] = []
         self._body_total = 0
-        # How much longer the unfinished chunk-size line is than its stand-in in _pending.
+        # How much longer the unfinished chunk-size line or trailer section is than its
+        # stand-in in _pending.
         self._line_shift = 0
         self._keep_alive = True
 
@@ -439,7 +465,9 @@ class RequestParser:
         """Whether bytes of a request not yet reported are held: an unfinished head, or a
         head waiting for its inline body."""
         state = self._state
-        return (state == _LINE and bool(self._pending)) or state == _FIELDS or state == _INLINE_BODY
+        return (
+            (state == _LINE and bool(self._pending or self._line_held)) or state == _FIELDS or state == _INLINE_BODY
+        )
 
     def feed(self, data: bytes) -> list[Event]:
         """Every event that `data` completes, in order (see `wirespeed.parser`)."""
@@ -485,6 +513,7 @@ class RequestParser:
     def _stop(self) -> None:
         self._state = _DONE
         self._pending = b""
+        self._line_parts = []
         self._body_parts = []
         self._llhttp = None
 
@@ -498,6 +527,18 @@ class RequestParser:
     # -- request line (RFC 9112 §3) -----------------------------------------------------------
 
     def _read_request_line(self, data: bytes, pos: int, events: list[Event]) -> int:
+        if self._line_held:  # the line began in an earlier feed
+            if data.find(b"\r\n", pos) < 0:
+                self._scan_line(data, pos)  # the new bytes, from where the last scan stopped
+                return -1
+            # The line is complete: it and the rest of the input are read as if the line had
+            # come in one piece.
+            data = b"".join(self._line_parts) + data[pos:]
+            self._line_parts = []
+            self._line_held = 0
+            self._line_phase = _IN_METHOD
+            self._run(data, events)
+            return -1
         # RFC 9112 §2.2: empty lines (CRLF) before a request line are skipped.
         while data.startswith(b"\r\n", pos):
             pos += 2
@@ -505,7 +546,6 @@ class RequestParser:
         if eol < 0:
             if pos < len(data):
                 self._scan_line(data, pos)  # a fault or 414 as soon as its bytes are in
-                self._pending = data[pos:]
             return -1
         line = data[pos:eol]
         size = eol + 2 - pos
@@ -566,44 +606,61 @@ class RequestParser:
         return eol + 2
 
     def _scan_line(self, data: bytes, pos: int) -> tuple[bytes, bytes, int] | None:
-        """The request line at data[pos:], judged as the Rust scanner judges it: each part in
-        byte order, raising its first fault; None while the line is unfinished and valid so
-        far. Only the first max_head_size bytes of the head are looked at (431 past them)."""
-        if data[pos] == 0x0D and pos + 1 < len(data):
-            # A CR that starts no empty line is bare (RFC 9112 §2.2), judged like the empty
-            # lines before the request line: before the head and its size limit begin.
-            raise ParseFault.BARE_CR.error()
-        limit = pos + self._max_head_size
+        """The request line, judged as the Rust scanner judges it: each part in byte order,
+        raising its first fault. A line whose CRLF has come is scanned whole, from its first
+        byte at data[pos], and its (method, target, version) returned. An unfinished line that
+        is valid so far gives None and is held (`_hold_line`); the next scan resumes in the
+        part where this one stopped, at data[pos] after the `_line_held` bytes of earlier
+        feeds, so that only a CR at the end and the version (8 bytes at most) are scanned
+        again. Only the first max_head_size bytes of the head are looked at (431 past them)."""
+        held = self._line_held
+        start = pos - held  # where the line starts, counting the bytes held from earlier feeds
+        limit = start + self._max_head_size
         end = min(len(data), limit)
-        # method = token (RFC 9110 §9.1), then exactly one SP.
-        m_end = _TOKEN_RUN.match(data, pos, end).end()  # type: ignore[union-attr]
-        after = data[m_end : min(m_end + 2, end)]
-        if not after or after == b"\r":
-            return self._unfinished_line(data, limit)
-        fault = _separator_fault(after, m_end == pos, ParseFault.INVALID_REQUEST_LINE, ParseFault.INVALID_METHOD)
-        if fault is not None:
-            raise fault.error()
-        # request-target: visible ASCII (RFC 9112 §3.2), at most max_target_length bytes.
-        t_start = m_end + 1
-        t_end = _TARGET_RUN.match(data, t_start, end).end()  # type: ignore[union-attr]
-        if t_end - t_start > self._max_target_length:
-            raise ParseFault.TARGET_TOO_LONG.error()
-        after = data[t_end : min(t_end + 2, end)]
-        if not after or after == b"\r":
-            return self._unfinished_line(data, limit)
-        # "GET /" CRLF is an HTTP/0.9 request: no version at all -> 505.
-        fault = _separator_fault(after, t_end == t_start, ParseFault.UNSUPPORTED_VERSION, ParseFault.INVALID_TARGET)
-        if fault is not None:
-            raise fault.error()
+        phase = self._line_phase
+        if phase == _IN_METHOD:
+            if not held and data[pos] == 0x0D and pos + 1 < len(data):
+                # A CR that starts no empty line is bare (RFC 9112 §2.2), judged like the empty
+                # lines before the request line: before the head and its size limit begin.
+                raise ParseFault.BARE_CR.error()
+            # method = token (RFC 9110 §9.1), then exactly one SP.
+            m_end = _TOKEN_RUN.match(data, pos, end).end()  # type: ignore[union-attr]
+            after = data[m_end : min(m_end + 2, end)]
+            if not after or after == b"\r":
+                return self._hold_line(data, pos, m_end, _IN_METHOD, limit)
+            fault = _separator_fault(after, m_end == start, ParseFault.INVALID_REQUEST_LINE, ParseFault.INVALID_METHOD)
+            if fault is not None:
+                raise fault.error()
+            t_start = resume = m_end + 1
+            self._target_start = t_start - start
+        else:  # the method, its SP and the target or its start are held
+            t_start = start + self._target_start
+            m_end = t_start - 1
+            resume = pos
+        if phase != _IN_VERSION:
+            # request-target: visible ASCII (RFC 9112 §3.2), at most max_target_length bytes.
+            t_end = _TARGET_RUN.match(data, resume, end).end()  # type: ignore[union-attr]
+            if t_end - t_start > self._max_target_length:
+                raise ParseFault.TARGET_TOO_LONG.error()
+            after = data[t_end : min(t_end + 2, end)]
+            if not after or after == b"\r":
+                return self._hold_line(data, pos, t_end, _IN_TARGET, limit)
+            # "GET /" CRLF is an HTTP/0.9 request: no version at all -> 505.
+            fault = _separator_fault(after, t_end == t_start, ParseFault.UNSUPPORTED_VERSION, ParseFault.INVALID_TARGET)
+            if fault is not None:
+                raise fault.error()
+            v_start = t_end + 1
+        else:  # the version is scanned again from its first byte, at data[pos]
+            v_start = resume
+            t_end = v_start - 1
         # HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then CRLF.
-        v_start = t_end + 1
         v_end = _VERSION_SLOT.match(data, v_start, end).end()  # type: ignore[union-attr]
         version = data[v_start:v_end]
         if not _VERSION_PREFIX.fullmatch(version):
             raise ParseFault.INVALID_VERSION.error()
         after = data[v_end : min(v_end + 2, end)]
         if not after or after == b"\r":
-            return self._unfinished_line(data, limit)
+            return self._hold_line(data, pos, v_start, _IN_VERSION, limit)
         if after[0] == 0x0A:
             raise ParseFault.BARE_LF.error()
         if after[1] != 0x0A:
@@ -615,16 +672,23 @@ class RequestParser:
             if len(version) == len(b"HTTP/1.1"):
                 raise ParseFault.UNSUPPORTED_VERSION.error()
             raise ParseFault.INVALID_VERSION.error()
-        method = data[pos:m_end]
+        method = data[start:m_end]
         target = data[t_start:t_end]
         self._check_target_form(method, target)
         return method, target, number
 
-    @staticmethod
-    def _unfinished_line(data: bytes, limit: int) -> None:
-        """An unfinished request line without a fault: 431 if the head is over its size."""
+    def _hold_line(self, data: bytes, pos: int, scanned: int, phase: int, limit: int) -> None:
+        """An unfinished request line without a fault so far: 431 if the head is over its size;
+        else data[pos:scanned] joins the held bytes of the line, and what follows (nothing, a
+        CR, or the version so far) waits in _pending to be scanned with the next bytes, in
+        `phase`."""
         if len(data) > limit:
             raise ParseFault.HEAD_TOO_LARGE.error()
+        if scanned > pos:
+            self._line_parts.append(data[pos:scanned])
+            self._line_held += scanned - pos
+        self._line_phase = phase
+        self._pending = data[scanned:]
 
     @staticmethod
     def _check_target_form(method: bytes, target: bytes) -> None:
@@ -903,13 +967,15 @@ class RequestParser:
         return -1
 
     def _read_trailers(self, data: bytes, pos: int, events: list[Event]) -> int:
+        # An earlier feed may have left the start of the section in _pending as a stand-in,
+        # _line_shift bytes shorter than what it stands for (trailers are judged, not kept).
         if data.startswith(b"\r\n", pos):
             section_end = pos + 2
         else:
             found = data.find(_HEAD_END, pos)
             section_end = found + 4 if found >= 0 else -1
         stop = section_end if section_end >= 0 else len(data)
-        room = self._max_head_size - self._head_size  # the trailers count with the head
+        room = self._max_head_size - self._head_size - self._line_shift  # they count with the head
         if stop - pos > room:
             fault = _field_section_fault(data, pos, pos + max(room, 0))
             raise (fault or ParseFault.TRAILERS_TOO_LARGE).error()
@@ -917,11 +983,16 @@ class RequestParser:
             fault = _field_section_fault(data, pos, len(data))
             if fault is not None:
                 raise fault.error()
-            self._pending = data[pos:]
+            # Hold a few bytes that stand where the section stands, not the section: the next
+            # feed then costs what it brings, however slowly the section trickles in.
+            stand_in = _field_section_stand_in(data, pos)
+            self._line_shift += len(data) - pos - len(stand_in)
+            self._pending = stand_in
             return -1
         if not _TRAILERS.fullmatch(data, pos, section_end):
             fault = _field_section_fault(data, pos, section_end)
             raise (fault or ParseFault.INVALID_HEADER_NAME).error()
+        self._line_shift = 0
         events.append(None)  # trailer fields are validated and dropped
         self._request_done()
         return section_end if self._state != _DONE else -1
@@ -1066,6 +1137,23 @@ def _chunk_line_fault(line: bytes) -> ParseFault:
             break
     # Not reached: the regexes refuse a line only where one of the faults above is.
     return bad_ext
+
+
+def _field_section_stand_in(data: bytes, pos: int) -> bytes:
+    """A short text at which a field section stands where the unfinished one at data[pos:],
+    valid so far, stands: at the start of a line, after the CR of the blank line, in a field
+    name, in a field value, or after the CR that ends a field line (the states of fields.rs).
+
+    The same bytes may follow either and be valid, and end the section at the same byte, so
+    checking the stand-in plus what comes next is checking the section plus what comes next.
+    """
+    last_crlf = data.rfind(b"\r\n", pos)
+    line = last_crlf + 2 if last_crlf >= 0 else pos
+    if line == len(data):
+        return b""
+    if data.find(b":", line) < 0:
+        return b"\r" if data[line] == _CR else b"a"
+    return b"a:\r" if data[-1] == _CR else b"a:"
 
 
 def _field_section_fault(data: bytes, pos: int, end: int) -> ParseFault | None:
