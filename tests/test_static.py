@@ -4,10 +4,11 @@ Strategy: this module owns what a client sees of `app.static(...)` and `wirespee
 content types and validators, HEAD, conditional requests (RFC 9110 §13), byte ranges, several
 of them as multipart/byteranges (never larger than the file), and If-Range (§14, §13.1.5),
 directories and redirects, 403/404/405, precompressed `.br`/`.gz` siblings chosen by
-Accept-Encoding (§12.5.3), changes on disk, and the sending itself: big
-files whole and exact on uvloop and on the stock asyncio loop, keep-alive, pipelining order,
-backpressure and the write timeout, files that shrink or grow while they are sent, and, under
-strace, proof that the body bytes go out with sendfile(2) and never through write(2).
+Accept-Encoding (§12.5.3), changes on disk, which files the cache keeps, and the sending
+itself: big files whole and exact on uvloop and on the stock asyncio loop, keep-alive,
+pipelining order, backpressure and the write timeout, files that shrink or grow while they are
+sent, and, under strace, proof that the body bytes go out with sendfile(2) and never through
+write(2).
 Path containment (`..`, encodings, symlinks, dotfiles) is not this module's concern.
 Real servers on 127.0.0.1, both parser backends; raw sockets where exact bytes matter.
 """
@@ -988,6 +989,48 @@ def test_a_changed_file_is_served_fresh(server_for: ServerFor, tmp_path: Path, c
     # Removed: 404.
     path.unlink()
     assert fetch(server.port, f"{PREFIX}/note.txt").status == 404
+
+
+def cached_app(root: Path) -> tuple[App, StaticFiles]:
+    """As `static_app`, with the StaticFiles itself, to look into its cache."""
+    app = App()
+    files = StaticFiles(root)
+    files.mount(app, PREFIX)
+
+    @app.get("/plain")
+    def plain(request: Request) -> str:
+        return "plain"
+
+    return app, files
+
+
+def test_the_cache_drops_the_least_recently_used_file(server_for: ServerFor, tmp_path: Path) -> None:
+    """Room for two files: the one read again and again stays in memory, the one read once
+    and never since goes when a third comes, although it came in later."""
+    write_tree(tmp_path, {name: name.encode() * 200 for name in ("often", "once", "third")})  # 1,000 bytes each
+    app, files = cached_app(tmp_path)
+    server = server_for(app, static_cache_size=2500)
+    with Connection(server.port) as connection:
+        for name in ("often", "once", "often", "often", "often", "third"):
+            connection.send(request_bytes(f"{PREFIX}/{name}"))
+            assert connection.read_response().body == name.encode() * 200
+    remembered = files._files  # noqa: SLF001 - what is in memory is not visible on the wire
+    assert list(remembered) == ["often", "third"], "the least recently used one went"
+    assert files._cached_bytes == 2000  # noqa: SLF001
+
+
+def test_a_file_larger_than_the_cache_does_not_empty_it(server_for: ServerFor, tmp_path: Path) -> None:
+    """A file under static_cache_file_size but over static_cache_size is sent from disk;
+    the files in memory stay."""
+    write_tree(tmp_path, {"small": b"s" * 1000, "large": b"L" * 3000})
+    app, files = cached_app(tmp_path)
+    server = server_for(app, static_cache_size=2500)
+    for name, size in (("small", 1000), ("large", 3000), ("large", 3000)):
+        assert len(fetch(server.port, f"{PREFIX}/{name}").body) == size
+    remembered = files._files  # noqa: SLF001
+    assert remembered["small"].body is not None
+    assert remembered["large"].body is None
+    assert files._cached_bytes == 1000  # noqa: SLF001
 
 
 # -- 9. sending big files -----------------------------------------------------------------------
