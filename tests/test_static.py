@@ -754,6 +754,19 @@ def test_directories_and_missing(
     assert tree.files["docs/index.html"] not in response.body
 
 
+@pytest.mark.parametrize("config", [{}, {"static_cache_size": 0}], ids=["cached", "cache-off"])
+def test_a_fifo_is_a_404_and_never_blocks(server_for: ServerFor, tmp_path: Path, config: dict[str, Any]) -> None:
+    """A named pipe is not a file to serve: 404 at once (opening it for reading would wait
+    for a writer, and hold up every connection)."""
+    write_tree(tmp_path, {"hello.txt": b"hello"})
+    os.mkfifo(tmp_path / "pipe")
+    server = server_for(static_app(tmp_path), **config)
+    with Connection(server.port, timeout=3) as connection:
+        connection.send(request_bytes(f"{PREFIX}/pipe") + request_bytes(f"{PREFIX}/hello.txt"))
+        assert connection.read_response().status == 404
+        assert connection.read_response().body == b"hello"
+
+
 @pytest.mark.parametrize("target", ["/static/docs/", "/static/docs/?page=2", "/static/docs/index.html"])
 def test_directory_index(server_for: ServerFor, tree: Tree, target: str) -> None:
     server = server_for(static_app(tree.root))

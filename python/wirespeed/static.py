@@ -38,6 +38,7 @@ import mimetypes
 import os
 import stat
 from collections import OrderedDict
+from collections.abc import Sequence
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
@@ -398,7 +399,7 @@ class StaticFiles:
             parts.append(segment)
         return parts
 
-    def _open_beneath(self, names: list[str] | tuple[str, ...]) -> tuple[int, os.stat_result]:
+    def _open_beneath(self, names: Sequence[str]) -> tuple[int, os.stat_result]:
         """A descriptor of what the path components `names` lead to from the root, and its
         fstat: opened for reading if it is a regular file, an O_PATH descriptor otherwise
         (the caller closes it). Each component is opened relative to a descriptor of the
@@ -440,7 +441,7 @@ class StaticFiles:
                         above.append((here_identity, inside))
                         here_identity = (step_info.st_dev, step_info.st_ino)
                         inside = inside or here_identity == root
-                        here, step = step, here
+                        here, step, info = step, here, step_info
                         continue
                     elif pending:
                         raise NotADirectoryError(errno.ENOTDIR, "not a directory", name)
