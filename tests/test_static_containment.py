@@ -74,6 +74,9 @@ def make_layout(tmp: Path) -> Layout:
     os.symlink("../root/public.txt", root / "out_and_back")  # leaves and comes back: inside
     os.symlink("out_file", root / "chain")  # inside, to a link that points out
     os.symlink(str(tmp / "secret.txt"), root / "abs_link")  # an absolute target outside
+    os.symlink(str(root / "public.txt"), root / "abs_in")  # an absolute target inside
+    os.symlink("sub", root / "dir_link")  # a directory inside
+    os.symlink("..", root / "sub" / "up")  # up to the root: inside
     os.symlink("loop", root / "loop")  # ELOOP
     os.symlink("../../secret.txt", root / "linkdir" / "index.html")  # a directory's index points out
     os.symlink("../secret.txt", root / "public.txt.br")  # a precompressed sibling points out
@@ -234,6 +237,10 @@ SERVED = [
     _served("symlink-inside-strict-options", b"{P}/in_link", PUBLIC, follow_symlinks=False, show_hidden=False),
     _served("symlink-self", b"{P}/self/self/public.txt", PUBLIC),
     _served("symlink-out-and-back-in", b"{P}/out_and_back", PUBLIC),
+    _served("symlink-out-dir-and-back-in", b"{P}/out_dir/root/public.txt", PUBLIC),
+    _served("symlink-absolute-inside", b"{P}/abs_in", PUBLIC),
+    _served("symlink-dir-inside", b"{P}/dir_link/inner.txt", INNER),
+    _served("symlink-up-to-root", b"{P}/sub/up/sub/up/public.txt", PUBLIC),
     # The .br sibling of public.txt points out: not an option, the identity file is served.
     _served("symlink-sibling-out-ignored", b"{P}/public.txt", PUBLIC, headers=ACCEPT_BR),
     _served("symlink-sibling-out-followed", b"{P}/public.txt", SECRET, headers=ACCEPT_BR, coding="br", follow_symlinks=True),
