@@ -37,7 +37,6 @@ import errno
 import mimetypes
 import os
 import stat
-from collections import OrderedDict
 from collections.abc import Sequence
 from email.utils import formatdate
 from typing import TYPE_CHECKING
@@ -230,8 +229,10 @@ class StaticFiles:
             encode_headers([("Cache-Control", cache_control)])  # refuses CR, LF and NUL now
         self.cache_control = cache_control
         # Files as last seen, by the relative path asked for (with "\0coding" for a sibling),
-        # the least recently asked for first.
-        self._files: OrderedDict[str, FileEntry] = OrderedDict()
+        # the least recently used first (a plain dict: its lookups cost less than an
+        # OrderedDict's), and the one used last, which has nowhere to move.
+        self._files: dict[str, FileEntry] = {}
+        self._newest: FileEntry | None = None
         self._cached_bytes = 0
 
     def mount(self, app: App, prefix: str) -> None:
@@ -256,8 +257,8 @@ class StaticFiles:
             if not isinstance(opened, FileEntry):
                 return opened  # a redirect to the directory's slash
             found = opened
-        else:
-            files.move_to_end(relative)
+        elif found is not self._newest:
+            self._used(relative, found)
         fields = request_fields(request.raw_headers)
         if fields is None:
             return found.whole or self._file_response(found, 200, found.headers)
@@ -346,7 +347,8 @@ class StaticFiles:
             key = f"{relative}\0{coding}"
             sibling = files.get(key)
             if sibling is not None and sibling.current():
-                files.move_to_end(key)
+                if sibling is not self._newest:
+                    self._used(key, sibling)
                 return sibling
             names = (*found.names[:-1], found.names[-1] + _SUFFIXES[coding])
             try:
@@ -547,11 +549,19 @@ class StaticFiles:
             found.whole = None
         size = len(found.body) if found.body is not None else 0
         while files and (len(files) >= _MAX_FILES or self._cached_bytes + size > config.static_cache_size):
-            _, evicted = files.popitem(last=False)  # the least recently used
+            evicted = files.pop(next(iter(files)))  # the least recently used
             if evicted.body is not None:
                 self._cached_bytes -= len(evicted.body)
         files[key] = found
+        self._newest = found
         self._cached_bytes += size
+
+    def _used(self, key: str, found: FileEntry) -> None:
+        """`found`, remembered under `key`, has just been used: it goes last."""
+        files = self._files
+        del files[key]
+        files[key] = found
+        self._newest = found
 
     def _forget(self, found: FileEntry) -> None:
         for key, remembered in list(self._files.items()):
