@@ -89,8 +89,8 @@ class Config:
     static_cache_file_size: int = 64 * 1024
     # Byte ranges in one Range field answered as ranges (coalesced, one part or a
     # multipart/byteranges 206); a field with more is ignored and the whole file sent (200).
-    # 200 is Apache's MaxRanges (nginx's max_ranges has no limit unless set): far more than
-    # clients ask for (PDF readers fetch tens), few enough that a request cannot cost much.
+    # 200 is Apache's MaxRanges (nginx's max_ranges has no limit unless set): more than
+    # clients ask for, few enough that one request cannot cost much.
     # 0 turns ranges off (Accept-Ranges: none).
     max_ranges: int = 200
 
