@@ -4,9 +4,9 @@
 Strategy: this module owns the reading of the validator, range and Accept-Encoding header
 fields, and the decisions they lead to: 412, 304, a byte range or a coalesced set of them
 (206, its multipart/byteranges framing included), 416, or the whole representation; and
-which precompressed coding a client accepts. It works on plain values (an
-entity tag, a modification time in whole seconds, a length) and raw header bytes, and knows
-nothing of files or sockets: `static.py` applies it to files.
+which precompressed coding a client accepts. It works on plain values (an entity tag, a
+modification time in whole seconds, a length) and raw header bytes, and knows nothing of
+files or sockets: `static.py` applies it to files.
 """
 
 from __future__ import annotations

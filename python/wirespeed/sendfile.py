@@ -4,9 +4,9 @@ Strategy: this module owns what happens between an open file and a socket descri
 `os.sendfile` until the kernel's send buffer is full (with the bytes a body has between parts
 of the file, a multipart/byteranges body's, written straight to the socket in their turn),
 telling a full buffer from a client that left, from a file that ended early and from a pair of
-descriptors sendfile cannot join; and corking a TCP socket so a head and the start of its body leave in full segments. The event
-loop, the transport and the waiting belong to the protocol (`protocol.py`), which keeps a
-`FileBody` for a body it could not send at once.
+descriptors sendfile cannot join; and corking a TCP socket so a head and the start of its body
+leave in full segments. The event loop, the transport and the waiting belong to the protocol
+(`protocol.py`), which keeps a `FileBody` for a body it could not send at once.
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ class FileBody:
     and the end. The sender closes the file (and pulls the cork) when it is done, whether it
     finished or failed."""
 
-    __slots__ = ("file", "pieces", "next", "data", "offset", "end", "sock", "corked")
+    __slots__ = ("file", "pieces", "next_piece", "data", "offset", "end", "sock", "corked")
 
     def __init__(self, file: BinaryIO, pieces: Sequence[tuple[bytes, int, int]], sock: Any, corked: bool) -> None:
         self.file = file
         self.pieces = pieces
-        self.next = 1  # the index of the piece after this one
+        self.next_piece = 1  # the index of the piece after this one
         data, offset, length = pieces[0]
         self.data = data
         self.offset = offset
@@ -61,11 +61,11 @@ class FileBody:
     def pending(self) -> bool:
         """Whether bytes are left to send; moves on to the next piece when one is out."""
         while not self.data and self.offset >= self.end:
-            if self.next == len(self.pieces):
+            if self.next_piece == len(self.pieces):
                 return False
-            self.data, self.offset, length = self.pieces[self.next]
+            self.data, self.offset, length = self.pieces[self.next_piece]
             self.end = self.offset + length
-            self.next += 1
+            self.next_piece += 1
         return True
 
     def close(self, uncork: bool) -> None:
