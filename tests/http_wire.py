@@ -1,7 +1,8 @@
 """A small, strict HTTP/1.1 response reader for raw-socket tests.
 
 Tests send exact bytes with a plain socket and read the answers with this reader, which
-parses status line, fields and a Content-Length, chunked or close-delimited body.
+parses status line, fields and a Content-Length, chunked or close-delimited body, and the
+parts of a multipart/byteranges body.
 """
 
 from __future__ import annotations
@@ -127,3 +128,17 @@ def exchange(port: int, data: bytes, count: int = 1, methods: list[str] | None =
     with Connection(port) as connection:
         connection.send(data)
         return [connection.read_response((methods or ["GET"] * count)[i]) for i in range(count)]
+
+
+def multipart_parts(content_type: str, body: bytes) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart/byteranges body (RFC 9110 §14.6, RFC 2046 §5.1.1)."""
+    kind, _, boundary = content_type.partition("; boundary=")
+    assert kind == "multipart/byteranges" and boundary, content_type
+    delimiter = b"--" + boundary.encode()
+    assert body.startswith(delimiter + b"\r\n") and body.endswith(b"\r\n" + delimiter + b"--\r\n"), body
+    parts = []
+    for chunk in body[len(delimiter) + 2 : -len(delimiter) - 6].split(b"\r\n" + delimiter + b"\r\n"):
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        fields = dict(line.split(": ", 1) for line in head.decode("latin-1").split("\r\n"))
+        parts.append((fields, data))
+    return parts

@@ -1,5 +1,6 @@
 """The decisions of `wirespeed.conditional` alone: entity-tag lists, HTTP dates, preconditions,
-byte ranges and content-coding negotiation, as tables with the RFC 9110 section of each row.
+byte ranges (coalesced and capped), the multipart/byteranges framing and content-coding
+negotiation, as tables with the RFC 9110 section of each row.
 
 These are unit tests of pure functions (no server); the same rules are exercised end to end
 against live servers in test_static.py.
@@ -12,14 +13,16 @@ from email.utils import formatdate
 
 import pytest
 
+from http_wire import multipart_parts
 from wirespeed.conditional import (
     NOT_MODIFIED,
     PRECONDITION_FAILED,
     UNSATISFIABLE,
-    byte_range,
+    byte_ranges,
     entity_tags,
     http_date,
     if_range_holds,
+    multipart_byteranges,
     preconditions,
     preferred_codings,
     request_fields,
@@ -99,19 +102,18 @@ def test_preconditions(fields: dict[bytes, bytes], expected: int | None, section
 
 BYTE_RANGES = [
     # (value, size, expected, section)
-    (b"bytes=0-9", 100, (0, 9), "§14.1.2 int-range"),
-    (b"bytes=90-", 100, (90, 99), "§14.1.2 open-ended"),
-    (b"bytes=90-1000", 100, (90, 99), "§14.1.2 last-pos past the end is clamped"),
-    (b"bytes=-10", 100, (90, 99), "§14.1.2 suffix-range"),
-    (b"bytes=-1000", 100, (0, 99), "§14.1.2 suffix longer than the representation"),
-    (b"Bytes = 0-0", 100, (0, 0), "§14.1 range units are case-insensitive, OWS around ="),
-    (b"bytes=0-9,", 100, (0, 9), "§5.6.1 empty list elements"),
+    (b"bytes=0-9", 100, [(0, 9)], "§14.1.2 int-range"),
+    (b"bytes=90-", 100, [(90, 99)], "§14.1.2 open-ended"),
+    (b"bytes=90-1000", 100, [(90, 99)], "§14.1.2 last-pos past the end is clamped"),
+    (b"bytes=-10", 100, [(90, 99)], "§14.1.2 suffix-range"),
+    (b"bytes=-1000", 100, [(0, 99)], "§14.1.2 suffix longer than the representation"),
+    (b"Bytes = 0-0", 100, [(0, 0)], "§14.1 range units are case-insensitive, OWS around ="),
+    (b"bytes=0-9,", 100, [(0, 9)], "§5.6.1 empty list elements"),
     (b"bytes=100-", 100, UNSATISFIABLE, "§14.1.1 starts at the end"),
     (b"bytes=200-300", 100, UNSATISFIABLE, "§14.1.1 starts past the end"),
     (b"bytes=-0", 100, UNSATISFIABLE, "§14.1.1 an empty suffix"),
     (b"bytes=200-,300-", 100, UNSATISFIABLE, "§14.1.1 none of several overlaps"),
-    (b"bytes=0-1,5-9", 100, None, "§14.2 several ranges: the whole representation"),
-    (b"bytes=200-,5-9", 100, None, "§14.2 several, one satisfiable: the whole"),
+    (b"bytes=200-,5-9", 100, [(5, 9)], "§14.1.1 an unsatisfiable range is dropped: one part"),
     (b"bytes=9-5", 100, None, "§14.1.1 last-pos before first-pos: invalid, ignored"),
     (b"bytes=0-1,9-5", 100, None, "§14.1.1 one invalid spec invalidates the set"),
     (b"bytes=x-", 100, None, "§14.1.2 not digits"),
@@ -120,9 +122,9 @@ BYTE_RANGES = [
     (b"bytes=", 100, None, "§14.1.2 no range"),
     (b"bytes 0-1", 100, None, "§14.2 no '='"),
     (b"items=0-1", 100, None, "§14.1 an unknown unit is ignored"),
-    (b"bytes=0-" + b"9" * 40, 100, (0, 99), "§14.1.2 a last-pos of any length is clamped"),
+    (b"bytes=0-" + b"9" * 40, 100, [(0, 99)], "§14.1.2 a last-pos of any length is clamped"),
     (b"bytes=" + b"9" * 40 + b"-", 100, UNSATISFIABLE, "§14.1.1 a first-pos of any length past the end"),
-    (b"bytes=-" + b"9" * 5000, 100, (0, 99), "§14.1.2 a suffix longer than int() converts: the whole"),
+    (b"bytes=-" + b"9" * 5000, 100, [(0, 99)], "§14.1.2 a suffix longer than int() converts: the whole"),
     (b"bytes=" + b"9" * 40 + b"-5", 100, None, "§14.1.1 a huge first-pos after its last-pos: invalid"),
     (b"bytes=+1-2", 100, None, "§14.1.2 no sign"),
 ]
@@ -130,7 +132,81 @@ BYTE_RANGES = [
 
 @pytest.mark.parametrize(("value", "size", "expected", "section"), BYTE_RANGES)
 def test_byte_ranges(value: bytes, size: int, expected: object, section: str) -> None:
-    assert byte_range(value, size) == expected, section
+    assert byte_ranges(value, size, 200) == expected, section
+
+
+def ranges(*spans: str) -> bytes:
+    return b"bytes=" + ",".join(spans).encode()
+
+
+RANGE_SETS = [
+    # (Range value, size, max_ranges, expected, section): several ranges, coalesced and capped
+    (ranges("0-1", "5-9"), 100, 200, [(0, 1), (5, 9)], "§14.1.2 two ranges"),
+    (ranges("5-9", "0-1"), 100, 200, [(5, 9), (0, 1)], "§15.3.7.2 parts in the order asked for"),
+    (ranges("0-1", "-10"), 100, 200, [(0, 1), (90, 99)], "§14.1.2 with a suffix-range"),
+    (ranges("0-4", "3-9"), 100, 200, [(0, 9)], "§15.3.7.2 overlapping: coalesced into one part"),
+    (ranges("0-4", "5-9"), 100, 200, [(0, 9)], "§15.3.7.2 touching: coalesced"),
+    (ranges("5-9", "0-4"), 100, 200, [(0, 9)], "§15.3.7.2 coalesced whatever their order"),
+    (ranges("0-9", "2-3"), 100, 200, [(0, 9)], "§15.3.7.2 one inside another"),
+    (ranges("1-1", "3-3", "2-2"), 100, 200, [(1, 3)], "§15.3.7.2 a chain of touching ranges"),
+    (ranges("0-1", "4-5", "1-2"), 100, 200, [(0, 2), (4, 5)], "§15.3.7.2 coalesced part takes the first place"),
+    (ranges("50-59", "0-9", "20-29", "5-24"), 100, 200, [(50, 59), (0, 29)],
+     "§15.3.7.2 a coalesced part comes where the first of its ranges was"),
+    (ranges("0-", "10-20"), 100, 200, [(0, 99)], "§15.3.7.2 an open range takes in the rest"),
+    (ranges("90-", "-5"), 100, 200, [(90, 99)], "§15.3.7.2 a suffix inside an open range"),
+    (ranges("0-9", "200-", "20-29"), 100, 200, [(0, 9), (20, 29)], "§14.1.1 unsatisfiable ones dropped"),
+    (ranges("200-", "300-"), 100, 200, UNSATISFIABLE, "§15.5.17 none satisfiable: 416"),
+    (ranges("0-1", "9-5"), 100, 200, None, "§14.1.1 one invalid spec: the field is ignored"),
+    (ranges(*["0-0"] * 3), 100, 3, [(0, 0)], "§14.2 at the cap: answered (and coalesced)"),
+    (ranges(*["0-0"] * 4), 100, 3, None, "§14.2 over the cap (Apache MaxRanges): the whole file"),
+    (ranges(*["0-0", "", ""]), 100, 1, [(0, 0)], "§5.6.1 empty list elements do not count"),
+    (ranges(*["0-"] * 1000), 100, 200, None, "§14.2 1000 overlapping ranges: over the cap, the whole"),
+    (ranges(*["0-"] * 200), 100, 200, [(0, 99)], "§14.2 200 overlapping ranges: one part"),
+    (ranges(*[f"{i}-{i}" for i in range(0, 400, 2)]), 1000, 200, [(i, i) for i in range(0, 400, 2)],
+     "§14.1.2 200 small disjoint ranges are still ranges (multipart_byteranges bounds their size)"),
+    (ranges("0-9"), 100, 0, None, "§14.2 max_ranges 0: ranges are off"),
+]
+
+
+@pytest.mark.parametrize(("value", "size", "max_ranges", "expected", "section"), RANGE_SETS)
+def test_range_sets(value: bytes, size: int, max_ranges: int, expected: object, section: str) -> None:
+    assert byte_ranges(value, size, max_ranges) == expected, section
+
+
+def test_multipart_byteranges_body() -> None:
+    """§14.6: each part carries the representation's Content-Type and its own Content-Range;
+    the pieces, filled from the representation, make exactly that body."""
+    data = bytes(range(256)) * 4
+    spans = [(0, 9), (500, 599), (1000, 1023)]
+    answer = multipart_byteranges(spans, len(data), "application/pdf")
+    assert answer is not None
+    content_type, pieces = answer
+    body = b"".join(head + data[offset : offset + length] for head, offset, length in pieces)
+    parts = multipart_parts(content_type, body)
+    assert [fields for fields, _ in parts] == [
+        {"Content-Type": "application/pdf", "Content-Range": f"bytes {first}-{last}/1024"} for first, last in spans
+    ]
+    assert [part for _, part in parts] == [data[first : last + 1] for first, last in spans]
+    other, _ = multipart_byteranges(spans, len(data), "application/pdf") or ("", [])
+    assert other != content_type, "a new boundary for each answer"
+
+
+@pytest.mark.parametrize(
+    ("spans", "size", "multipart", "section"),
+    [
+        ([(0, 9), (50, 59)], 1000, True, "§14.6 smaller than the file"),
+        ([(0, 9), (50, 59)], 100, False, "§14.2 larger than the 100-byte file: send the whole"),
+        ([(i, i) for i in range(0, 400, 2)], 1000, False, "§14.2 200 one-byte parts outweigh the file"),
+        ([(0, 498), (500, 999)], 1000, False, "§14.2 nearly all of it: the whole is smaller"),
+    ],
+)
+def test_multipart_never_outgrows_the_file(
+    spans: list[tuple[int, int]], size: int, multipart: bool, section: str
+) -> None:
+    answer = multipart_byteranges(spans, size, "text/plain; charset=utf-8")
+    assert (answer is not None) == multipart, section
+    if answer is not None:
+        assert sum(len(head) + length for head, _, length in answer[1]) <= size
 
 
 def test_if_range() -> None:

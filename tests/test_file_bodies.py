@@ -1,7 +1,8 @@
 """Unit tests of how the protocol sends file bodies when there is no socket to sendfile(2) to
 (a transport that is not a socket: the bytes are copied through it in pieces), and of what
-happens when a file cannot keep the promise of its head. Driven through a recording transport
-on both parser backends; the sendfile path itself is tested end to end in test_static.py."""
+happens when a file cannot keep the promise of its head; bodies of pieces (bytes of their own
+between parts of the file) included. Driven through a recording transport on both parser
+backends; the sendfile path itself is tested end to end in test_static.py."""
 
 from __future__ import annotations
 
@@ -73,6 +74,31 @@ async def test_an_offset_and_size_send_that_slice(backend: str, tmp_path: Path) 
     protocol.data_received(GET_FILE)
     await settle(protocol)
     assert b"".join(transport.writes).partition(b"\r\n\r\n")[2] == data[100:150]
+
+
+async def test_pieces_send_their_bytes_and_the_file_parts_in_order(backend: str, tmp_path: Path) -> None:
+    """A multipart/byteranges-like body: each piece's own bytes, then its part of the file."""
+    data = os.urandom(COPY_PIECE + 5000)
+    path = tmp_path / "data.bin"
+    path.write_bytes(data)
+    pieces = [(b"--a\r\n", COPY_PIECE, 5000), (b"\r\n--b\r\n", 10, COPY_PIECE - 10), (b"", 0, 0), (b"\r\n--end", 0, 0)]
+    protocol, transport = connect(backend, file_app(path, pieces=pieces))
+    protocol.data_received(GET_FILE + GET_AFTER)
+    await settle(protocol)
+    head, _, rest = b"".join(transport.writes).partition(b"\r\n\r\n")
+    expected = b"--a\r\n" + data[COPY_PIECE:] + b"\r\n--b\r\n" + data[10:COPY_PIECE] + b"\r\n--end"
+    assert f"Content-Length: {len(expected)}".encode() in head
+    assert rest[: len(expected)] == expected
+    assert rest[len(expected) :].startswith(b"HTTP/1.1 200 OK") and rest.endswith(b"after"), "order kept"
+
+
+def test_pieces_exclude_an_offset_and_size(tmp_path: Path) -> None:
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x")
+    with pytest.raises(ValueError, match="not both"):
+        FileResponse(path, offset=1, pieces=[(b"", 0, 1)])
+    with pytest.raises(ValueError, match="non-negative"):
+        FileResponse(path, pieces=[(b"", 0, -1)])
 
 
 async def test_a_file_shorter_than_announced_ends_the_connection(backend: str, tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 Strategy: this module owns static serving as a user meets it, through a real `wirespeed`
 process on both parser backends: DIR served at "/" (index.html, 404s, `..` refused, dotfiles
 and symlinks out only with their flags, the cache flags), the user errors that end in exit 2
-(an APP together with --static, a missing directory), curl's view of a range, and the demo
-app's /static files going through the same machinery (content types, validators, Range).
+(an APP together with --static, a missing directory), curl's view of a range and of several
+(with --max-ranges), and the demo app's /static files going through the same machinery
+(content types, validators, Range).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from http_wire import Connection, WireResponse
+from http_wire import Connection, WireResponse, multipart_parts
 from processes import OutputCollector, free_port, start_cli, stop_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,6 +179,7 @@ def test_help_lists_the_static_flags() -> None:
         "--static-cache-control",
         "--static-cache-size",
         "--static-cache-file-size",
+        "--max-ranges",
     )
     for flag in flags:
         assert flag in result.stdout, flag
@@ -238,6 +240,26 @@ def test_curl_whole_file_and_range(site: Path, backend: str) -> None:
         assert body == BIG[-5:]
         status, _, _ = curl("-r", f"{len(HELLO)}-", f"{base}/hello.txt")
         assert status == "HTTP/1.1 416 Range Not Satisfiable"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed (make test installs it)")
+@pytest.mark.parametrize("name", ["page.txt", "big.bin"], ids=["cached", "sendfile"])
+def test_curl_several_ranges_and_the_max_ranges_flag(site: Path, backend: str, name: str) -> None:
+    """curl -r with two ranges gets a multipart/byteranges 206 (RFC 9110 §14.6); with
+    --max-ranges 1 the whole file, and with --max-ranges 0 no ranges at all."""
+    (site / "page.txt").write_text(PAGE * 100)  # 2.6 KB: the two parts are smaller than it
+    data = (site / name).read_bytes()
+    with serving("--static", str(site), "--parser", backend) as (base, _):
+        status, fields, body = curl("-r", "0-3,10-13", f"{base}/{name}")
+    assert status == "HTTP/1.1 206 Partial Content"
+    parts = multipart_parts(fields["content-type"], body)
+    assert [part for _, part in parts] == [data[0:4], data[10:14]]
+    assert [fields["Content-Range"] for fields, _ in parts] == [f"bytes 0-3/{len(data)}", f"bytes 10-13/{len(data)}"]
+    for flag, accept_ranges in (("1", "bytes"), ("0", "none")):
+        with serving("--static", str(site), "--parser", backend, "--max-ranges", flag) as (base, _):
+            status, fields, body = curl("-r", "0-3,10-13", f"{base}/{name}")
+        assert (status, body) == ("HTTP/1.1 200 OK", data)
+        assert fields["accept-ranges"] == accept_ranges
 
 
 @pytest.fixture

@@ -11,12 +11,17 @@ fresh connection is still served `public.txt` afterwards. SERVED holds the posit
 must be served, with which options. Symlink rows also run with the small-file cache off; a
 served file (or directory) swapped for a symlink pointing out is refused on the very next
 request; a directory's redirect never names another host; a root given through a symlink
-is still the root.
+is still the root; and a directory swapped for a symlink pointing out, over and over while
+requests run, never lets the secret out.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +74,9 @@ def make_layout(tmp: Path) -> Layout:
     os.symlink("../root/public.txt", root / "out_and_back")  # leaves and comes back: inside
     os.symlink("out_file", root / "chain")  # inside, to a link that points out
     os.symlink(str(tmp / "secret.txt"), root / "abs_link")  # an absolute target outside
+    os.symlink(str(root / "public.txt"), root / "abs_in")  # an absolute target inside
+    os.symlink("sub", root / "dir_link")  # a directory inside
+    os.symlink("..", root / "sub" / "up")  # up to the root: inside
     os.symlink("loop", root / "loop")  # ELOOP
     os.symlink("../../secret.txt", root / "linkdir" / "index.html")  # a directory's index points out
     os.symlink("../secret.txt", root / "public.txt.br")  # a precompressed sibling points out
@@ -229,6 +237,10 @@ SERVED = [
     _served("symlink-inside-strict-options", b"{P}/in_link", PUBLIC, follow_symlinks=False, show_hidden=False),
     _served("symlink-self", b"{P}/self/self/public.txt", PUBLIC),
     _served("symlink-out-and-back-in", b"{P}/out_and_back", PUBLIC),
+    _served("symlink-out-dir-and-back-in", b"{P}/out_dir/root/public.txt", PUBLIC),
+    _served("symlink-absolute-inside", b"{P}/abs_in", PUBLIC),
+    _served("symlink-dir-inside", b"{P}/dir_link/inner.txt", INNER),
+    _served("symlink-up-to-root", b"{P}/sub/up/sub/up/public.txt", PUBLIC),
     # The .br sibling of public.txt points out: not an option, the identity file is served.
     _served("symlink-sibling-out-ignored", b"{P}/public.txt", PUBLIC, headers=ACCEPT_BR),
     _served("symlink-sibling-out-followed", b"{P}/public.txt", SECRET, headers=ACCEPT_BR, coding="br", follow_symlinks=True),
@@ -452,3 +464,93 @@ def test_root_given_through_a_symlink(server_for: ServerFor, tmp_path: Path, pre
         response = get(server.port, prefix.encode() + target)
         assert response.status == 404, target
         assert SECRET.encode() not in response.raw_head + response.body
+
+
+# -- a directory swapped for a symlink over and over, while requests run ------------------------
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2  # renameat2(2): swap two names atomically
+RACE_PAGE = "the page inside the root\n"
+# The page lies a few directories below `d`: every level is one more step between the first
+# look at `d` and the open, as a check-then-open server would take them.
+RACE_DEPTH = ("1", "2", "3", "4")
+
+
+def exchange(first: Path, second: Path) -> None:
+    """Swap what two names in one directory point to, atomically (Linux renameat2)."""
+    if _LIBC.renameat2(_AT_FDCWD, bytes(first), _AT_FDCWD, bytes(second), _RENAME_EXCHANGE) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), str(first))
+
+
+class Swapper(threading.Thread):
+    """Swaps `root/d` (a directory) with `root/d_swap` (a symlink to a directory outside the
+    root holding a secret `page.txt` at the same depth) in a tight loop, until stopped or out
+    of swaps."""
+
+    def __init__(self, layout: Layout, limit: int = 2_000_000) -> None:
+        super().__init__(name="symlink-swapper", daemon=True)
+        outside = layout.tmp / "outside_race"
+        outside.joinpath(*RACE_DEPTH).mkdir(parents=True)
+        outside.joinpath(*RACE_DEPTH, "page.txt").write_text(SECRET)
+        inside = layout.root / "d"
+        inside.joinpath(*RACE_DEPTH).mkdir(parents=True)
+        inside.joinpath(*RACE_DEPTH, "page.txt").write_text(RACE_PAGE)
+        os.symlink("../outside_race", layout.root / "d_swap")
+        self.names = (inside, layout.root / "d_swap")
+        self.limit = limit
+        self.swaps = 0
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        first, second = self.names
+        while not self.stopping.is_set() and self.swaps < self.limit:
+            exchange(first, second)
+            self.swaps += 1
+
+
+@pytest.mark.parametrize("config", [pytest.param({}, id="cache-default"), pytest.param(CACHE_OFF, id="cache-off")])
+def test_a_directory_swapped_for_a_symlink_in_a_loop_never_leaks(
+    server_for: ServerFor, tmp_path: Path, config: dict[str, Any]
+) -> None:
+    """While `d` flips between a directory inside the root and a symlink to one outside, as
+    fast as the system allows, requests for `d/page.txt` get the inside page or a 404, never
+    the outside one: the file is opened by a walk from the root that never follows a symlink
+    out, so there is no moment between a check and the open to race. Bounded: 4,000 requests
+    or 8 seconds."""
+    if not hasattr(_LIBC, "renameat2"):
+        pytest.skip("the C library has no renameat2")
+    try:
+        exchange(tmp_path, tmp_path)
+    except OSError as error:
+        if error.errno in (errno.ENOSYS, errno.EINVAL):
+            pytest.skip(f"renameat2 RENAME_EXCHANGE is not available here: {error}")
+    layout = make_layout(tmp_path)
+    swapper = Swapper(layout)
+    server = server_for(make_app(layout.root, "/static"), **config)
+    request = b"GET /static/d/" + "/".join(RACE_DEPTH).encode() + b"/page.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+    statuses: dict[int, int] = {}
+    leaked = 0
+    swapper.start()
+    deadline = time.monotonic() + 8
+    try:
+        with Connection(server.port) as connection:
+            for _ in range(200):
+                if time.monotonic() > deadline:
+                    break
+                connection.send(request * 20)  # pipelined: the server stays busy between reads
+                for _ in range(20):
+                    response = connection.read_response()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                    if SECRET.encode() in response.raw_head + response.body:
+                        leaked += 1
+                    elif response.status == 200:
+                        assert response.body == RACE_PAGE.encode()
+    finally:
+        swapper.stopping.set()
+        swapper.join(5)
+    assert leaked == 0, f"the secret outside the root was served {leaked} times; statuses {statuses}"
+    assert statuses.get(200, 0) > 0, f"no request was served, the test proves nothing: {statuses}"
+    assert swapper.swaps > 100, f"only {swapper.swaps} swaps"
+    assert set(statuses) <= {200, 404}, statuses

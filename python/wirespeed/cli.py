@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("client_error_log_rate", "lines a second logged about rejected requests"),
         ("static_cache_size", "bytes of small static files kept in memory, 0 for none (sendfile only)"),
         ("static_cache_file_size", "largest static file kept in memory; larger ones go by sendfile"),
+        ("max_ranges", "byte ranges in one Range field before the whole file is sent, 0 for no ranges"),
     ):
         _add_setting(limits, name, int, help_text)
     timeouts = parser.add_argument_group("timeouts (seconds, 0 for none)")

@@ -2,15 +2,17 @@
 §13 and §14).
 
 Strategy: this module owns the reading of the validator, range and Accept-Encoding header
-fields, and the decisions they lead to: 412, 304, one byte range (206), 416, or the whole
-representation; and which precompressed coding a client accepts. It works on plain values (an
-entity tag, a modification time in whole seconds, a length) and raw header bytes, and knows
-nothing of files or sockets: `static.py` applies it to files.
+fields, and the decisions they lead to: 412, 304, a byte range or a coalesced set of them
+(206, its multipart/byteranges framing included), 416, or the whole representation; and
+which precompressed coding a client accepts. It works on plain values (an entity tag, a
+modification time in whole seconds, a length) and raw header bytes, and knows nothing of
+files or sockets: `static.py` applies it to files.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Iterable
 from email.utils import mktime_tz, parsedate_tz
@@ -155,19 +157,22 @@ def if_range_holds(value: bytes, opaque: bytes, mtime: int) -> bool:
     return date is not None and date == mtime and mtime < int(time.time())
 
 
-def byte_range(value: bytes, size: int) -> tuple[int, int] | Unsatisfiable | None:
-    """The one range of a `Range: bytes=...` value over `size` bytes, as (first, last)
-    inclusive; UNSATISFIABLE when no range overlaps the representation; None when the field is
-    to be ignored: another unit, a syntax error, or several ranges (answered with the whole
-    representation, which §14.2 allows)."""
+def byte_ranges(value: bytes, size: int, max_ranges: int) -> list[tuple[int, int]] | Unsatisfiable | None:
+    """The ranges of a `Range: bytes=...` value over `size` bytes to answer with, as (first,
+    last) inclusive: those that overlap or touch coalesced into one (§15.3.7.2 allows it
+    whatever their order), the rest in the order the field gave them (as §15.3.7.2 asks),
+    unsatisfiable ones dropped. UNSATISFIABLE when none overlaps the representation (416);
+    None when the field is to be ignored and the whole representation sent (§14.2): another
+    unit, a syntax error, no ranges wanted (`max_ranges` 0), or more than `max_ranges`
+    range-specs (counted before coalescing, as Apache's MaxRanges and nginx's max_ranges)."""
     unit, equals, ranges = value.partition(b"=")
     if not equals or unit.strip(b" \t").lower() != b"bytes":
         return None
     specs = [spec.strip(b" \t") for spec in ranges.split(b",")]
     specs = [spec for spec in specs if spec]  # empty list elements are allowed (§5.6.1)
-    if not specs:
+    if not specs or len(specs) > max_ranges:
         return None
-    satisfiable: list[tuple[int, int]] = []
+    satisfiable: list[tuple[int, int, int]] = []  # (first, last, position in the field)
     for spec in specs:
         found = _RANGE_SPEC.fullmatch(spec)
         if found is None:
@@ -178,23 +183,68 @@ def byte_range(value: bytes, size: int) -> tuple[int, int] | Unsatisfiable | Non
                 return None  # a lone "-"
             length = _position(last)
             if length > 0 and size > 0:
-                satisfiable.append((max(0, size - length), size - 1))
+                satisfiable.append((max(0, size - length), size - 1, len(satisfiable)))
             continue
         start = _position(first)
         end = None if last is None else _position(last)
         if end is not None and end < start:
             return None  # §14.1.1: an invalid range-spec makes the whole set invalid
         if start < size:
-            satisfiable.append((start, size - 1 if end is None else min(end, size - 1)))
+            satisfiable.append((start, size - 1 if end is None else min(end, size - 1), len(satisfiable)))
     if not satisfiable:
         return UNSATISFIABLE
-    if len(specs) > 1:
-        return None
-    return satisfiable[0]
+    if len(satisfiable) == 1:
+        return [satisfiable[0][:2]]
+    # Coalesced in order of position; each keeps the earliest place in the field of the
+    # ranges it took in. The result covers every byte at most once: never more than `size`.
+    satisfiable.sort()
+    merged = [list(satisfiable[0])]
+    for first, last, order in satisfiable[1:]:
+        current = merged[-1]
+        if first <= current[1] + 1:
+            current[1] = max(current[1], last)
+            current[2] = min(current[2], order)
+        else:
+            merged.append([first, last, order])
+    merged.sort(key=lambda span: span[2])
+    return [(first, last) for first, last, _ in merged]
 
 
 def content_range(first: int, last: int, size: int) -> str:
     return f"bytes {first}-{last}/{size}"
+
+
+# A piece of a body taken from a representation: bytes of its own, then `length` bytes of the
+# representation from `offset`.
+Piece = tuple[bytes, int, int]
+
+
+def multipart_byteranges(
+    ranges: list[tuple[int, int]], size: int, content_type: str | None
+) -> tuple[str, list[Piece]] | None:
+    """The Content-Type and the body of a 206 `multipart/byteranges` answer with `ranges` of a
+    representation of `size` bytes (§14.6): each part a delimiter, its Content-Type and
+    Content-Range, then its bytes; the last piece the closing delimiter. The boundary is
+    random for each answer, so no file can be made to hold it. None when this body would be
+    larger than the whole representation, which then answers instead (a 200 is always
+    allowed, §14.2; Apache and nginx do the same): many small ranges cannot make an answer
+    bigger than the file itself."""
+    boundary = secrets.token_hex(12)
+    delimiter = b"--" + boundary.encode("ascii") + b"\r\n"
+    type_line = b"" if content_type is None else b"Content-Type: " + content_type.encode("latin-1") + b"\r\n"
+    pieces: list[Piece] = []
+    total = 0
+    for first, last in ranges:
+        head = b"%b%bContent-Range: bytes %d-%d/%d\r\n\r\n" % (delimiter, type_line, first, last, size)
+        if pieces:
+            head = b"\r\n" + head
+        pieces.append((head, first, last + 1 - first))
+        total += len(head) + last + 1 - first
+    closing = b"\r\n--" + boundary.encode("ascii") + b"--\r\n"
+    if total + len(closing) > size:
+        return None
+    pieces.append((closing, 0, 0))
+    return "multipart/byteranges; boundary=" + boundary, pieces
 
 
 # Accept-Encoding values seen, mapped to their codings' q-values: browsers send a handful of

@@ -88,6 +88,12 @@ class Config:
     # is 0, are sent from the page cache with sendfile(2).
     static_cache_size: int = 32 * 1024 * 1024
     static_cache_file_size: int = 64 * 1024
+    # Byte ranges in one Range field answered as ranges (coalesced, one part or a
+    # multipart/byteranges 206); a field with more is ignored and the whole file sent (200).
+    # 200 is Apache's MaxRanges (nginx's max_ranges has no limit unless set): more than
+    # clients ask for, few enough that one request cannot cost much.
+    # 0 turns ranges off (Accept-Ranges: none).
+    max_ranges: int = 200
 
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
@@ -95,7 +101,7 @@ class Config:
                 raise ValueError(f"{name} must be positive")
         for name in ("header_timeout", "body_timeout", "keep_alive_timeout", "write_timeout",
                      "max_connections", "max_requests_per_connection", "workers",
-                     "static_cache_size", "static_cache_file_size"):
+                     "static_cache_size", "static_cache_file_size", "max_ranges"):
             if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"{name} must not be negative")
         if self.client_error_log_rate < 0:

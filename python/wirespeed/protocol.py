@@ -652,7 +652,7 @@ class HttpProtocol(asyncio.Protocol):
         # Corked, the head and the start of the body leave in full segments rather than the
         # head alone (nginx's tcp_nopush); the cork is pulled once the body is out.
         corked = tcp and cork(sock, True)
-        body = FileBody(file, response.offset, response.offset + response.size, sock, corked)
+        body = FileBody(file, response.pieces, sock, corked)
         self._write_now()
         if sock is None or transport.get_write_buffer_size():  # type: ignore[union-attr]
             return body  # the transport holds bytes still: the body must wait for them
@@ -665,7 +665,7 @@ class HttpProtocol(asyncio.Protocol):
             body.close(uncork=False)
             self._sending_failed(request, error)
             return None
-        if body.offset < body.end:
+        if body.pending():
             return body
         body.close(uncork=True)
         return None
@@ -679,7 +679,7 @@ class HttpProtocol(asyncio.Protocol):
         try:
             if body.sock is not None:  # copied pieces queue behind the transport's bytes anyway
                 await self._drain_transport()
-            while body.offset < body.end:
+            while body.pending():
                 if body.sock is None:
                     self._out.append(read_piece(body))
                     self._write_now()
@@ -694,7 +694,7 @@ class HttpProtocol(asyncio.Protocol):
                     if watched < 0:
                         watched = os.dup(body.sock.fileno())
                     await self._until_writable(watched)
-                elif body.offset < body.end:
+                elif body.pending():
                     await asyncio.sleep(0)  # a fast reader: let other connections have a turn
         finally:
             if watched >= 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, BinaryIO, ClassVar
 
 try:  # orjson is an optional speed-up for JSON bodies
@@ -164,12 +164,15 @@ class StreamingResponse(Response):
 class FileResponse(Response):
     """The contents of a file on disk, `size` bytes from `offset` (to its end by default).
 
+    `pieces`, instead of `offset` and `size`: a body made of parts of the file with bytes of
+    its own between them (a multipart/byteranges body), as (bytes, offset, length) pieces:
+    each piece's bytes, then `length` bytes of the file from `offset`.
     `file`: the file already open (a binary file object); the response takes it over and the
     server closes it once sent. Without it, the server opens `path` when the answer starts.
-    On a socket the body goes out with sendfile(2), never through Python memory.
+    On a socket the file's bytes go out with sendfile(2), never through Python memory.
     """
 
-    __slots__ = ("path", "offset", "size", "file")
+    __slots__ = ("path", "offset", "size", "file", "pieces")
 
     def __init__(
         self,
@@ -181,17 +184,28 @@ class FileResponse(Response):
         offset: int = 0,
         size: int | None = None,
         file: BinaryIO | None = None,
+        pieces: Sequence[tuple[bytes, int, int]] | None = None,
     ) -> None:
         super().__init__(b"", status, headers, content_type or "application/octet-stream")
         self.path = os.fspath(path)
         self.file = file
         if offset < 0 or (size is not None and size < 0):
             raise ValueError("a file response needs a non-negative offset and size")
+        if pieces is not None:
+            if offset or size is not None:
+                raise ValueError("a file response takes pieces or an offset and size, not both")
+            if any(start < 0 or length < 0 for _, start, length in pieces):
+                raise ValueError("a file response needs non-negative piece offsets and lengths")
+            self.offset = 0
+            self.size = sum(len(data) + length for data, _, length in pieces)
+            self.pieces = pieces
+            return
         self.offset = offset
         if size is None:
             total = os.fstat(file.fileno()).st_size if file is not None else os.stat(self.path).st_size
             size = max(0, total - offset)
         self.size = size
+        self.pieces = ((b"", offset, size),)
 
 
 _PLAIN = PlainTextResponse

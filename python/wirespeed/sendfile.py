@@ -1,11 +1,12 @@
 """File bodies on a socket with sendfile(2): the system-call side of sending a file response.
 
 Strategy: this module owns what happens between an open file and a socket descriptor: calling
-`os.sendfile` until the kernel's send buffer is full, telling a full buffer from a client that
-left, from a file that ended early and from a pair of descriptors sendfile cannot join; and
-corking a TCP socket so a head and the start of its body leave in full segments. The event
-loop, the transport and the waiting belong to the protocol (`protocol.py`), which keeps a
-`FileBody` for a body it could not send at once.
+`os.sendfile` until the kernel's send buffer is full (with the bytes a body has between parts
+of the file, a multipart/byteranges body's, written straight to the socket in their turn),
+telling a full buffer from a client that left, from a file that ended early and from a pair of
+descriptors sendfile cannot join; and corking a TCP socket so a head and the start of its body
+leave in full segments. The event loop, the transport and the waiting belong to the protocol
+(`protocol.py`), which keeps a `FileBody` for a body it could not send at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 # At most this much per sendfile(2) call before other connections get a turn (as nginx's
@@ -38,17 +40,33 @@ class SendfileUnsupported(Exception):
 
 
 class FileBody:
-    """What is left of a file body: the open file, the next offset and the end. The sender
-    closes the file (and pulls the cork) when it is done, whether it finished or failed."""
+    """What is left of a file body: the open file and its (bytes, offset, length) pieces, as
+    in `FileResponse.pieces`; of the piece being sent, the bytes still to go, the next offset
+    and the end. The sender closes the file (and pulls the cork) when it is done, whether it
+    finished or failed."""
 
-    __slots__ = ("file", "offset", "end", "sock", "corked")
+    __slots__ = ("file", "pieces", "next_piece", "data", "offset", "end", "sock", "corked")
 
-    def __init__(self, file: BinaryIO, offset: int, end: int, sock: Any, corked: bool) -> None:
+    def __init__(self, file: BinaryIO, pieces: Sequence[tuple[bytes, int, int]], sock: Any, corked: bool) -> None:
         self.file = file
+        self.pieces = pieces
+        self.next_piece = 1  # the index of the piece after this one
+        data, offset, length = pieces[0]
+        self.data = data
         self.offset = offset
-        self.end = end
+        self.end = offset + length
         self.sock = sock  # the transport's socket, or None to copy through the transport
         self.corked = corked
+
+    def pending(self) -> bool:
+        """Whether bytes are left to send; moves on to the next piece when one is out."""
+        while not self.data and self.offset >= self.end:
+            if self.next_piece == len(self.pieces):
+                return False
+            self.data, self.offset, length = self.pieces[self.next_piece]
+            self.end = self.offset + length
+            self.next_piece += 1
+        return True
 
     def close(self, uncork: bool) -> None:
         if self.corked and uncork:
@@ -68,13 +86,23 @@ def cork(sock: Any, on: bool) -> bool:
 
 
 def send_some(sink: int, body: FileBody) -> bool:
-    """Send from `body.offset` until the body is out, the socket's buffer is full, or one
+    """Send what is left of `body` until it is out, the socket's buffer is full, or one
     SENDFILE_PIECE went out whole (a fast reader; the caller lets other work run). Advances
-    `body.offset`; returns True when the socket's buffer is full (wait for it)."""
+    `body`; returns True when the socket's buffer is full (wait for it)."""
     source = body.file.fileno()
-    end = body.end
-    while body.offset < end:
-        piece = min(end - body.offset, SENDFILE_PIECE)
+    while body.pending():
+        if body.data:
+            try:
+                written = os.write(sink, body.data)
+            except BlockingIOError:
+                return True
+            except (BrokenPipeError, ConnectionResetError) as error:
+                raise ClientGone(str(error)) from None
+            body.data = body.data[written:]
+            if body.data:
+                return True  # only part of it was taken: the buffer is full
+            continue
+        piece = min(body.end - body.offset, SENDFILE_PIECE)
         try:
             sent = os.sendfile(sink, source, body.offset, piece)
         except BlockingIOError:
@@ -86,7 +114,9 @@ def send_some(sink: int, body: FileBody) -> bool:
                 raise SendfileUnsupported(str(error)) from None
             raise
         if sent == 0:
-            raise FileEnded(f"file {body.file.name!r} ended {end - body.offset} bytes short of its announced length")
+            raise FileEnded(
+                f"file {body.file.name!r} ended {body.end - body.offset} bytes short of its announced length"
+            )
         body.offset += sent
         if sent == SENDFILE_PIECE:
             return False
@@ -94,7 +124,11 @@ def send_some(sink: int, body: FileBody) -> bool:
 
 
 def read_piece(body: FileBody) -> bytes:
-    """The next piece of `body` read into memory, for the copying way; advances the offset."""
+    """The next piece of `body` in memory, for the copying way (its own bytes, or bytes read
+    from the file); advances it. Only while `body.pending()`."""
+    if body.data:
+        data, body.data = body.data, b""
+        return data
     body.file.seek(body.offset)
     piece = body.file.read(min(body.end - body.offset, COPY_PIECE))
     if not piece:

@@ -7,21 +7,37 @@ inode, size, modification and change times) and the headers it is answered with;
 request checks that identity with one `stat` of the same path, so a change on disk is seen at
 once and a cached path can never come to name another file. Files up to
 `Config.static_cache_file_size` keep their bytes in memory (at most `Config.static_cache_size`
-for each StaticFiles) and are answered inline; larger ones are answered with a `FileResponse` holding the
-open file, which the protocol sends with sendfile(2). Conditional, range and content-coding
-decisions come from `conditional.py`; content types from the stdlib `mimetypes`, dates from
-`email.utils`.
+for each StaticFiles, the least recently used dropped first) and are answered inline; larger
+ones are answered with a `FileResponse` holding the open file, which the protocol sends with
+sendfile(2). Conditional, range and content-coding decisions come from `conditional.py`;
+content types from the stdlib `mimetypes`, dates from `email.utils`.
 
-Containment is decided on the resolved path (`os.path.realpath`). A local user who can write
-inside the root and races a symlink swap between that check and the `open` is not defended
-against; such a root is not a security boundary.
+Containment is decided while opening, not before: a file is found by a walk from a descriptor
+of the root, one path component at a time, each opened relative to the descriptor of the
+directory before it with O_NOFOLLOW (O_PATH), so the kernel never follows a symlink on the
+way. A symlink met is read through its own descriptor and its target walked the same way;
+whether the walk ends beneath the root is judged by the identity (device, inode) of the
+directories it went through, not by names. Swapping a directory for a symlink between any
+check and the open cannot lead out: there is no separate check, and a directory already
+opened stays the directory it was.
+
+The cached check follows symlinks (a plain `stat`, and `open` of the path for a file sent
+from disk), yet cannot serve anything from outside: it only ever confirms an entry the walk
+found. A match needs the same device and inode, which name one file at a time, and the same
+change time, which the kernel updates on every rename, link, unlink, chmod or write of that
+inode and which no user can set back. So what is served on a match is the very file the walk
+found beneath the root, unchanged since; for a file sent from disk, the `fstat` of the
+descriptor that is sent is what must match. A path that now leads elsewhere fails the match
+and is walked again.
 """
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import os
 import stat
+from collections.abc import Sequence
 from email.utils import formatdate
 from typing import TYPE_CHECKING
 
@@ -32,9 +48,11 @@ from .conditional import (
     PRECONDITION_FAILED,
     RANGE,
     UNSATISFIABLE,
-    byte_range,
+    Piece,
+    byte_ranges,
     content_range,
     if_range_holds,
+    multipart_byteranges,
     preconditions,
     preferred_codings,
     request_fields,
@@ -64,7 +82,16 @@ _MAX_FILES = 4096
 _DEFAULT_CONFIG = Config()
 # How often an answer is tried when the file keeps being replaced under it.
 _ATTEMPTS = 3
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+# The walk opens each path component without following it: with O_PATH (Linux) a symlink gets
+# a descriptor of its own, to read it through; where O_PATH is missing, opening a symlink
+# fails (ELOOP) and it is refused. O_NONBLOCK: a FIFO never blocks the open.
+_O_PATH = getattr(os, "O_PATH", 0)
+_STEP_FLAGS = (_O_PATH or os.O_RDONLY) | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+# The root (whose own path may go through symlinks: it is the configuration), "/" and "..".
+_DIRECTORY_FLAGS = (_O_PATH or os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC
+# Symlinks followed in one walk at most, as Linux (MAXSYMLINKS); more is ELOOP.
+_MAX_LINKS = 40
 
 
 def content_type_for(path: str) -> str:
@@ -87,6 +114,7 @@ class FileEntry:
     """One representation of one file, as last seen on disk, and its answers."""
 
     __slots__ = (
+        "names",
         "path",
         "ino",
         "dev",
@@ -106,6 +134,7 @@ class FileEntry:
 
     def __init__(
         self,
+        names: tuple[str, ...],
         path: str,
         info: os.stat_result,
         content_type: str,
@@ -114,7 +143,9 @@ class FileEntry:
         *,
         vary: bool,
         cache_control: str | None,
+        ranges: bool,
     ) -> None:
+        self.names = names  # its path components under the root, as walked
         self.path = path  # the path as requested (under the root), checked by `current`
         # Its identity on disk: the same inode, unchanged (a chmod changes ctime).
         self.ino = info.st_ino
@@ -134,7 +165,7 @@ class FileEntry:
             validators.append(("Vary", "Accept-Encoding"))
         if cache_control is not None:  # a 304 repeats it (RFC 9110 §15.4.5)
             validators.append(("Cache-Control", cache_control))
-        headers = [*validators, ("Accept-Ranges", "bytes")]
+        headers = [*validators, ("Accept-Ranges", "bytes" if ranges else "none")]
         if coding is not None:
             headers.append(("Content-Encoding", coding))
         self.headers = headers
@@ -197,8 +228,11 @@ class StaticFiles:
         if cache_control is not None:
             encode_headers([("Cache-Control", cache_control)])  # refuses CR, LF and NUL now
         self.cache_control = cache_control
-        # Files as last seen, by the relative path asked for (with "\0coding" for a sibling).
+        # Files as last seen, by the relative path asked for (with "\0coding" for a sibling),
+        # the least recently used first (a plain dict: its lookups cost less than an
+        # OrderedDict's), and the one used last, which has nowhere to move.
         self._files: dict[str, FileEntry] = {}
+        self._newest: FileEntry | None = None
         self._cached_bytes = 0
 
     def mount(self, app: App, prefix: str) -> None:
@@ -216,12 +250,15 @@ class StaticFiles:
         raise NotFound()
 
     def _answer(self, request: Request, relative: str) -> Response:
-        found = self._files.get(relative)
+        files = self._files
+        found = files.get(relative)
         if found is None or not found.current():
             opened = self._find(request, relative)
             if not isinstance(opened, FileEntry):
                 return opened  # a redirect to the directory's slash
             found = opened
+        elif found is not self._newest:
+            self._used(relative, found)
         fields = request_fields(request.raw_headers)
         if fields is None:
             return found.whole or self._file_response(found, 200, found.headers)
@@ -239,23 +276,44 @@ class StaticFiles:
         if ranges is not None and request.method == "GET" and found.size:
             if_range = fields.get(IF_RANGE)
             if if_range is None or if_range_holds(if_range, found.opaque, found.mtime):
-                span = byte_range(ranges, found.size)
-                if span is UNSATISFIABLE:
+                spans = byte_ranges(ranges, found.size, _config(request).max_ranges)
+                if spans is UNSATISFIABLE:
                     raise RangeNotSatisfiable(found.size)
-                if isinstance(span, tuple):
-                    return self._partial(found, span[0], span[1])
+                if isinstance(spans, list):
+                    partial = self._partial(found, spans)
+                    if partial is not None:
+                        return partial
         return found.whole or self._file_response(found, 200, found.headers)
 
-    def _partial(self, found: FileEntry, first: int, last: int) -> Response:
-        headers = [*found.headers, ("Content-Range", content_range(first, last, found.size))]
-        if found.body is not None:
-            return Response(found.body[first : last + 1], 206, headers, found.content_type)
-        return self._file_response(found, 206, headers, first, last + 1 - first)
+    def _partial(self, found: FileEntry, spans: list[tuple[int, int]]) -> Response | None:
+        """The 206 for the (coalesced) ranges `spans`: one range as itself, several as
+        multipart/byteranges; None when that would be larger than the whole file."""
+        if len(spans) == 1:
+            first, last = spans[0]
+            headers = [*found.headers, ("Content-Range", content_range(first, last, found.size))]
+            if found.body is not None:
+                return Response(found.body[first : last + 1], 206, headers, found.content_type)
+            return self._file_response(found, 206, headers, [(b"", first, last + 1 - first)])
+        multipart = multipart_byteranges(spans, found.size, found.content_type)
+        if multipart is None:
+            return None
+        content_type, pieces = multipart
+        body = found.body
+        if body is not None:
+            joined = b"".join(head + body[offset : offset + length] for head, offset, length in pieces)
+            return Response(joined, 206, found.headers, content_type)
+        return self._file_response(found, 206, found.headers, pieces, content_type)
 
     def _file_response(
-        self, found: FileEntry, status: int, headers: list[tuple[str, str]], offset: int = 0, size: int | None = None
+        self,
+        found: FileEntry,
+        status: int,
+        headers: list[tuple[str, str]],
+        pieces: list[Piece] | None = None,
+        content_type: str | None = None,
     ) -> Response:
-        """A FileResponse holding the file open, if it is still the file `found` describes."""
+        """A FileResponse holding the file open, if it is still the file `found` describes:
+        the whole file, or the `pieces` of a 206 (with its own `content_type`)."""
         try:
             file = open(found.path, "rb", buffering=0)  # noqa: SIM115 - the response owns it
         except PermissionError:
@@ -270,12 +328,12 @@ class StaticFiles:
             found.path,
             status,
             headers,
-            found.content_type,
-            offset=offset,
-            size=found.size if size is None else size,
+            content_type or found.content_type,
+            size=found.size if pieces is None else None,
             file=file,
+            pieces=pieces,
         )
-        if headers is found.headers:  # a whole-file 200: its header lines are the same each time
+        if pieces is None:  # a whole-file 200: its header lines are the same each time
             if found.head_lines is None:
                 found.head_lines = response.head_extra()
             else:
@@ -284,13 +342,17 @@ class StaticFiles:
 
     def _compressed(self, request: Request, relative: str, found: FileEntry, accept: bytes) -> FileEntry | None:
         """The precompressed sibling to answer with instead of `found`, if any is acceptable."""
+        files = self._files
         for coding in preferred_codings(accept, CODINGS):
             key = f"{relative}\0{coding}"
-            sibling = self._files.get(key)
+            sibling = files.get(key)
             if sibling is not None and sibling.current():
+                if sibling is not self._newest:
+                    self._used(key, sibling)
                 return sibling
+            names = (*found.names[:-1], found.names[-1] + _SUFFIXES[coding])
             try:
-                sibling = self._open_file(request, key, found.path + _SUFFIXES[coding], found.content_type, coding)
+                sibling = self._open_file(request, key, names, found.content_type, coding)
             except (Forbidden, NotFound):
                 continue  # an unreadable sibling, or one leading outside: not an option
             if sibling is not None:
@@ -301,25 +363,27 @@ class StaticFiles:
     def _find(self, request: Request, relative: str) -> FileEntry | Response:
         """Look `relative` up on disk: the file, a redirect for a directory without its
         slash, or NotFound/Forbidden."""
-        parts = self._segments(relative)
-        path = os.path.join(self.directory, *parts)
+        names = self._segments(relative)
         try:
-            info = os.stat(self._contained(path))
+            descriptor, info = self._open_beneath(names)
         except PermissionError:
             raise Forbidden() from None
         except OSError:
             raise NotFound() from None
         if stat.S_ISDIR(info.st_mode):
+            os.close(descriptor)
             if not request.raw_path.endswith("/"):
                 # One leading slash: `//host/` in a Location would name another host.
                 location = "/" + request.raw_path.lstrip("/") + "/"
                 if request.query_string:
                     location += "?" + request.query_string
                 return RedirectResponse(location, 301)
-            path = os.path.join(path, self.index)
+            found = self._open_file(request, relative, (*names, self.index), None, None)
         elif relative.endswith("/"):
+            os.close(descriptor)
             raise NotFound()  # `file.txt/` names a directory that is not there (as ENOTDIR)
-        found = self._open_file(request, relative, path, content_type_for(path), None)
+        else:
+            found = self._describe(request, relative, tuple(names), descriptor, info, None, None)
         if found is None:
             raise NotFound()
         return found
@@ -337,33 +401,119 @@ class StaticFiles:
             parts.append(segment)
         return parts
 
-    def _contained(self, path: str) -> str:
-        """The resolved `path`, if it is inside the root (or symlinks may lead out)."""
-        real = os.path.realpath(path)
-        if not self.follow_symlinks:
-            root = os.path.realpath(self.directory)
-            if real != root and not real.startswith(root.rstrip("/") + "/"):
+    def _open_beneath(self, names: Sequence[str]) -> tuple[int, os.stat_result]:
+        """A descriptor of what the path components `names` lead to from the root, and its
+        fstat: opened for reading if it is a regular file, an O_PATH descriptor otherwise
+        (the caller closes it). Each component is opened relative to a descriptor of the
+        directory before it and never followed by the kernel; a symlink is read through its
+        own descriptor and its target walked the same way. The walk may leave the root (a
+        target with `..`, or an absolute one) and come back into it; unless follow_symlinks,
+        it must end beneath the root, as told by the identity of the directories it went
+        through. NotFound if it does not; otherwise the OSError of the step that failed."""
+        here = os.open(self.directory, _DIRECTORY_FLAGS)
+        try:
+            info = os.fstat(here)
+            root = here_identity = (info.st_dev, info.st_ino)
+            inside = True  # whether `here` is the root or beneath it
+            # The directories walked down through to `here`, for a `..`: identity, inside.
+            above: list[tuple[tuple[int, int], bool]] = []
+            pending = list(reversed(names))  # the components still to walk, the next last
+            links = 0
+            while pending:
+                name = pending.pop()
+                if name == "..":
+                    step = os.open("..", _DIRECTORY_FLAGS, dir_fd=here)
+                    os.close(here)
+                    here = step
+                    info = os.fstat(here)
+                    here_identity = (info.st_dev, info.st_ino)
+                    if above:
+                        expected, inside = above.pop()
+                        if here_identity != expected:
+                            raise _Replaced()  # a directory walked through was moved meanwhile
+                    else:
+                        inside = here_identity == root
+                    continue
+                step = os.open(name, _STEP_FLAGS, dir_fd=here)
+                try:
+                    step_info = os.fstat(step)
+                    if stat.S_ISLNK(step_info.st_mode):
+                        target = os.readlink("", dir_fd=step)  # the link itself, not its name
+                    elif stat.S_ISDIR(step_info.st_mode):
+                        above.append((here_identity, inside))
+                        here_identity = (step_info.st_dev, step_info.st_ino)
+                        inside = inside or here_identity == root
+                        here, step, info = step, here, step_info
+                        continue
+                    elif pending:
+                        raise NotADirectoryError(errno.ENOTDIR, "not a directory", name)
+                    else:
+                        if not inside and not self.follow_symlinks:
+                            raise NotFound()
+                        if stat.S_ISREG(step_info.st_mode):
+                            opened = os.open(name, _READ_FLAGS, dir_fd=here)
+                            opened_info = os.fstat(opened)
+                            if (opened_info.st_dev, opened_info.st_ino) != (step_info.st_dev, step_info.st_ino):
+                                os.close(opened)
+                                raise _Replaced()  # replaced between the two opens
+                            return opened, opened_info
+                        result, step = step, -1
+                        return result, step_info
+                finally:
+                    if step >= 0:
+                        os.close(step)
+                links += 1
+                if links > _MAX_LINKS:
+                    raise OSError(errno.ELOOP, "too many levels of symbolic links", name)
+                if target.startswith("/"):
+                    step = os.open("/", _DIRECTORY_FLAGS)
+                    os.close(here)
+                    here = step
+                    info = os.fstat(here)
+                    here_identity = (info.st_dev, info.st_ino)
+                    inside = here_identity == root
+                    above.clear()
+                pending.extend(part for part in reversed(target.split("/")) if part not in ("", "."))
+            # The walk ended on a directory (the root itself, or a `..` of a target).
+            if not inside and not self.follow_symlinks:
                 raise NotFound()
-        return real
+            result, here = here, -1
+            return result, info
+        finally:
+            if here >= 0:
+                os.close(here)
 
     def _open_file(
-        self, request: Request, key: str, path: str, content_type: str, coding: str | None
+        self, request: Request, key: str, names: tuple[str, ...], content_type: str | None, coding: str | None
     ) -> FileEntry | None:
-        """Open the regular file at `path` (None if there is none), describe it and remember
-        it under `key`. Raises Forbidden if it cannot be read, NotFound if it is outside."""
+        """Walk to the regular file at `names` (None if there is none), describe it and
+        remember it under `key`; `content_type` None goes by its name. Raises Forbidden if
+        it cannot be read, NotFound if it is outside."""
         try:
-            real = self._contained(path)
-            descriptor = os.open(real, _OPEN_FLAGS)
+            descriptor, info = self._open_beneath(names)
         except PermissionError:
             raise Forbidden() from None
         except OSError:
             return None
+        return self._describe(request, key, names, descriptor, info, content_type, coding)
+
+    def _describe(
+        self,
+        request: Request,
+        key: str,
+        names: tuple[str, ...],
+        descriptor: int,
+        info: os.stat_result,
+        content_type: str | None,
+        coding: str | None,
+    ) -> FileEntry | None:
+        """The entry of the file open at `descriptor` (which this closes), remembered under
+        `key`; None if it is not a regular file."""
+        if not stat.S_ISREG(info.st_mode):
+            os.close(descriptor)
+            return None
         with open(descriptor, "rb", buffering=0) as file:
-            info = os.fstat(descriptor)
-            if not stat.S_ISREG(info.st_mode):
-                return None
-            connection = request[6]
-            config = connection.state.config if connection is not None else _DEFAULT_CONFIG
+            config = _config(request)
             body = None
             settled = True
             if info.st_size <= config.static_cache_file_size and config.static_cache_size:
@@ -373,8 +523,17 @@ class StaticFiles:
                     # stops at the length announced, or closes if the bytes run out).
                     body = None
                     settled = False
+        path = os.path.join(self.directory, *names)
         found = FileEntry(
-            path, info, content_type, coding, body, vary=self.precompressed, cache_control=self.cache_control
+            names,
+            path,
+            info,
+            content_type or content_type_for(path),
+            coding,
+            body,
+            vary=self.precompressed,
+            cache_control=self.cache_control,
+            ranges=config.max_ranges > 0,
         )
         if settled:
             self._remember(key, found, config)
@@ -385,18 +544,24 @@ class StaticFiles:
         earlier = files.pop(key, None)
         if earlier is not None and earlier.body is not None:
             self._cached_bytes -= len(earlier.body)
-        size = len(found.body) if found.body is not None else 0
-        # Oldest first: the dict keeps insertion order.
-        while files and (len(files) >= _MAX_FILES or self._cached_bytes + size > config.static_cache_size):
-            oldest = files.pop(next(iter(files)))
-            if oldest.body is not None:
-                self._cached_bytes -= len(oldest.body)
-        if size > config.static_cache_size:
-            found.body = None
+        if found.body is not None and len(found.body) > config.static_cache_size:
+            found.body = None  # larger than the whole cache: sent from disk
             found.whole = None
-            return
+        size = len(found.body) if found.body is not None else 0
+        while files and (len(files) >= _MAX_FILES or self._cached_bytes + size > config.static_cache_size):
+            evicted = files.pop(next(iter(files)))  # the least recently used
+            if evicted.body is not None:
+                self._cached_bytes -= len(evicted.body)
         files[key] = found
+        self._newest = found
         self._cached_bytes += size
+
+    def _used(self, key: str, found: FileEntry) -> None:
+        """`found`, remembered under `key`, has just been used: it goes last."""
+        files = self._files
+        del files[key]
+        files[key] = found
+        self._newest = found
 
     def _forget(self, found: FileEntry) -> None:
         for key, remembered in list(self._files.items()):
@@ -404,3 +569,9 @@ class StaticFiles:
                 del self._files[key]
                 if found.body is not None:
                     self._cached_bytes -= len(found.body)
+
+
+def _config(request: Request) -> Config:
+    """The settings of the server `request` came to (the defaults outside a server)."""
+    connection = request[6]
+    return connection.state.config if connection is not None else _DEFAULT_CONFIG
