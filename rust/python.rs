@@ -2,18 +2,21 @@
 //! and its `feed(data) -> list`, which turns `parser::Event`s into the tuples, bytes, `None`s
 //! and exceptions of the contract in python/wirespeed/parser.py.
 //!
-//! One call per buffer; per request it builds one tuple, the target string, one list and one
-//! `(name, value)` tuple per field. Common methods and field names are cached Python objects,
-//! so a typical request creates no string for them. And since a keep-alive client repeats most
-//! of its fields request after request, each parser keeps the previous request's field tuples
-//! and target (`Recent`): a field sent again, same name and value at the same position, reuses
-//! the immutable tuple instead of building a new one.
+//! One call per buffer; per request it builds one tuple, the target string and one
+//! `RawHeaders`: the header fields as a single `bytes` of their lowercase names and values
+//! with the offsets where each ends, which makes its `(name, value)` tuples only when it is
+//! first read (a handler that never looks at the headers never pays for them). Common methods
+//! and field names are cached Python objects, so a typical request creates no string for them.
+//! And since a keep-alive client often sends the same fields request after request, each
+//! parser keeps the previous request's `RawHeaders` and target (`Recent`): the same fields
+//! again reuse the immutable object, with its tuples if they were made.
 
+use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyIterator, PyList, PySlice, PyString, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::error::ParseError;
@@ -169,8 +172,7 @@ fn request<'py>(
         Some(interned) => interned.bind(py).clone().into_any(),
         None => PyString::new(py, head.method).into_any(),
     };
-    let fields = head.iter().enumerate().map(|(i, (id, name, value))| recent.field(py, cache, i, id, name, value));
-    let headers = new_list(py, fields)?;
+    let headers = recent.fields(py, head)?;
     let body = match body {
         Some(b"") => cache.empty.bind(py).clone().into_any(),
         Some(body) => PyBytes::new(py, body).into_any(),
@@ -193,85 +195,164 @@ fn request<'py>(
     }
 }
 
-/// The `(name, value)` tuples and the target of this connection's previous request, each with
-/// a Rust copy of what it was made from, so that checking for a repeat needs no Python call.
-#[derive(Default)]
-struct Recent {
-    /// By field position.
-    fields: Vec<Option<RecentField>>,
-    /// Bytes held in the `key`s of `fields`.
-    held: usize,
-    target: Option<(Py<PyString>, Vec<u8>)>,
+/// The header fields of a request: a sequence of `(name, value)` tuples of `bytes` in the
+/// order they were sent (names lowercase, values trimmed), made when first read and then kept.
+/// Until then all there is of them is `data`, laid out by `RawHeaders::new`.
+#[pyclass(module = "wirespeed._parser", frozen, sequence)]
+pub struct RawHeaders {
+    data: Py<PyBytes>,
+    len: usize,
+    tuples: PyOnceLock<Py<PyTuple>>,
 }
 
-struct RecentField {
-    tuple: Py<PyTuple>,
-    id: FieldName,
-    /// The lowercase name (only for `FieldName::Other`), then the value.
-    key: Vec<u8>,
-    name_len: usize,
+/// Bytes per field in the table at the end of `RawHeaders::data`: where its name starts and
+/// ends and where its value starts and ends (native-endian u32 offsets), and its `FieldName` id.
+const SPAN: usize = 17;
+
+/// The field lines of `head` as received: from the first field's name through the CRLF of the
+/// last line (empty when there are none).
+fn field_section<'b>(head: &Head<'_, 'b>) -> &'b [u8] {
+    let start = head.fields.first().map_or(0, |field| position(head.bytes, field.name.as_bytes()));
+    head.bytes.get(start..head.bytes.len().saturating_sub(2)).unwrap_or_default()
 }
 
-impl RecentField {
-    fn matches(&self, id: FieldName, name: &[u8], value: &[u8]) -> bool {
-        let (cached_name, cached_value) = self.key.split_at(self.name_len);
-        self.id == id && cached_value == value && (id != FieldName::Other || cached_name.eq_ignore_ascii_case(name))
+/// Where `part`, a subslice of `whole`, starts in it.
+fn position(whole: &[u8], part: &[u8]) -> usize {
+    (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize)
+}
+
+impl RawHeaders {
+    /// The fields of `head`, whose field lines are `section`. `data` is `section` followed by
+    /// one `SPAN` per field: one copy of the bytes, and a request that repeats the previous
+    /// one's field lines is found with one comparison (`holds`).
+    fn new<'py>(py: Python<'py>, head: &Head<'_, '_>, section: &[u8]) -> PyResult<Bound<'py, RawHeaders>> {
+        let text_len = section.len();
+        if u32::try_from(text_len).is_err() {
+            return Err(PyOverflowError::new_err("header section too large"));
+        }
+        // Every name and non-empty value lies in `section`, so its offsets are at most
+        // `text_len`, which fits in a u32; an empty value is placed at the end of its name.
+        let at = |part: &[u8]| position(section, part).min(text_len) as u32;
+        let data = PyBytes::new_with(py, text_len + head.fields.len() * SPAN, |buf| {
+            let (text, table) = buf.split_at_mut(text_len);
+            text.copy_from_slice(section);
+            for (span, (id, name, value)) in table.chunks_exact_mut(SPAN).zip(head.iter()) {
+                let name_start = at(name);
+                let name_end = name_start + name.len() as u32;
+                let value_start = if value.is_empty() { name_end } else { at(value) };
+                let value_end = value_start + value.len() as u32;
+                for (i, offset) in [name_start, name_end, value_start, value_end].into_iter().enumerate() {
+                    span[i * 4..i * 4 + 4].copy_from_slice(&offset.to_ne_bytes());
+                }
+                span[16] = id as u8;
+            }
+            Ok(())
+        })?;
+        Bound::new(py, RawHeaders { data: data.unbind(), len: head.fields.len(), tuples: PyOnceLock::new() })
+    }
+
+    /// Whether these are the fields of a request with `len` fields in `section`.
+    fn holds(&self, py: Python<'_>, len: usize, section: &[u8]) -> bool {
+        let data = self.data.bind(py).as_bytes();
+        self.len == len && data.len() == section.len() + len * SPAN && data.starts_with(section)
+    }
+
+    /// The `(name id, name as sent, value)` of each field.
+    fn fields<'a>(&self, data: &'a [u8]) -> impl Iterator<Item = (u8, &'a [u8], &'a [u8])> {
+        let (text, table) = data.split_at(data.len().saturating_sub(self.len * SPAN));
+        table.chunks_exact(SPAN).map(move |span| {
+            let offset = |i: usize| u32::from_ne_bytes([span[i], span[i + 1], span[i + 2], span[i + 3]]) as usize;
+            let name = text.get(offset(0)..offset(4)).unwrap_or_default();
+            let value = text.get(offset(8)..offset(12)).unwrap_or_default();
+            (span[16], name, value)
+        })
+    }
+
+    /// The `(name, value)` tuples, made on first use.
+    fn tuples<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyTuple>> {
+        let tuples = self.tuples.get_or_try_init(py, || -> PyResult<Py<PyTuple>> {
+            let cache = Cache::get(py);
+            let data = self.data.bind(py).as_bytes();
+            let fields = self.fields(data).map(|(id, name, value)| {
+                let name = match cache.name(id) {
+                    Some(cached) => cached.bind(py).clone(),
+                    None => lowercase(py, name)?,
+                };
+                new_tuple(py, [name.into_any(), PyBytes::new(py, value).into_any()])
+            });
+            Ok(new_tuple_from(py, fields, self.len)?.unbind())
+        })?;
+        Ok(tuples.bind(py))
     }
 }
 
-/// Fields kept per connection: positions, the longest value, and all of them together (so
-/// 10,000 idle connections hold little).
-const RECENT_FIELDS: usize = 16;
-const RECENT_VALUE: usize = 256;
+#[pymethods]
+impl RawHeaders {
+    fn __len__(&self) -> usize {
+        self.len
+    }
+
+    /// A field by position, or a list of them for a slice.
+    fn __getitem__<'py>(&self, py: Python<'py>, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let item = self.tuples(py)?.as_any().get_item(index)?;
+        if index.is_instance_of::<PySlice>() {
+            return Ok(item.cast_into::<PyTuple>()?.to_list().into_any());
+        }
+        Ok(item)
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        self.tuples(py)?.try_iter()
+    }
+
+    /// Equal to a list of the same tuples, or to another `RawHeaders` of the same fields.
+    fn __richcmp__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        let theirs = if let Ok(other) = other.cast::<RawHeaders>() {
+            other.get().tuples(py)?.to_list()
+        } else if let Ok(other) = other.cast::<PyList>() {
+            other.clone()
+        } else {
+            return Ok(py.NotImplemented());
+        };
+        let equal = self.tuples(py)?.to_list().eq(theirs)?;
+        match op {
+            CompareOp::Eq => Ok(PyBool::new(py, equal).to_owned().into_any().unbind()),
+            CompareOp::Ne => Ok(PyBool::new(py, !equal).to_owned().into_any().unbind()),
+            _ => Ok(py.NotImplemented()),
+        }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("RawHeaders({})", self.tuples(py)?.to_list().repr()?))
+    }
+}
+
+/// The `RawHeaders` and the target of this connection's previous request, to hand out again
+/// when the next request repeats them (checking needs no Python call).
+#[derive(Default)]
+struct Recent {
+    fields: Option<Py<RawHeaders>>,
+    target: Option<(Py<PyString>, Vec<u8>)>,
+}
+
+/// The most kept per connection, so 10,000 idle connections hold little: the field lines of
+/// the previous request, and its target.
 const RECENT_BYTES: usize = 1024;
+const RECENT_VALUE: usize = 256;
 
 impl Recent {
-    /// The tuple for field `i`: the previous request's when it is the same, else a new one.
-    fn field<'py>(
-        &mut self,
-        py: Python<'py>,
-        cache: &Cache,
-        i: usize,
-        id: FieldName,
-        name: &[u8],
-        value: &[u8],
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        let slot = self.fields.get_mut(i);
-        if let Some(Some(recent)) = &slot {
-            if recent.matches(id, name, value) {
-                return Ok(recent.tuple.bind(py).clone());
+    /// The fields of `head`: the previous request's object when its field lines were the same
+    /// bytes, else a new one.
+    fn fields<'py>(&mut self, py: Python<'py>, head: &Head<'_, '_>) -> PyResult<Bound<'py, RawHeaders>> {
+        let section = field_section(head);
+        if let Some(previous) = &self.fields {
+            if previous.get().holds(py, head.fields.len(), section) {
+                return Ok(previous.bind(py).clone());
             }
         }
-        let name_object = match cache.name(id) {
-            Some(cached) => cached.bind(py).clone().into_any(),
-            None => lowercase(py, name)?.into_any(),
-        };
-        let tuple = new_tuple(py, [name_object, PyBytes::new(py, value).into_any()])?;
-        if i >= RECENT_FIELDS {
-            return Ok(tuple);
-        }
-        // Remember it, reusing the old key's buffer, within the per-connection budget.
-        let old = slot.and_then(Option::take);
-        let mut key = old.map(|old| {
-            self.held -= old.key.len();
-            old.key
-        });
-        let name_len = if id == FieldName::Other { name.len() } else { 0 };
-        let len = name_len + value.len();
-        if value.len() <= RECENT_VALUE && self.held + len <= RECENT_BYTES {
-            let mut key = key.take().unwrap_or_default();
-            key.clear();
-            key.extend(name[..name_len].iter().map(u8::to_ascii_lowercase));
-            key.extend_from_slice(value);
-            self.held += len;
-            if self.fields.len() <= i {
-                self.fields.resize_with(i + 1, || None);
-            }
-            if let Some(slot) = self.fields.get_mut(i) {
-                *slot = Some(RecentField { tuple: tuple.clone().unbind(), id, key, name_len });
-            }
-        }
-        Ok(tuple)
+        let new = RawHeaders::new(py, head, section)?;
+        self.fields = (section.len() <= RECENT_BYTES).then(|| new.clone().unbind());
+        Ok(new)
     }
 
     /// The target as a `str`: the previous request's when it is the same.
@@ -336,29 +417,29 @@ fn new_tuple_of<'py, const N: usize>(
     Ok(object)
 }
 
-/// A new list holding `items`; the first error stops it.
-fn new_list<'py, T>(
+/// A new tuple holding the `len` `items`; the first error stops it.
+fn new_tuple_from<'py, T>(
     py: Python<'py>,
-    items: impl ExactSizeIterator<Item = PyResult<Bound<'py, T>>>,
-) -> PyResult<Bound<'py, PyList>> {
-    let len = items.len();
-    let size = ffi::Py_ssize_t::try_from(len).map_err(|_| PyOverflowError::new_err("list too long"))?;
-    // SAFETY: PyList_New returns a new reference or NULL with an exception set. Its slots are
-    // NULL until set; the list is only handed out below once all `len` are, and list
+    items: impl Iterator<Item = PyResult<Bound<'py, T>>>,
+    len: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let size = ffi::Py_ssize_t::try_from(len).map_err(|_| PyOverflowError::new_err("tuple too long"))?;
+    // SAFETY: PyTuple_New returns a new reference or NULL with an exception set. Its slots are
+    // NULL until set; the tuple is only handed out below once all `len` are, and tuple
     // deallocation skips NULL slots if it is dropped before.
-    let list = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(size))? };
+    let tuple = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(size))? };
     let mut filled = 0;
     for (i, item) in items.take(len).enumerate() {
-        // SAFETY: `list` is a list with `len` slots and i < len; PyList_SetItem steals the
-        // reference that `into_ptr` hands over.
-        unsafe { ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item?.into_ptr()) };
+        // SAFETY: `tuple` is a fresh tuple with `len` slots and i < len; PyTuple_SetItem steals
+        // the reference that `into_ptr` hands over (it cannot fail for a fresh tuple in range).
+        unsafe { ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, item?.into_ptr()) };
         filled += 1;
     }
     if filled != len {
-        return Err(PyRuntimeError::new_err("fewer list items than announced"));
+        return Err(PyRuntimeError::new_err("fewer tuple items than announced"));
     }
-    // SAFETY: PyList_New made a list.
-    Ok(unsafe { list.cast_into_unchecked() })
+    // SAFETY: PyTuple_New made a tuple.
+    Ok(unsafe { tuple.cast_into_unchecked() })
 }
 
 /// A new `bytes` holding `name` in lowercase.
@@ -418,7 +499,8 @@ impl Cache {
         self.methods.get(index)
     }
 
-    fn name(&self, id: FieldName) -> Option<&Py<PyBytes>> {
-        (id as usize).checked_sub(1).and_then(|i| self.names.get(i))
+    /// The name of the `FieldName` whose id is `id`.
+    fn name(&self, id: u8) -> Option<&Py<PyBytes>> {
+        usize::from(id).checked_sub(1).and_then(|i| self.names.get(i))
     }
 }

@@ -18,7 +18,7 @@ import collections
 import logging
 import os
 import types
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine, Generator, Iterable
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -751,7 +751,7 @@ def _set_done(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-def _expects_continue(headers: list[tuple[bytes, bytes]]) -> bool:
+def _expects_continue(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     for name, value in headers:
         if name == b"expect" and value.lower() == b"100-continue":
             return True
