@@ -3,13 +3,13 @@
 //! and exceptions of the contract in python/wirespeed/parser.py.
 //!
 //! One call per buffer; per request it builds one tuple, the target string and one
-//! `RawHeaders`: the header fields as a single `bytes` of their lowercase names and values
-//! with the offsets where each ends, which makes its `(name, value)` tuples only when it is
-//! first read (a handler that never looks at the headers never pays for them). Common methods
-//! and field names are cached Python objects, so a typical request creates no string for them.
-//! And since a keep-alive client often sends the same fields request after request, each
-//! parser keeps the previous request's `RawHeaders` and target (`Recent`): the same fields
-//! again reuse the immutable object, with its tuples if they were made.
+//! `RawHeaders`: the header fields as a single `bytes` of the field lines as received, with
+//! where each name and value starts and ends, which makes its `(name, value)` tuples only when
+//! it is first read (a handler that never looks at the headers never pays for them). Common
+//! methods and field names are cached Python objects, so a typical request creates no string
+//! for them. And since a keep-alive client often sends the same field lines request after
+//! request, each parser keeps the previous request's `RawHeaders` and target (`Recent`): the
+//! same bytes again reuse the immutable object, with its tuples if they were made.
 
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError};
@@ -212,7 +212,10 @@ const SPAN: usize = 17;
 /// The field lines of `head` as received: from the first field's name through the CRLF of the
 /// last line (empty when there are none).
 fn field_section<'b>(head: &Head<'_, 'b>) -> &'b [u8] {
-    let start = head.fields.first().map_or(0, |field| position(head.bytes, field.name.as_bytes()));
+    let Some(first) = head.fields.first() else {
+        return &[];
+    };
+    let start = position(head.bytes, first.name.as_bytes());
     head.bytes.get(start..head.bytes.len().saturating_sub(2)).unwrap_or_default()
 }
 
