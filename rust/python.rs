@@ -19,6 +19,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyIterator, PyList, PySlice, PyString, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 
+use crate::chars::trim_ows;
 use crate::error::ParseError;
 use crate::field_names::FieldName;
 use crate::head::Head;
@@ -197,17 +198,14 @@ fn request<'py>(
 
 /// The header fields of a request: a sequence of `(name, value)` tuples of `bytes` in the
 /// order they were sent (names lowercase, values trimmed), made when first read and then kept.
-/// Until then all there is of them is `data`, laid out by `RawHeaders::new`.
+/// Until then all there is of them is `data`, a copy of the field lines as received, which
+/// the parser has checked: `len` lines of `name ":" OWS value OWS CRLF`, no bare CR or LF.
 #[pyclass(module = "wirespeed._parser", frozen, sequence)]
 pub struct RawHeaders {
     data: Py<PyBytes>,
     len: usize,
     tuples: PyOnceLock<Py<PyTuple>>,
 }
-
-/// Bytes per field in the table at the end of `RawHeaders::data`: where its name starts and
-/// ends and where its value starts and ends (native-endian u32 offsets), and its `FieldName` id.
-const SPAN: usize = 17;
 
 /// The field lines of `head` as received: from the first field's name through the CRLF of the
 /// last line (empty when there are none).
@@ -224,51 +222,27 @@ fn position(whole: &[u8], part: &[u8]) -> usize {
     (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize)
 }
 
+/// The `(name as sent, value)` of each checked field line in `section`: the name ends at the
+/// first colon, and the value is the rest without its CR and surrounding OWS.
+fn field_lines(section: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    section.split(|&b| b == b'\n').filter(|line| !line.is_empty()).map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let (name, rest) = line.split_at(line.iter().position(|&b| b == b':').unwrap_or(line.len()));
+        (name, trim_ows(rest.get(1..).unwrap_or_default()))
+    })
+}
+
 impl RawHeaders {
-    /// The fields of `head`, whose field lines are `section`. `data` is `section` followed by
-    /// one `SPAN` per field: one copy of the bytes, and a request that repeats the previous
-    /// one's field lines is found with one comparison (`holds`).
+    /// The fields of `head`, whose field lines are `section`: one copy of the bytes (and a
+    /// request that repeats the previous one's field lines is found with one comparison).
     fn new<'py>(py: Python<'py>, head: &Head<'_, '_>, section: &[u8]) -> PyResult<Bound<'py, RawHeaders>> {
-        let text_len = section.len();
-        if u32::try_from(text_len).is_err() {
-            return Err(PyOverflowError::new_err("header section too large"));
-        }
-        // Every name and non-empty value lies in `section`, so its offsets are at most
-        // `text_len`, which fits in a u32; an empty value is placed at the end of its name.
-        let at = |part: &[u8]| position(section, part).min(text_len) as u32;
-        let data = PyBytes::new_with(py, text_len + head.fields.len() * SPAN, |buf| {
-            let (text, table) = buf.split_at_mut(text_len);
-            text.copy_from_slice(section);
-            for (span, (id, name, value)) in table.chunks_exact_mut(SPAN).zip(head.iter()) {
-                let name_start = at(name);
-                let name_end = name_start + name.len() as u32;
-                let value_start = if value.is_empty() { name_end } else { at(value) };
-                let value_end = value_start + value.len() as u32;
-                for (i, offset) in [name_start, name_end, value_start, value_end].into_iter().enumerate() {
-                    span[i * 4..i * 4 + 4].copy_from_slice(&offset.to_ne_bytes());
-                }
-                span[16] = id as u8;
-            }
-            Ok(())
-        })?;
-        Bound::new(py, RawHeaders { data: data.unbind(), len: head.fields.len(), tuples: PyOnceLock::new() })
+        let data = PyBytes::new(py, section).unbind();
+        Bound::new(py, RawHeaders { data, len: head.fields.len(), tuples: PyOnceLock::new() })
     }
 
     /// Whether these are the fields of a request with `len` fields in `section`.
     fn holds(&self, py: Python<'_>, len: usize, section: &[u8]) -> bool {
-        let data = self.data.bind(py).as_bytes();
-        self.len == len && data.len() == section.len() + len * SPAN && data.starts_with(section)
-    }
-
-    /// The `(name id, name as sent, value)` of each field.
-    fn fields<'a>(&self, data: &'a [u8]) -> impl Iterator<Item = (u8, &'a [u8], &'a [u8])> {
-        let (text, table) = data.split_at(data.len().saturating_sub(self.len * SPAN));
-        table.chunks_exact(SPAN).map(move |span| {
-            let offset = |i: usize| u32::from_ne_bytes([span[i], span[i + 1], span[i + 2], span[i + 3]]) as usize;
-            let name = text.get(offset(0)..offset(4)).unwrap_or_default();
-            let value = text.get(offset(8)..offset(12)).unwrap_or_default();
-            (span[16], name, value)
-        })
+        self.len == len && self.data.bind(py).as_bytes() == section
     }
 
     /// The `(name, value)` tuples, made on first use.
@@ -276,8 +250,8 @@ impl RawHeaders {
         let tuples = self.tuples.get_or_try_init(py, || -> PyResult<Py<PyTuple>> {
             let cache = Cache::get(py);
             let data = self.data.bind(py).as_bytes();
-            let fields = self.fields(data).map(|(id, name, value)| {
-                let name = match cache.name(id) {
+            let fields = field_lines(data).take(self.len).map(|(name, value)| {
+                let name = match cache.name(FieldName::of(name)) {
                     Some(cached) => cached.bind(py).clone(),
                     None => lowercase(py, name)?,
                 };
@@ -502,8 +476,7 @@ impl Cache {
         self.methods.get(index)
     }
 
-    /// The name of the `FieldName` whose id is `id`.
-    fn name(&self, id: u8) -> Option<&Py<PyBytes>> {
-        usize::from(id).checked_sub(1).and_then(|i| self.names.get(i))
+    fn name(&self, id: FieldName) -> Option<&Py<PyBytes>> {
+        (id as usize).checked_sub(1).and_then(|i| self.names.get(i))
     }
 }
