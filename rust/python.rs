@@ -282,6 +282,24 @@ impl RawHeaders {
         self.tuples(py)?.try_iter()
     }
 
+    /// The position of the first field equal to `field` in `start..stop` (the rest of
+    /// `collections.abc.Sequence`).
+    #[pyo3(signature = (field, start = 0, stop = isize::MAX))]
+    fn index<'py>(
+        &self,
+        py: Python<'py>,
+        field: &Bound<'py, PyAny>,
+        start: isize,
+        stop: isize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.tuples(py)?.call_method1("index", (field, start, stop))
+    }
+
+    /// How many fields are equal to `field`.
+    fn count<'py>(&self, py: Python<'py>, field: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.tuples(py)?.call_method1("count", (field,))
+    }
+
     /// Equal to a list of the same tuples, or to another `RawHeaders` of the same fields.
     fn __richcmp__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
         let theirs = if let Ok(other) = other.cast::<RawHeaders>() {

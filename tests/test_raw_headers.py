@@ -69,6 +69,9 @@ def test_headers_are_the_sequence_of_field_tuples(parser_class: type) -> None:
     with pytest.raises(IndexError):
         headers[len(FIELDS)]
     assert (b"accept", b"text/html") in headers and (b"accept", b"*/*") not in headers
+    assert headers.index((b"cookie", b"b=2")) == 5 and headers.count((b"host", b"example.com")) == 1
+    assert headers.index((b"cookie", b"b=2"), 2, 6) == 5
+    assert list(reversed(headers)) == FIELDS[::-1]
     assert repr(FIELDS) in repr(headers)
 
 
