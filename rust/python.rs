@@ -3,9 +3,9 @@
 //! and exceptions of the contract in python/wirespeed/parser.py.
 //!
 //! One call per buffer; per request it builds one tuple, the target string and one
-//! `RawHeaders`: the header fields as a single `bytes` of the field lines as received, which
-//! makes its `(name, value)` tuples only when it is first read (a handler that never looks at
-//! the headers never pays for them). Common
+//! `RawHeaders`: the header fields as a single `bytes` of the field lines as received and the
+//! offsets of each name and value, which makes its `(name, value)` tuples only when it is
+//! first read (a handler that never looks at the headers never pays for them). Common
 //! methods and field names are cached Python objects, so a typical request creates no string
 //! for them. And since a keep-alive client often sends the same field lines request after
 //! request, each parser keeps the previous request's `RawHeaders` and target (`Recent`): the
@@ -19,7 +19,6 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyIterator, PyList, PySlice, PyString, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 
-use crate::chars::trim_ows;
 use crate::error::ParseError;
 use crate::field_names::FieldName;
 use crate::head::Head;
@@ -198,12 +197,13 @@ fn request<'py>(
 
 /// The header fields of a request: a sequence of `(name, value)` tuples of `bytes` in the
 /// order they were sent (names lowercase, values trimmed), made when first read and then kept.
-/// Until then all there is of them is `data`, a copy of the field lines as received, which
-/// the parser has checked: `len` lines of `name ":" OWS value OWS CRLF`, no bare CR or LF.
+/// Until then all there is of them is `data`, laid out by `RawHeaders::new`.
 #[pyclass(module = "wirespeed._parser", frozen, sequence)]
 pub struct RawHeaders {
     data: Py<PyBytes>,
     len: usize,
+    /// Bytes per offset in the table of `data`: 2, or 4 for field lines over 64 KiB.
+    width: usize,
     tuples: PyOnceLock<Py<PyTuple>>,
 }
 
@@ -222,44 +222,107 @@ fn position(whole: &[u8], part: &[u8]) -> usize {
     (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize)
 }
 
-/// The `(name as sent, value)` of each checked field line in `section`: the name ends at the
-/// first colon, and the value is the rest without its CR and surrounding OWS.
-fn field_lines(section: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    section.split(|&b| b == b'\n').filter(|line| !line.is_empty()).map(|line| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let (name, rest) = line.split_at(line.iter().position(|&b| b == b':').unwrap_or(line.len()));
-        (name, trim_ows(rest.get(1..).unwrap_or_default()))
-    })
+/// Bytes per field in the table of `RawHeaders::data` with offsets of `width` bytes: four
+/// offsets and the name's `FieldName` id.
+fn span_len(width: usize) -> usize {
+    4 * width + 1
+}
+
+/// Writes four offsets of `W` bytes each (little-endian; each fits) at the start of `span`.
+fn put_offsets<const W: usize>(span: &mut [u8], offsets: [usize; 4]) {
+    for (number, offset) in span.chunks_exact_mut(W).zip(offsets) {
+        number.copy_from_slice(&offset.to_le_bytes()[..W]);
+    }
+}
+
+/// The four offsets of `W` bytes each at the start of `span`.
+fn get_offsets<const W: usize>(span: &[u8]) -> [usize; 4] {
+    let mut offsets = [0; 4];
+    for (offset, number) in offsets.iter_mut().zip(span.chunks_exact(W)) {
+        let mut bytes = [0u8; 8];
+        bytes[..W].copy_from_slice(number);
+        *offset = usize::from_le_bytes(bytes);
+    }
+    offsets
 }
 
 impl RawHeaders {
-    /// The fields of `head`, whose field lines are `section`: one copy of the bytes (and a
-    /// request that repeats the previous one's field lines is found with one comparison).
+    /// The fields of `head`, whose field lines are `section`. `data` is `section`, then per
+    /// field where its name starts and ends and where its value starts and ends (little-endian
+    /// offsets into `section`, of `width` bytes) and its `FieldName` id: one copy of the bytes
+    /// (so a request that repeats the previous one's field lines is found with one comparison,
+    /// `holds`), and reading them needs no scan.
     fn new<'py>(py: Python<'py>, head: &Head<'_, '_>, section: &[u8]) -> PyResult<Bound<'py, RawHeaders>> {
-        let data = PyBytes::new(py, section).unbind();
-        Bound::new(py, RawHeaders { data, len: head.fields.len(), tuples: PyOnceLock::new() })
+        let text_len = section.len();
+        let width = if u16::try_from(text_len).is_ok() { 2 } else { 4 };
+        if u32::try_from(text_len).is_err() {
+            return Err(PyOverflowError::new_err("header section too large"));
+        }
+        // Every name and non-empty value lies in `section`, so its offsets are at most
+        // `text_len`, which fits in `width` bytes; an empty value is placed at the end of its
+        // name.
+        let at = |part: &[u8]| position(section, part).min(text_len);
+        let data = PyBytes::new_with(py, text_len + head.fields.len() * span_len(width), |buf| {
+            let (text, table) = buf.split_at_mut(text_len);
+            text.copy_from_slice(section);
+            for (span, (id, name, value)) in table.chunks_exact_mut(span_len(width)).zip(head.iter()) {
+                let name_start = at(name);
+                let name_end = name_start + name.len();
+                let value_start = if value.is_empty() { name_end } else { at(value) };
+                let offsets = [name_start, name_end, value_start, value_start + value.len()];
+                match width {
+                    2 => put_offsets::<2>(span, offsets),
+                    _ => put_offsets::<4>(span, offsets),
+                }
+                span[4 * width] = id as u8;
+            }
+            Ok(())
+        })?;
+        let fields = RawHeaders { data: data.unbind(), len: head.fields.len(), width, tuples: PyOnceLock::new() };
+        Bound::new(py, fields)
     }
 
     /// Whether these are the fields of a request with `len` fields in `section`.
     fn holds(&self, py: Python<'_>, len: usize, section: &[u8]) -> bool {
-        self.len == len && self.data.bind(py).as_bytes() == section
+        let data = self.data.bind(py).as_bytes();
+        self.len == len && data.len() == section.len() + len * span_len(self.width) && data.starts_with(section)
+    }
+
+    /// The `(name id, name as sent, value)` of each field.
+    fn fields<'a>(&self, data: &'a [u8]) -> impl Iterator<Item = (u8, &'a [u8], &'a [u8])> {
+        let width = self.width;
+        let (text, table) = data.split_at(data.len().saturating_sub(self.len * span_len(width)));
+        table.chunks_exact(span_len(width)).map(move |span| {
+            let [name_start, name_end, value_start, value_end] = match width {
+                2 => get_offsets::<2>(span),
+                _ => get_offsets::<4>(span),
+            };
+            let name = text.get(name_start..name_end).unwrap_or_default();
+            let value = text.get(value_start..value_end).unwrap_or_default();
+            (span[4 * width], name, value)
+        })
     }
 
     /// The `(name, value)` tuples, made on first use.
     fn tuples<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyTuple>> {
-        let tuples = self.tuples.get_or_try_init(py, || -> PyResult<Py<PyTuple>> {
+        if self.tuples.get(py).is_none() {
+            // Not `get_or_try_init`, which lets go of the interpreter while it runs: a thread
+            // that gets here at the same time makes equal tuples, and the first set is kept.
             let cache = Cache::get(py);
             let data = self.data.bind(py).as_bytes();
-            let fields = field_lines(data).take(self.len).map(|(name, value)| {
-                let name = match cache.name(FieldName::of(name)) {
+            let fields = self.fields(data).map(|(id, name, value)| {
+                let name = match cache.name(id) {
                     Some(cached) => cached.bind(py).clone(),
                     None => lowercase(py, name)?,
                 };
                 new_tuple(py, [name.into_any(), PyBytes::new(py, value).into_any()])
             });
-            Ok(new_tuple_from(py, fields, self.len)?.unbind())
-        })?;
-        Ok(tuples.bind(py))
+            let _ = self.tuples.set(py, new_tuple_from(py, fields, self.len)?.unbind());
+        }
+        match self.tuples.get(py) {
+            Some(tuples) => Ok(tuples.bind(py)),
+            None => Err(PyRuntimeError::new_err("header tuples not set")),
+        }
     }
 }
 
@@ -494,7 +557,8 @@ impl Cache {
         self.methods.get(index)
     }
 
-    fn name(&self, id: FieldName) -> Option<&Py<PyBytes>> {
-        (id as usize).checked_sub(1).and_then(|i| self.names.get(i))
+    /// The name of the `FieldName` whose id is `id`.
+    fn name(&self, id: u8) -> Option<&Py<PyBytes>> {
+        usize::from(id).checked_sub(1).and_then(|i| self.names.get(i))
     }
 }
