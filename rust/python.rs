@@ -228,10 +228,21 @@ fn span_len(width: usize) -> usize {
     4 * width + 1
 }
 
-/// Writes four offsets of `W` bytes each (little-endian; each fits) at the start of `span`.
-fn put_offsets<const W: usize>(span: &mut [u8], offsets: [usize; 4]) {
-    for (number, offset) in span.chunks_exact_mut(W).zip(offsets) {
-        number.copy_from_slice(&offset.to_le_bytes()[..W]);
+/// Fills `table` with the span of each field of `head`, whose field lines are `section`: four
+/// offsets of `W` bytes (little-endian) and the id. Every name and non-empty value lies in
+/// `section`, so its offsets are at most `section.len()`, which fits in `W` bytes; an empty
+/// value is placed at the end of its name.
+fn put_spans<const W: usize>(table: &mut [u8], head: &Head<'_, '_>, section: &[u8]) {
+    let at = |part: &[u8]| position(section, part).min(section.len());
+    for (span, (id, name, value)) in table.chunks_exact_mut(4 * W + 1).zip(head.iter()) {
+        let name_start = at(name);
+        let name_end = name_start + name.len();
+        let value_start = if value.is_empty() { name_end } else { at(value) };
+        let offsets = [name_start, name_end, value_start, value_start + value.len()];
+        for (number, offset) in span.chunks_exact_mut(W).zip(offsets) {
+            number.copy_from_slice(&offset.to_le_bytes()[..W]);
+        }
+        span[4 * W] = id as u8;
     }
 }
 
@@ -258,23 +269,12 @@ impl RawHeaders {
         if u32::try_from(text_len).is_err() {
             return Err(PyOverflowError::new_err("header section too large"));
         }
-        // Every name and non-empty value lies in `section`, so its offsets are at most
-        // `text_len`, which fits in `width` bytes; an empty value is placed at the end of its
-        // name.
-        let at = |part: &[u8]| position(section, part).min(text_len);
         let data = PyBytes::new_with(py, text_len + head.fields.len() * span_len(width), |buf| {
             let (text, table) = buf.split_at_mut(text_len);
             text.copy_from_slice(section);
-            for (span, (id, name, value)) in table.chunks_exact_mut(span_len(width)).zip(head.iter()) {
-                let name_start = at(name);
-                let name_end = name_start + name.len();
-                let value_start = if value.is_empty() { name_end } else { at(value) };
-                let offsets = [name_start, name_end, value_start, value_start + value.len()];
-                match width {
-                    2 => put_offsets::<2>(span, offsets),
-                    _ => put_offsets::<4>(span, offsets),
-                }
-                span[4 * width] = id as u8;
+            match width {
+                2 => put_spans::<2>(table, head, section),
+                _ => put_spans::<4>(table, head, section),
             }
             Ok(())
         })?;
