@@ -8,7 +8,9 @@ differ (so no parser can reuse what it built for the previous request), to:
   * raw `httptools.HttpRequestParser` with the callbacks a server typically sets (URL, each
     header into a list, headers-complete, message-complete), which is the reference.
 Each figure is the median of several rounds; a round times many feeds of one parser kept
-alive across requests, as on a real keep-alive connection.
+alive across requests, as on a real keep-alive connection. A round that does not end with every
+request it fed parsed (a parser that stopped, for example at a request cap) ends the run with
+an error instead of a figure.
 
     python benches/bench_parser.py [--rounds 7] [--seconds 0.4] [--json out.json]
 """
@@ -22,6 +24,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import httptools
 
@@ -72,6 +75,10 @@ class RawHttptools:
         self.parser.feed_data(data)
         return self.done
 
+    @property
+    def requests(self) -> int:
+        return self.done
+
 
 def variants(count: int) -> list[bytes]:
     """`count` copies of REQUEST, same length, with every header value and the target changed."""
@@ -89,9 +96,19 @@ def variants(count: int) -> list[bytes]:
     return result
 
 
-def time_per_request(feed: Callable[[bytes], object], inputs: list[bytes], requests_per_feed: int, seconds: float) -> float:
-    """Nanoseconds per request, feeding `inputs` in turn for about `seconds`."""
+class Parser(Protocol):
+    def feed(self, data: bytes) -> object: ...
+
+    @property
+    def requests(self) -> int: ...
+
+
+def time_per_request(name: str, parser: Parser, inputs: list[bytes], requests_per_feed: int, seconds: float) -> float:
+    """Nanoseconds per request, feeding `inputs` in turn for about `seconds`; exits when the
+    parser did not report every request it was fed."""
+    feed = parser.feed
     batch = inputs * max(1, 1000 // len(inputs))
+    before = parser.requests
     start = time.perf_counter_ns()
     count = 0
     deadline = start + int(seconds * 1e9)
@@ -101,11 +118,14 @@ def time_per_request(feed: Callable[[bytes], object], inputs: list[bytes], reque
             feed(data)
         count += len(batch)
         now = time.perf_counter_ns()
+    parsed = parser.requests - before
+    if parsed != count * requests_per_feed:
+        raise SystemExit(f"{name}: parsed {parsed} of the {count * requests_per_feed} requests of a round")
     return (now - start) / (count * requests_per_feed)
 
 
-def check(name: str, feed: Callable[[bytes], object], data: bytes, expected: int) -> None:
-    result = feed(data)
+def check(name: str, parser: Parser, data: bytes, expected: int) -> None:
+    result = parser.feed(data)
     if isinstance(result, list):
         requests = [event for event in result if type(event) is tuple]
         if len(requests) != expected:
@@ -122,18 +142,18 @@ def main() -> int:
     # No per-connection request cap: a round feeds one parser far more than the default
     # max_requests_per_connection, after which a parser (rightly) stops parsing.
     config = Config(max_requests_per_connection=0)
-    parsers: dict[str, Callable[[], Callable[[bytes], object]]] = {
-        "httptools (raw, callbacks)": lambda: RawHttptools().feed,
+    parsers: dict[str, Callable[[], Parser]] = {
+        "httptools (raw, callbacks)": RawHttptools,
         "wirespeed httptools twin": lambda: __import__(
             "wirespeed.parser_httptools", fromlist=["RequestParser"]
-        ).RequestParser(config).feed,
+        ).RequestParser(config),
     }
     try:
         from wirespeed._parser import RequestParser as RustParser
     except ImportError:
         print("the Rust extension is not built: run `make build` first", file=sys.stderr)
         return 1
-    parsers = {"wirespeed Rust parser": lambda: RustParser(config).feed, **parsers}
+    parsers = {"wirespeed Rust parser": lambda: RustParser(config), **parsers}
 
     workloads = {
         "1 request per feed, same request repeated": ([REQUEST], 1),
@@ -149,7 +169,7 @@ def main() -> int:
                 check(name, make(), data, per_feed)
         for _ in range(args.rounds):  # interleave parsers across rounds
             for name, make in parsers.items():
-                rounds[name].append(time_per_request(make(), inputs, per_feed, args.seconds))
+                rounds[name].append(time_per_request(name, make(), inputs, per_feed, args.seconds))
         results[workload] = {name: statistics.median(values) for name, values in rounds.items()}
 
     reference = "httptools (raw, callbacks)"

@@ -45,6 +45,8 @@ pub struct Head<'h, 'b> {
     pub framing: Framing,
     /// Bytes from the first byte of the request line through the blank line.
     pub len: usize,
+    /// Those bytes.
+    pub bytes: &'b [u8],
 }
 
 impl<'h, 'b> Head<'h, 'b> {
@@ -270,6 +272,7 @@ fn check_head<'h, 'b>(
         names: &names[..fields.len()],
         framing,
         len: head.len(),
+        bytes: head,
     }))
 }
 

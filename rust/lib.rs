@@ -32,9 +32,14 @@ pub use parser::{Event, Parser};
 #[cfg(feature = "python")]
 use pyo3::prelude::*;
 
-/// The extension module: one class, `RequestParser`.
+/// The extension module: `RequestParser`, and `RawHeaders` (the header fields of its requests,
+/// registered as a `collections.abc.Sequence`).
 #[cfg(feature = "python")]
 #[pymodule]
 fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_class::<python::RequestParser>()
+    module.add_class::<python::RequestParser>()?;
+    module.add_class::<python::RawHeaders>()?;
+    let sequence = module.py().import("collections.abc")?.getattr("Sequence")?;
+    sequence.call_method1("register", (module.getattr("RawHeaders")?,))?;
+    Ok(())
 }

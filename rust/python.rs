@@ -2,18 +2,21 @@
 //! and its `feed(data) -> list`, which turns `parser::Event`s into the tuples, bytes, `None`s
 //! and exceptions of the contract in python/wirespeed/parser.py.
 //!
-//! One call per buffer; per request it builds one tuple, the target string, one list and one
-//! `(name, value)` tuple per field. Common methods and field names are cached Python objects,
-//! so a typical request creates no string for them. And since a keep-alive client repeats most
-//! of its fields request after request, each parser keeps the previous request's field tuples
-//! and target (`Recent`): a field sent again, same name and value at the same position, reuses
-//! the immutable tuple instead of building a new one.
+//! One call per buffer; per request it builds one tuple, the target string and one
+//! `RawHeaders`: the header fields as a single `bytes` of the field lines as received and the
+//! offsets of each name and value, which makes its `(name, value)` tuples only when it is
+//! first read (a handler that never looks at the headers never pays for them). Common
+//! methods and field names are cached Python objects, so a typical request creates no string
+//! for them. And since a keep-alive client often sends the same field lines request after
+//! request, each parser keeps the previous request's `RawHeaders` and target (`Recent`): the
+//! same bytes again reuse the immutable object, with its tuples if they were made.
 
+use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBool, PyBytes, PyInt, PyIterator, PyList, PySlice, PyString, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::error::ParseError;
@@ -169,8 +172,7 @@ fn request<'py>(
         Some(interned) => interned.bind(py).clone().into_any(),
         None => PyString::new(py, head.method).into_any(),
     };
-    let fields = head.iter().enumerate().map(|(i, (id, name, value))| recent.field(py, cache, i, id, name, value));
-    let headers = new_list(py, fields)?;
+    let headers = recent.fields(py, head)?;
     let body = match body {
         Some(b"") => cache.empty.bind(py).clone().into_any(),
         Some(body) => PyBytes::new(py, body).into_any(),
@@ -193,85 +195,222 @@ fn request<'py>(
     }
 }
 
-/// The `(name, value)` tuples and the target of this connection's previous request, each with
-/// a Rust copy of what it was made from, so that checking for a repeat needs no Python call.
-#[derive(Default)]
-struct Recent {
-    /// By field position.
-    fields: Vec<Option<RecentField>>,
-    /// Bytes held in the `key`s of `fields`.
-    held: usize,
-    target: Option<(Py<PyString>, Vec<u8>)>,
+/// The header fields of a request: a sequence of `(name, value)` tuples of `bytes` in the
+/// order they were sent (names lowercase, values trimmed), made when first read and then kept.
+/// Until then all there is of them is `data`, laid out by `RawHeaders::new`.
+#[pyclass(module = "wirespeed._parser", frozen, sequence)]
+pub struct RawHeaders {
+    data: Py<PyBytes>,
+    len: usize,
+    /// Bytes per offset in the table of `data`: 2, or 4 for field lines over 64 KiB.
+    width: usize,
+    tuples: PyOnceLock<Py<PyTuple>>,
 }
 
-struct RecentField {
-    tuple: Py<PyTuple>,
-    id: FieldName,
-    /// The lowercase name (only for `FieldName::Other`), then the value.
-    key: Vec<u8>,
-    name_len: usize,
+/// The field lines of `head` as received: from the first field's name through the CRLF of the
+/// last line (empty when there are none).
+fn field_section<'b>(head: &Head<'_, 'b>) -> &'b [u8] {
+    let Some(first) = head.fields.first() else {
+        return &[];
+    };
+    let start = position(head.bytes, first.name.as_bytes());
+    head.bytes.get(start..head.bytes.len().saturating_sub(2)).unwrap_or_default()
 }
 
-impl RecentField {
-    fn matches(&self, id: FieldName, name: &[u8], value: &[u8]) -> bool {
-        let (cached_name, cached_value) = self.key.split_at(self.name_len);
-        self.id == id && cached_value == value && (id != FieldName::Other || cached_name.eq_ignore_ascii_case(name))
+/// Where `part`, a subslice of `whole`, starts in it.
+fn position(whole: &[u8], part: &[u8]) -> usize {
+    (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize)
+}
+
+/// Bytes per field in the table of `RawHeaders::data` with offsets of `width` bytes: four
+/// offsets and the name's `FieldName` id.
+fn span_len(width: usize) -> usize {
+    4 * width + 1
+}
+
+/// Fills `table` with the span of each field of `head`, whose field lines are `section`: four
+/// offsets of `W` bytes (little-endian) and the id. Every name and non-empty value lies in
+/// `section`, so its offsets are at most `section.len()`, which fits in `W` bytes; an empty
+/// value is placed at the end of its name.
+fn put_spans<const W: usize>(table: &mut [u8], head: &Head<'_, '_>, section: &[u8]) {
+    let at = |part: &[u8]| position(section, part).min(section.len());
+    for (span, (id, name, value)) in table.chunks_exact_mut(4 * W + 1).zip(head.iter()) {
+        let name_start = at(name);
+        let name_end = name_start + name.len();
+        let value_start = if value.is_empty() { name_end } else { at(value) };
+        let offsets = [name_start, name_end, value_start, value_start + value.len()];
+        for (number, offset) in span.chunks_exact_mut(W).zip(offsets) {
+            number.copy_from_slice(&offset.to_le_bytes()[..W]);
+        }
+        span[4 * W] = id as u8;
     }
 }
 
-/// Fields kept per connection: positions, the longest value, and all of them together (so
-/// 10,000 idle connections hold little).
-const RECENT_FIELDS: usize = 16;
-const RECENT_VALUE: usize = 256;
+/// The four offsets of `W` bytes each at the start of `span`.
+fn get_offsets<const W: usize>(span: &[u8]) -> [usize; 4] {
+    let mut offsets = [0; 4];
+    for (offset, number) in offsets.iter_mut().zip(span.chunks_exact(W)) {
+        let mut bytes = [0u8; 8];
+        bytes[..W].copy_from_slice(number);
+        *offset = usize::from_le_bytes(bytes);
+    }
+    offsets
+}
+
+impl RawHeaders {
+    /// The fields of `head`, whose field lines are `section`. `data` is `section`, then per
+    /// field where its name starts and ends and where its value starts and ends (little-endian
+    /// offsets into `section`, of `width` bytes) and its `FieldName` id: one copy of the bytes
+    /// (so a request that repeats the previous one's field lines is found with one comparison,
+    /// `holds`), and reading them needs no scan.
+    fn new<'py>(py: Python<'py>, head: &Head<'_, '_>, section: &[u8]) -> PyResult<Bound<'py, RawHeaders>> {
+        let text_len = section.len();
+        let width = if u16::try_from(text_len).is_ok() { 2 } else { 4 };
+        if u32::try_from(text_len).is_err() {
+            return Err(PyOverflowError::new_err("header section too large"));
+        }
+        let data = PyBytes::new_with(py, text_len + head.fields.len() * span_len(width), |buf| {
+            let (text, table) = buf.split_at_mut(text_len);
+            text.copy_from_slice(section);
+            match width {
+                2 => put_spans::<2>(table, head, section),
+                _ => put_spans::<4>(table, head, section),
+            }
+            Ok(())
+        })?;
+        let fields = RawHeaders { data: data.unbind(), len: head.fields.len(), width, tuples: PyOnceLock::new() };
+        Bound::new(py, fields)
+    }
+
+    /// Whether these are the fields of a request with `len` fields in `section`.
+    fn holds(&self, py: Python<'_>, len: usize, section: &[u8]) -> bool {
+        let data = self.data.bind(py).as_bytes();
+        self.len == len && data.len() == section.len() + len * span_len(self.width) && data.starts_with(section)
+    }
+
+    /// The `(name id, name as sent, value)` of each field.
+    fn fields<'a>(&self, data: &'a [u8]) -> impl Iterator<Item = (u8, &'a [u8], &'a [u8])> {
+        let width = self.width;
+        let (text, table) = data.split_at(data.len().saturating_sub(self.len * span_len(width)));
+        table.chunks_exact(span_len(width)).map(move |span| {
+            let [name_start, name_end, value_start, value_end] = match width {
+                2 => get_offsets::<2>(span),
+                _ => get_offsets::<4>(span),
+            };
+            let name = text.get(name_start..name_end).unwrap_or_default();
+            let value = text.get(value_start..value_end).unwrap_or_default();
+            (span[4 * width], name, value)
+        })
+    }
+
+    /// The `(name, value)` tuples, made on first use.
+    fn tuples<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyTuple>> {
+        if self.tuples.get(py).is_none() {
+            // Not `get_or_try_init`, which lets go of the interpreter while it runs: a thread
+            // that gets here at the same time makes equal tuples, and the first set is kept.
+            let cache = Cache::get(py);
+            let data = self.data.bind(py).as_bytes();
+            let fields = self.fields(data).map(|(id, name, value)| {
+                let name = match cache.name(id) {
+                    Some(cached) => cached.bind(py).clone(),
+                    None => lowercase(py, name)?,
+                };
+                new_tuple(py, [name.into_any(), PyBytes::new(py, value).into_any()])
+            });
+            let _ = self.tuples.set(py, new_tuple_from(py, fields, self.len)?.unbind());
+        }
+        match self.tuples.get(py) {
+            Some(tuples) => Ok(tuples.bind(py)),
+            None => Err(PyRuntimeError::new_err("header tuples not set")),
+        }
+    }
+}
+
+#[pymethods]
+impl RawHeaders {
+    fn __len__(&self) -> usize {
+        self.len
+    }
+
+    /// A field by position, or a list of them for a slice.
+    fn __getitem__<'py>(&self, py: Python<'py>, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let item = self.tuples(py)?.as_any().get_item(index)?;
+        if index.is_instance_of::<PySlice>() {
+            return Ok(item.cast_into::<PyTuple>()?.to_list().into_any());
+        }
+        Ok(item)
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyIterator>> {
+        self.tuples(py)?.try_iter()
+    }
+
+    /// The position of the first field equal to `field` in `start..stop` (the rest of
+    /// `collections.abc.Sequence`).
+    #[pyo3(signature = (field, start = 0, stop = isize::MAX))]
+    fn index<'py>(
+        &self,
+        py: Python<'py>,
+        field: &Bound<'py, PyAny>,
+        start: isize,
+        stop: isize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.tuples(py)?.call_method1("index", (field, start, stop))
+    }
+
+    /// How many fields are equal to `field`.
+    fn count<'py>(&self, py: Python<'py>, field: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.tuples(py)?.call_method1("count", (field,))
+    }
+
+    /// Equal to a list of the same tuples, or to another `RawHeaders` of the same fields.
+    fn __richcmp__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
+        let theirs = if let Ok(other) = other.cast::<RawHeaders>() {
+            other.get().tuples(py)?.to_list()
+        } else if let Ok(other) = other.cast::<PyList>() {
+            other.clone()
+        } else {
+            return Ok(py.NotImplemented());
+        };
+        let equal = self.tuples(py)?.to_list().eq(theirs)?;
+        match op {
+            CompareOp::Eq => Ok(PyBool::new(py, equal).to_owned().into_any().unbind()),
+            CompareOp::Ne => Ok(PyBool::new(py, !equal).to_owned().into_any().unbind()),
+            _ => Ok(py.NotImplemented()),
+        }
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("RawHeaders({})", self.tuples(py)?.to_list().repr()?))
+    }
+}
+
+/// The `RawHeaders` and the target of this connection's previous request, to hand out again
+/// when the next request repeats them (checking needs no Python call).
+#[derive(Default)]
+struct Recent {
+    fields: Option<Py<RawHeaders>>,
+    target: Option<(Py<PyString>, Vec<u8>)>,
+}
+
+/// The most kept per connection, so 10,000 idle connections hold little: the field lines of
+/// the previous request, and its target.
 const RECENT_BYTES: usize = 1024;
+const RECENT_VALUE: usize = 256;
 
 impl Recent {
-    /// The tuple for field `i`: the previous request's when it is the same, else a new one.
-    fn field<'py>(
-        &mut self,
-        py: Python<'py>,
-        cache: &Cache,
-        i: usize,
-        id: FieldName,
-        name: &[u8],
-        value: &[u8],
-    ) -> PyResult<Bound<'py, PyTuple>> {
-        let slot = self.fields.get_mut(i);
-        if let Some(Some(recent)) = &slot {
-            if recent.matches(id, name, value) {
-                return Ok(recent.tuple.bind(py).clone());
+    /// The fields of `head`: the previous request's object when its field lines were the same
+    /// bytes, else a new one.
+    fn fields<'py>(&mut self, py: Python<'py>, head: &Head<'_, '_>) -> PyResult<Bound<'py, RawHeaders>> {
+        let section = field_section(head);
+        if let Some(previous) = &self.fields {
+            if previous.get().holds(py, head.fields.len(), section) {
+                return Ok(previous.bind(py).clone());
             }
         }
-        let name_object = match cache.name(id) {
-            Some(cached) => cached.bind(py).clone().into_any(),
-            None => lowercase(py, name)?.into_any(),
-        };
-        let tuple = new_tuple(py, [name_object, PyBytes::new(py, value).into_any()])?;
-        if i >= RECENT_FIELDS {
-            return Ok(tuple);
-        }
-        // Remember it, reusing the old key's buffer, within the per-connection budget.
-        let old = slot.and_then(Option::take);
-        let mut key = old.map(|old| {
-            self.held -= old.key.len();
-            old.key
-        });
-        let name_len = if id == FieldName::Other { name.len() } else { 0 };
-        let len = name_len + value.len();
-        if value.len() <= RECENT_VALUE && self.held + len <= RECENT_BYTES {
-            let mut key = key.take().unwrap_or_default();
-            key.clear();
-            key.extend(name[..name_len].iter().map(u8::to_ascii_lowercase));
-            key.extend_from_slice(value);
-            self.held += len;
-            if self.fields.len() <= i {
-                self.fields.resize_with(i + 1, || None);
-            }
-            if let Some(slot) = self.fields.get_mut(i) {
-                *slot = Some(RecentField { tuple: tuple.clone().unbind(), id, key, name_len });
-            }
-        }
-        Ok(tuple)
+        let new = RawHeaders::new(py, head, section)?;
+        self.fields = (section.len() <= RECENT_BYTES).then(|| new.clone().unbind());
+        Ok(new)
     }
 
     /// The target as a `str`: the previous request's when it is the same.
@@ -336,29 +475,29 @@ fn new_tuple_of<'py, const N: usize>(
     Ok(object)
 }
 
-/// A new list holding `items`; the first error stops it.
-fn new_list<'py, T>(
+/// A new tuple holding the `len` `items`; the first error stops it.
+fn new_tuple_from<'py, T>(
     py: Python<'py>,
-    items: impl ExactSizeIterator<Item = PyResult<Bound<'py, T>>>,
-) -> PyResult<Bound<'py, PyList>> {
-    let len = items.len();
-    let size = ffi::Py_ssize_t::try_from(len).map_err(|_| PyOverflowError::new_err("list too long"))?;
-    // SAFETY: PyList_New returns a new reference or NULL with an exception set. Its slots are
-    // NULL until set; the list is only handed out below once all `len` are, and list
+    items: impl Iterator<Item = PyResult<Bound<'py, T>>>,
+    len: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let size = ffi::Py_ssize_t::try_from(len).map_err(|_| PyOverflowError::new_err("tuple too long"))?;
+    // SAFETY: PyTuple_New returns a new reference or NULL with an exception set. Its slots are
+    // NULL until set; the tuple is only handed out below once all `len` are, and tuple
     // deallocation skips NULL slots if it is dropped before.
-    let list = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyList_New(size))? };
+    let tuple = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyTuple_New(size))? };
     let mut filled = 0;
     for (i, item) in items.take(len).enumerate() {
-        // SAFETY: `list` is a list with `len` slots and i < len; PyList_SetItem steals the
-        // reference that `into_ptr` hands over.
-        unsafe { ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, item?.into_ptr()) };
+        // SAFETY: `tuple` is a fresh tuple with `len` slots and i < len; PyTuple_SetItem steals
+        // the reference that `into_ptr` hands over (it cannot fail for a fresh tuple in range).
+        unsafe { ffi::PyTuple_SetItem(tuple.as_ptr(), i as ffi::Py_ssize_t, item?.into_ptr()) };
         filled += 1;
     }
     if filled != len {
-        return Err(PyRuntimeError::new_err("fewer list items than announced"));
+        return Err(PyRuntimeError::new_err("fewer tuple items than announced"));
     }
-    // SAFETY: PyList_New made a list.
-    Ok(unsafe { list.cast_into_unchecked() })
+    // SAFETY: PyTuple_New made a tuple.
+    Ok(unsafe { tuple.cast_into_unchecked() })
 }
 
 /// A new `bytes` holding `name` in lowercase.
@@ -418,7 +557,8 @@ impl Cache {
         self.methods.get(index)
     }
 
-    fn name(&self, id: FieldName) -> Option<&Py<PyBytes>> {
-        (id as usize).checked_sub(1).and_then(|i| self.names.get(i))
+    /// The name of the `FieldName` whose id is `id`.
+    fn name(&self, id: u8) -> Option<&Py<PyBytes>> {
+        usize::from(id).checked_sub(1).and_then(|i| self.names.get(i))
     }
 }

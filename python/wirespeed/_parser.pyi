@@ -3,7 +3,8 @@
 The event contract is described in `wirespeed.parser`.
 """
 
-from typing import Protocol
+from collections.abc import Iterator, Sequence
+from typing import Protocol, overload
 
 from .errors import ParseError
 
@@ -14,7 +15,23 @@ class _Limits(Protocol):
     max_body_size: int
     inline_body_size: int
 
-Request = tuple[str, str, int, list[tuple[bytes, bytes]], bool, bytes | None]
+class RawHeaders(Sequence[tuple[bytes, bytes]]):
+    """The header fields of one request: `(name, value)` tuples in the order received, names
+    lowercase, values trimmed. Immutable; the tuples are made when first iterated or indexed,
+    then kept. Equal to a list of the same tuples; a slice is a list; not hashable."""
+
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, index: int) -> tuple[bytes, bytes]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[bytes, bytes]]: ...
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]: ...
+    def index(self, field: object, start: int = 0, stop: int = ...) -> int: ...
+    def count(self, field: object) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+Request = tuple[str, str, int, RawHeaders, bool, bytes | None]
 """(method, target, version, headers, keep_alive, body)."""
 
 Event = Request | bytes | ParseError | None

@@ -11,18 +11,23 @@ connection), so the server gets its request objects with no Python call per requ
 `parser.feed(data: bytes) -> list` is called once per received buffer and returns, in order,
 every event that buffer completes:
 
-* `tuple` -- a request: `(method: str, target: str, version: int, headers: list[tuple[bytes,
-  bytes]], keep_alive: bool, body: bytes | None)`. `target` is the raw request-target (path and
-  query, ASCII; or absolute-form `http://host/path`, asterisk-form `*` for OPTIONS,
-  authority-form `host:port` for CONNECT, RFC 9112 §3.2). `version` is the minor version: 1
-  for HTTP/1.1, 0 for HTTP/1.0. Header names are lowercased; values have surrounding
-  whitespace removed. `body` is the whole body when it has a Content-Length no larger than
-  `inline_body_size` (b"" when there is none); it is None when the body follows as events: a
-  larger or chunked body, and any non-empty body of an HTTP/1.1 request whose Expect field
-  lists `100-continue` (RFC 9110 §10.1.1), whatever its size and however its bytes arrive,
-  since such a client waits for `100 Continue` (sent when the handler first reads) before it
-  sends the body. Any other expectation in HTTP/1.1 is an error (417); HTTP/1.0 expectations
-  are ignored.
+* `tuple` -- a request: `(method: str, target: str, version: int, headers:
+  Sequence[tuple[bytes, bytes]], keep_alive: bool, body: bytes | None)`. `target` is the raw
+  request-target (path and query, ASCII; or absolute-form `http://host/path`, asterisk-form `*`
+  for OPTIONS, authority-form `host:port` for CONNECT, RFC 9112 §3.2). `version` is the minor
+  version: 1 for HTTP/1.1, 0 for HTTP/1.0. `headers` holds one `(name, value)` tuple per field
+  line, in the order received; names are lowercased, values have surrounding whitespace
+  removed. The httptools twin gives a list; the Rust parser an immutable
+  `wirespeed._parser.RawHeaders` (a registered `collections.abc.Sequence`, equal to the list of
+  the same tuples) that keeps the field lines as one `bytes` and makes the tuples only when it
+  is first iterated or indexed. Either way it stays valid after later `feed` calls, and nothing
+  else may be assumed of it (no mutation). `body` is the whole body when it has a
+  Content-Length no larger than `inline_body_size` (b"" when there is none); it is None when the
+  body follows as events: a larger or chunked body, and any non-empty body of an HTTP/1.1
+  request whose Expect field lists `100-continue` (RFC 9110 §10.1.1), whatever its size and
+  however its bytes arrive, since such a client waits for `100 Continue` (sent when the handler
+  first reads) before it sends the body. Any other expectation in HTTP/1.1 is an error (417);
+  HTTP/1.0 expectations are ignored.
 * `bytes` (never empty) -- the next piece of the body of the last request whose body was None.
 * `None` -- that body is complete (for chunked bodies, after the trailers, which are dropped).
 * a `wirespeed.errors.ParseError` -- the input is malformed, over a limit, or expects what

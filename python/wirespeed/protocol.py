@@ -20,7 +20,7 @@ import collections
 import logging
 import os
 import types
-from collections.abc import Coroutine, Generator
+from collections.abc import Coroutine, Generator, Iterable
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -847,7 +847,7 @@ def _body_broke_off(request: Request) -> bool:
     return stream is not None and stream.error is not None
 
 
-def _expects_continue(headers: list[tuple[bytes, bytes]]) -> bool:
+def _expects_continue(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """Whether an Expect field lists 100-continue (RFC 9110 §10.1.1). The parsers refuse any
     other expectation of HTTP/1.1 (417), so this is their reading of the same fields."""
     for name, value in headers:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -37,7 +37,7 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("raw", "_first")
 
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, raw: Sequence[tuple[bytes, bytes]]) -> None:
         self.raw = raw
         self._first: dict[str, str] | None = None
 
@@ -240,7 +240,8 @@ class Request(tuple):  # type: ignore[type-arg]
     method: str = property(itemgetter(0))  # type: ignore[assignment]
     target: str = property(itemgetter(1))  # type: ignore[assignment]
     version: int = property(itemgetter(2))  # type: ignore[assignment]
-    raw_headers: list[tuple[bytes, bytes]] = property(itemgetter(3))  # type: ignore[assignment]
+    # (name, value) per field line, in order: a list, or the Rust parser's lazy RawHeaders.
+    raw_headers: Sequence[tuple[bytes, bytes]] = property(itemgetter(3))  # type: ignore[assignment]
     keep_alive: bool = property(itemgetter(4))  # type: ignore[assignment]
     _connection: HttpProtocol | None = property(itemgetter(6))  # type: ignore[assignment]
 
@@ -263,7 +264,7 @@ class Request(tuple):  # type: ignore[type-arg]
         method: str,
         target: str,
         version: int = 1,
-        raw_headers: list[tuple[bytes, bytes]] | None = None,
+        raw_headers: Sequence[tuple[bytes, bytes]] | None = None,
         keep_alive: bool = True,
         body: bytes | None = b"",
         connection: HttpProtocol | None = None,
