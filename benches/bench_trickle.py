@@ -2,7 +2,8 @@
 
 Strategy: this script owns the check that a parser's work stays linear in the length of a part
 of a message that trickles in (a slow or hostile client): a request line, a header section, a
-chunk-size line and a trailer section, each of N bytes for N = 1K, 2K, 4K, 8K and 16K (the
+chunk-size line, a trailer section and a deferred header section (one that llhttp has stopped
+reading, so that the twin reads it in Python), each of N bytes for N = 1K, 2K, 4K, 8K and 16K (the
 limits raised to let them through), are fed one byte per `feed` call to a fresh parser, and the
 time per byte is printed. A parser that scans again what it has already scanned costs more per
 byte as N grows; a linear one costs the same at every N. The time is the CPU time of the
@@ -57,6 +58,12 @@ def header_section(size: int) -> tuple[bytes, bytes]:
     return b"GET / HTTP/1.1\r\nHost: a\r\n", _field_lines(size) + b"\r\n"
 
 
+def deferred_header_section(size: int) -> tuple[bytes, bytes]:
+    """A header section of `size` bytes of field lines after a second Content-Length, at which
+    llhttp stops reading the head; the rules answer that with a 400 at the blank line."""
+    return b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n", _field_lines(size) + b"\r\n"
+
+
 def chunk_size_line(size: int) -> tuple[bytes, bytes]:
     """A chunk-size line of `size` bytes: one extension with a long name."""
     return CHUNKED_HEAD, b"1;" + b"e" * (size - 4) + b"\r\nx\r\n0\r\n\r\n"
@@ -72,9 +79,13 @@ def trailer_section(size: int) -> tuple[bytes, bytes]:
 PARTS: dict[str, Callable[[int], tuple[bytes, bytes]]] = {
     "request-line": request_line,
     "header-section": header_section,
+    "deferred-header-section": deferred_header_section,
     "chunk-size-line": chunk_size_line,
     "trailer-section": trailer_section,
 }
+
+# The parts whose message ends in an error, judged once the part is whole: its detail phrase.
+ENDS_IN_ERROR = {"deferred-header-section": "conflicting Content-Length"}
 
 
 def parser_class(name: str) -> type:
@@ -89,15 +100,20 @@ def message(part: str, size: int) -> tuple[bytes, list[bytes]]:
     return before, [trickled[i : i + 1] for i in range(len(trickled))]
 
 
-def trickle(cls: type, before: bytes, pieces: list[bytes]) -> float:
-    """CPU seconds to feed `before`, then `pieces` one per feed, to a new parser."""
+def trickle(cls: type, part: str, before: bytes, pieces: list[bytes]) -> float:
+    """CPU seconds to feed `before`, then `pieces` one per feed, to a new parser; the message
+    must give the events of a whole `part`: one valid request, or the error it ends in."""
     parser = cls(CONFIG)
     started = time.process_time()
     events = parser.feed(before)
     for piece in pieces:
         events += parser.feed(piece)
     elapsed = time.process_time() - started
-    if not events or not isinstance(events[0], tuple) or any(isinstance(e, BaseException) for e in events):
+    error = ENDS_IN_ERROR.get(part)
+    if error is not None:
+        if len(events) != 1 or getattr(events[0], "detail", None) != error:
+            raise SystemExit(f"the message did not end in the error {error!r}: {events!r}")
+    elif not events or not isinstance(events[0], tuple) or any(isinstance(e, BaseException) for e in events):
         raise SystemExit(f"the message was not parsed as one valid request: {events[-1:]!r}")
     return elapsed
 
@@ -142,28 +158,28 @@ def main() -> int:
         cls = parser_class(args.parser)
         before, pieces = message(parts[0], args.feed or args.prepare)
         if args.feed:
-            trickle(cls, before, pieces)
+            trickle(cls, parts[0], before, pieces)
         return 0
     if args.callgrind:
         sizes = [int(size) for size in args.sizes.split(",")]
         print(f"instructions per byte, one byte per feed ({args.parser} parser, callgrind)")
-        print(f"{'part':<16}" + "".join(f"{size:>12,}" for size in sizes))
+        print(f"{'part':<24}" + "".join(f"{size:>12,}" for size in sizes))
         for part in parts:
             row = [
                 (collected(args.parser, part, size, True) - collected(args.parser, part, size, False)) / size
                 for size in sizes
             ]
-            print(f"{part:<16}" + "".join(f"{count:>12,.0f}" for count in row))
+            print(f"{part:<24}" + "".join(f"{count:>12,.0f}" for count in row))
         return 0
     cls = parser_class(args.parser)
     print(f"ns per byte, one byte per feed ({args.parser} parser, best of {args.rounds})")
-    print(f"{'part':<16}" + "".join(f"{size:>8,}" for size in SIZES))
+    print(f"{'part':<24}" + "".join(f"{size:>8,}" for size in SIZES))
     for part in parts:
         row = []
         for size in SIZES:
             before, pieces = message(part, size)
-            row.append(min(trickle(cls, before, pieces) for _ in range(args.rounds)) / size * 1e9)
-        print(f"{part:<16}" + "".join(f"{ns:>8,.0f}" for ns in row))
+            row.append(min(trickle(cls, part, before, pieces) for _ in range(args.rounds)) / size * 1e9)
+        print(f"{part:<24}" + "".join(f"{ns:>8,.0f}" for ns in row))
     return 0
 
 

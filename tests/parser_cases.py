@@ -324,6 +324,34 @@ def _field_cases() -> list[Any]:
         case("431-request-line-over-limit", rfc, b"GET /" + b"a" * 70 + b" HTTP/1.1\r\n", [Err(431)], max_head_size=64, max_target_length=100),
         case("431-default-limit", rfc, get(extra=b"X: " + b"v" * 16384 + b"\r\n"), [Err(431)]),
     ]
+    # A second Content-Length makes llhttp stop reading a head (the rules judge it at the blank
+    # line), so the twin reads the rest of the section itself, however it trickles in: its first
+    # fault, the head limit and the field limit fall where they fall in a section read whole.
+    # A section of 310 bytes ends at the limit, or one byte past it; a fault in the last byte
+    # that fits is a 400, one past it a 431.
+    deferred = b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n"
+    section = b"X: " + b"v" * 200 + b"\r\nY: " + b"v" * 100 + b"\r\n\r\n"
+    room = {"max_head_size": len(deferred) + len(section)}
+    short = {"max_head_size": len(deferred) + len(section) - 1}
+    conflicting = Err(400, "conflicting Content-Length")
+    too_large = Err(431, "request head too large")
+    long_line = b"X: " + b"v" * 300
+    rows += [
+        case("400-deferred-section-ends-at-limit", "9110§8.6", deferred + section, [conflicting], **room),
+        case("431-deferred-section-ends-one-past-limit", rfc, deferred + section, [too_large], **short),
+        case("400-deferred-fault-in-last-byte-that-fits", "9112§2.2", deferred + section[:-1] + b"x", [Err(400, "bare CR without LF")], **room),
+        case("431-deferred-fault-one-past-limit", rfc, deferred + section[:-1] + b"x", [too_large], **short),
+        case("431-deferred-head-limit-mid-line", rfc, deferred + long_line + b"\r\n\r\n", [too_large], max_head_size=len(deferred) + 100),
+        case("431-deferred-head-limit-mid-name", rfc, deferred + b"X" * 300 + b": v\r\n\r\n", [too_large], max_head_size=len(deferred) + 100),
+        case("400-deferred-long-value-nul-last", "9110§5.5", deferred + long_line + b"\x00", [Err(400, "invalid character in header value")]),
+        case("400-deferred-long-value-bare-lf-last", "9112§2.2", deferred + long_line + b"\n", [Err(400, "bare LF line ending")]),
+        case("400-deferred-long-name-space-last", "9112§5.1", deferred + b"A: 1\r\n" + b"X" * 300 + b" ", [Err(400, "whitespace between header name and colon")]),
+        case("400-deferred-long-name-bad-last", "9110§5.1", deferred + b"X" * 300 + b"@", [Err(400, "invalid character in header name")]),
+        case("400-deferred-obs-fold-after-long-line", "9112§5.2", deferred + long_line + b"\r\n\t", [Err(400, "obsolete line folding in header")]),
+        case("400-deferred-end-bare-cr-after-long-line", "9112§2.2", deferred + long_line + b"\r\n\rX", [Err(400, "bare CR without LF")]),
+        case("431-deferred-too-many-fields", rfc, deferred + b"X: 1\r\n" + long_line + b"\r\n\r\n", [Err(431, "too many header fields")], max_headers=4),
+        case("400-deferred-fault-in-field-one-too-many", rfc, deferred + b"X: 1\r\n" + long_line + b"\x7f\r\n\r\n", [Err(400, "invalid character in header value")], max_headers=4),
+    ]
     return rows
 
 

@@ -66,9 +66,10 @@ chunk-size line or trailer section is not kept as it came: `_pending` holds a st
 few bytes at which the grammar stands exactly where the line or section does (a chunk size's
 digits, then the shape of its last extension; the state of a field line), and `_line_shift`
 says how many bytes it stands for beyond its own, for the limits. llhttp reads the header
-section incrementally; but once it has stopped inside a head (at a field the rules judge only
-at the blank line, such as a second Content-Length), `_read_fields` judges the whole section
-so far again with each feed until the head ends or a limit is passed.
+section incrementally; once it has stopped inside a head (at a field the rules judge only at
+the blank line, such as a second Content-Length), `_read_fields` judges the section so far
+once, then each next piece after the stand-in of what it has judged (`_deferred`), and joins
+the pieces once, at the blank line, to read the fields.
 """
 
 from __future__ import annotations
@@ -445,7 +446,9 @@ class RequestParser:
         self._field_lines = 0  # CRLFs seen in the header section so far
         self._line_len = 0  # bytes of the header section since its last CRLF
         self._section: list[bytes] = []  # the header section so far, when it spans buffers
-        self._deferred = False  # llhttp has stopped inside this head: Python reads the rest
+        # Once llhttp has stopped inside this head (None before): the stand-in of the header
+        # section judged so far, which Python reads from there.
+        self._deferred: bytes | None = None
         self._stand_in_due = False
         self._reader = _FieldReader(config)
         self._llhttp: HttpRequestParser | None = None
@@ -599,7 +602,7 @@ class RequestParser:
         self._field_lines = 0
         self._line_len = 0
         self._section = []
-        self._deferred = False
+        self._deferred = None
         self._tail = b"\r\n"
         self._stand_in_due = True
         self._state = _FIELDS
@@ -734,19 +737,27 @@ class RequestParser:
             over = ParseFault.TOO_MANY_HEADERS
         piece = data[pos : min(stop, limit)]
         self._section.append(piece)
-        if not self._deferred:
-            self._deferred = self._feed_llhttp(piece)
-        if self._deferred or stop > limit:
+        stand_in = self._deferred
+        if stand_in is not None:  # llhttp stopped in an earlier feed: this piece is judged here
+            judged = stand_in + piece
+        elif self._feed_llhttp(piece) or stop > limit:
             # llhttp has stopped inside this head, or a limit is passed: the section so far
-            # is judged here, so that its first fault wins.
-            section = b"".join(self._section)
-            fault = _field_section_fault(section, 0, len(section))
+            # is judged here, once, so that its first fault wins.
+            judged = b"".join(self._section)
+        else:
+            judged = None
+        if judged is not None:
+            fault = _field_section_fault(judged, 0, len(judged))
             if fault is not None:
                 raise fault.error()
             if stop > limit:
                 raise over.error()
-            if head_end >= 0:
-                self._reader.take_fields(section)
+            if head_end >= 0:  # the section is whole: its fields are read from it, once
+                self._reader.take_fields(judged if stand_in is None else b"".join(self._section))
+            else:
+                # Hold a few bytes that stand where the section stands: the next feed then
+                # costs what it brings, however slowly the section trickles in.
+                self._deferred = _field_section_stand_in(judged, 0)
         self._head_size += stop - pos
         if head_end < 0:
             self._tail = data[-3:] if len(data) - pos >= 3 else (tail + data[pos:])[-3:]
