@@ -32,8 +32,7 @@ use crate::limits::Limits;
 /// The part of the head the next byte belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Part {
-    /// Not followed yet. A head is followed from its third piece on: one that arrives in two
-    /// (a long head in two segments) is parsed twice, which costs less than following it.
+    /// Not followed yet: a head is followed from its third piece on.
     Unfollowed,
     Method,
     /// In the request-target, after this many of its bytes.
