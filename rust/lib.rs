@@ -2,7 +2,8 @@
 //!
 //! The parsing is plain Rust, testable with `cargo test`: `parser` (the incremental state
 //! machine) drives `head` (request heads, on top of httparse), `request_line` and `fields`
-//! (our strict scanners), `framing` (bodies) and `error` (what is rejected, with its status).
+//! (our strict scanners), `head_progress` (which spares parsing a trickling head again),
+//! `framing` (bodies) and `error` (what is rejected, with its status).
 //! `python` is the only module that touches Python; it is built with the `python` feature (on by
 //! default), so a pure-Rust user takes `default-features = false`.
 
@@ -16,6 +17,7 @@ pub mod field_names;
 pub mod fields;
 pub mod framing;
 pub mod head;
+pub mod head_progress;
 pub mod limits;
 pub mod parser;
 #[cfg(feature = "python")]

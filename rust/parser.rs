@@ -3,7 +3,10 @@
 //! `Parser::feed` takes each received buffer once and reports every event it completes, in
 //! order, to a callback. Events borrow the buffer: nothing is copied on the common path, where
 //! a buffer holds whole requests. Only an unfinished head (or a head whose small body is still
-//! arriving) is kept, in `pending`, and parsed again from there when more bytes come.
+//! arriving) is kept, in `pending`, and parsed again from there when more bytes come that could
+//! change its verdict: `HeadProgress` (head_progress.rs) follows an unfinished head across
+//! feeds and spares the parse when the new bytes cannot, so a head trickling in costs linear
+//! time.
 //!
 //! States: `Head` (waiting for a request head) -> `Body` / `Chunked` (streaming a body) ->
 //! `Head` again, or `Stopped` after an error or after a request that does not keep the
@@ -14,6 +17,7 @@ use std::mem;
 use crate::error::ParseError;
 use crate::framing::{ChunkedDecoder, Decoded, LengthDecoder};
 use crate::head::{self, FieldSlots, Framing, Head};
+use crate::head_progress::HeadProgress;
 use crate::limits::Limits;
 
 /// What a buffer completes. Borrows the buffer, so it lives only as long as the callback.
@@ -53,6 +57,8 @@ pub struct Parser {
     /// `pending` holds a complete head whose inline body needs this many bytes in all: no
     /// point parsing again before then.
     wait_for: usize,
+    /// How far the unfinished head in `pending` has been followed.
+    progress: HeadProgress,
     /// Requests reported so far, and how many the connection may carry (0: no limit).
     requests: u64,
     max_requests: u64,
@@ -60,7 +66,15 @@ pub struct Parser {
 
 impl Parser {
     pub fn new(limits: Limits) -> Self {
-        Parser { limits, state: State::Head, pending: Vec::new(), wait_for: 0, requests: 0, max_requests: 0 }
+        Parser {
+            limits,
+            state: State::Head,
+            pending: Vec::new(),
+            wait_for: 0,
+            progress: HeadProgress::new(),
+            requests: 0,
+            max_requests: 0,
+        }
     }
 
     /// At most `max_requests` requests on this connection (0: no limit): the last one is
@@ -108,10 +122,19 @@ impl Parser {
         if self.pending.len() < self.wait_for {
             return;
         }
+        // `pending` only ever holds a head (the body decoders take all they are given): when it
+        // is unfinished and the new bytes cannot change its verdict, parsing it again would only
+        // find it unfinished again.
+        if self.wait_for == 0 && self.progress.follow(&self.pending, &self.limits) {
+            return;
+        }
         let mut pending = mem::take(&mut self.pending);
         let used = self.run(&pending, sink);
         if self.is_stopped() {
             return; // `pending` is dropped: nothing after this point is ever read.
+        }
+        if used > 0 {
+            self.progress = HeadProgress::new(); // `pending` now starts at the next head
         }
         if used == pending.len() {
             pending.clear();

@@ -473,6 +473,129 @@ fn head_size_431() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Heads trickling in (parser.rs, head_progress.rs): feeds that cannot change an unfinished head's
+// verdict skip parsing it again, and every verdict still comes at the byte that decides it.
+
+/// Fed one byte per feed, `input` gives after each feed exactly the events its prefix up to
+/// there gives fed whole: a fault or a limit is reported at the byte that makes it one.
+fn check_byte_timing(limits: Limits, section: &str, input: &[u8]) {
+    let mut parser = Parser::new(limits);
+    let mut out = Vec::new();
+    for end in 1..=input.len() {
+        parser.feed(&input[end - 1..end], &mut |e| out.push(Ev::from(e)));
+        let whole = feed_pieces(limits, &[&input[..end]]);
+        assert_eq!(merge_chunks(out.clone()), whole, "{section}: after byte {}", end - 1);
+    }
+}
+
+/// `prefix`, then `run` repeated `times`, then `tail`.
+fn long(prefix: &str, run: &str, times: usize, tail: &[u8]) -> Vec<u8> {
+    [prefix.as_bytes(), run.repeat(times).as_bytes(), tail].concat()
+}
+
+#[test]
+fn trickled_heads() {
+    const FIELDS: &str = "GET / HTTP/1.1\r\nHost: x\r\n";
+    let limits = Limits::default();
+    let n = 1500;
+    let value_start = format!("{FIELDS}A: ");
+    // (RFC section, input, events): a long run of bytes that cannot be a fault where they are,
+    // then the byte that decides.
+    let rows: Vec<(&str, Vec<u8>, Vec<Ev>)> = vec![
+        ("9110 §9.1 method, then not a token", long("", "M", n, b"(/ HTTP/1.1\r\n"), vec![Ev::Err(InvalidMethod)]),
+        ("9110 §9.1 method, then DEL", long("", "M", n, b"\x7f"), vec![Ev::Err(InvalidMethod)]),
+        ("9112 §3 method, then CRLF", long("", "M", n, b"\r\n"), vec![Ev::Err(InvalidRequestLine)]),
+        ("9112 §2.2 method, then bare CR", long("", "M", n, b"\rx"), vec![Ev::Err(BareCr)]),
+        ("9112 §2.2 method, then bare LF", long("", "M", n, b"\n"), vec![Ev::Err(BareLf)]),
+        ("9112 §3 method, then two SP", long("", "M", n, b"  "), vec![Ev::Err(InvalidRequestLine)]),
+        ("9112 §3.2 target, then control", long("GET /", "a", n, b"\x01"), vec![Ev::Err(InvalidTarget)]),
+        ("9112 §3.2 target, then non-ASCII", long("GET /", "a", n, b"\xc3\xa9"), vec![Ev::Err(InvalidTarget)]),
+        ("9112 §3.2 target, then HTAB", long("GET /", "a", n, b"\t"), vec![Ev::Err(InvalidTarget)]),
+        ("9112 §2.3 target, then CRLF", long("GET /", "a", n, b"\r\n"), vec![Ev::Err(UnsupportedVersion)]),
+        ("9112 §2.2 target, then bare CR", long("GET /", "a", n, b"\rx"), vec![Ev::Err(BareCr)]),
+        ("9112 §2.2 target, then bare LF", long("GET /", "a", n, b"\n"), vec![Ev::Err(BareLf)]),
+        ("9112 §2.3 target, then bad version", long("GET /", "a", n, b" HTTP/1.1x"), vec![Ev::Err(InvalidVersion)]),
+        ("9112 §3.2 target, then bad form", long("GET ", "a", n, b" HTTP/1.1\r\n"), vec![Ev::Err(InvalidTargetForm)]),
+        ("9110 §5.1 name, then not a token", long(FIELDS, "N", n, b"(: v"), vec![Ev::Err(InvalidHeaderName)]),
+        ("9112 §5.1 name, then SP", long(FIELDS, "N", n, b" : v"), vec![Ev::Err(WhitespaceBeforeColon)]),
+        ("9112 §5.1 name, then HTAB", long(FIELDS, "N", n, b"\t: v"), vec![Ev::Err(WhitespaceBeforeColon)]),
+        ("9110 §5.1 name, then CRLF", long(FIELDS, "N", n, b"\r\n"), vec![Ev::Err(InvalidHeaderName)]),
+        ("9112 §2.2 name, then bare LF", long(FIELDS, "N", n, b"\n"), vec![Ev::Err(BareLf)]),
+        ("9110 §5.5 value, then NUL", long(&value_start, "v", n, b"\0"), vec![Ev::Err(InvalidHeaderValue)]),
+        ("9110 §5.5 value, then DEL", long(&value_start, "v", n, b"\x7f"), vec![Ev::Err(InvalidHeaderValue)]),
+        ("9110 §5.5 value, then VT", long(&value_start, "\t v", n, b"\x0b"), vec![Ev::Err(InvalidHeaderValue)]),
+        ("9112 §2.2 value, then bare CR", long(&value_start, "v", n, b"\rx"), vec![Ev::Err(BareCr)]),
+        ("9112 §2.2 value, then CR CR", long(&value_start, "v", n, b"\r\r\n"), vec![Ev::Err(BareCr)]),
+        ("9112 §2.2 value, then bare LF", long(&value_start, "v", n, b"\n"), vec![Ev::Err(BareLf)]),
+        ("9112 §5.2 value, then obs-fold", long(&value_start, "v", n, b"\r\n c\r\n\r\n"), vec![Ev::Err(ObsFold)]),
+        ("9112 §5.2 value, then obs-fold HTAB", long(&value_start, "v", n, b"\r\n\tc"), vec![Ev::Err(ObsFold)]),
+        ("9112 §2.2 lines, then bare CR", long(FIELDS, "A: v\r\n", 90, b"\rx"), vec![Ev::Err(BareCr)]),
+        ("9112 §2.2 lines, then bare LF", long(FIELDS, "A: v\r\n", 90, b"\n"), vec![Ev::Err(BareLf)]),
+        ("9110 §5.1 lines, then a colon", long(FIELDS, "A: v\r\n", 90, b": v"), vec![Ev::Err(InvalidHeaderName)]),
+        (
+            "9112 §3.2 value, then blank line",
+            long(&value_start, "v", n, b"\r\nHost: y\r\n\r\n"),
+            vec![Ev::Err(DuplicateHost)],
+        ),
+        (
+            "9110 §8.6 value, then blank line",
+            long(&format!("{FIELDS}Content-Length: "), "1", n, b"\r\n\r\n"),
+            vec![Ev::Err(InvalidContentLength)],
+        ),
+    ];
+    for (section, input, want) in &rows {
+        check_with(limits, section, input, want);
+        check_byte_timing(limits, section, input);
+    }
+
+    // Valid heads: a colon ends a name (the rest is value, colons and all), a space in a value
+    // is value; CR arrives at the end of a feed in every split above and here.
+    let value = format!("a:b c{}", "v:".repeat(n));
+    let colon_head = format!("{FIELDS}Na:{value}\r\n\r\n");
+    let want = [req("GET", "/", 1, &[("host", "x"), ("na", &value)], true, Some(b""))];
+    check_with(limits, "9112 §5.1 colon in a value", colon_head.as_bytes(), &want);
+    check_byte_timing(limits, "9112 §5.1 colon in a value", colon_head.as_bytes());
+    let name = "N".repeat(n);
+    let long_name = format!("{FIELDS}{name}:\r\n\r\n");
+    let want = [req("GET", "/", 1, &[("host", "x"), (&name.to_ascii_lowercase(), "")], true, Some(b""))];
+    check_with(limits, "9110 §5.1 long name, empty value", long_name.as_bytes(), &want);
+    // Two trickled heads in a row, and a head after an inline body: each is followed from its start.
+    let target = format!("/{}", "t".repeat(n));
+    let two = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\nGET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+    check_with(limits, "9112 §9.3.2 pipelined long heads", two.as_bytes(), &[get(&target), get(&target)]);
+    check_byte_timing(limits, "9112 §9.3.2 pipelined long heads", two.as_bytes());
+    let body_then_bad = format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabGET {target}\x01");
+    let post = req("POST", "/", 1, &[("host", "x"), ("content-length", "2")], true, Some(b"ab"));
+    check_with(limits, "9112 §6.3 head after a body", body_then_bad.as_bytes(), &[post, Ev::Err(InvalidTarget)]);
+    check_byte_timing(limits, "9112 §6.3 head after a body", body_then_bad.as_bytes());
+}
+
+#[test]
+fn trickled_heads_meet_their_limits() {
+    // A run of bytes that is valid where it is still passes a limit at the byte that passes it.
+    let n = 1500;
+    let head = Limits { max_head_size: 1000, ..Limits::default() };
+    let target = Limits { max_target_length: 1000, ..Limits::default() };
+    let lines = Limits { max_headers: n, ..head };
+    let fields = Limits { max_headers: 5, ..Limits::default() };
+    let rows: &[(&str, Limits, Vec<u8>, ParseError)] = &[
+        ("9110 §15.5.20 431 in the method", head, long("", "M", n, b""), HeadTooLarge),
+        ("9110 §15.5.20 431 in the target", head, long("GET /", "a", n, b""), HeadTooLarge),
+        ("9110 §15.5.20 431 in a name", head, long("GET / HTTP/1.1\r\n", "N", n, b""), HeadTooLarge),
+        ("9110 §15.5.20 431 in a value", head, long("GET / HTTP/1.1\r\nA: ", "v", n, b""), HeadTooLarge),
+        ("9110 §15.5.20 431 in field lines", lines, long("GET / HTTP/1.1\r\n", "A: v\r\n", n / 5, b""), HeadTooLarge),
+        ("9110 §15.5.20 431 before a bad byte", head, long("GET / HTTP/1.1\r\nA: ", "v", n, b"\0"), HeadTooLarge),
+        ("9112 §3 414 in the target", target, long("GET /", "a", n, b""), TargetTooLong),
+        ("9112 §3 414 before a bad byte", target, long("GET /", "a", n, b"\x01"), TargetTooLong),
+        ("9110 §15.5.20 431 field count", fields, long("GET / HTTP/1.1\r\n", "A: v\r\n", 8, b""), TooManyHeaders),
+    ];
+    for (section, limits, input, error) in rows {
+        check_with(*limits, section, input, &[Ev::Err(*error)]);
+        check_byte_timing(*limits, section, input);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Body framing (RFC 9112 §6)
 
 #[test]

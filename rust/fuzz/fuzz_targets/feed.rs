@@ -1,5 +1,6 @@
 //! `Parser::feed` against itself: the same bytes fed whole, in pieces and one byte at a time
-//! must give the same events, and those events must obey the contract of parser.rs.
+//! must give the same events, fed one byte at a time an error must come at the byte that makes
+//! it one, and the events must obey the contract of parser.rs.
 //!
 //! Input: CONFIG_LEN bytes of configuration, then the bytes of the connection.
 //!   [0] max_head_size      0xFF: 16 KiB (default), else 8 + 2 * b      (8..=516)
@@ -19,8 +20,8 @@ use _parser::{Event, Limits, ParseError, Parser};
 use libfuzzer_sys::fuzz_target;
 
 const CONFIG_LEN: usize = 9;
-/// Inputs up to this size are also fed one byte at a time (quadratic: each byte re-parses the
-/// pending head).
+/// Inputs up to this size are also fed one byte at a time (each byte that could change the
+/// verdict of the pending head parses it again).
 const BYTEWISE_MAX: usize = 1024;
 /// A request that a running parser would answer, fed after the input to a stopped one.
 const MORE: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -95,21 +96,38 @@ fn owned(event: Event<'_>) -> Ev {
     }
 }
 
-/// Feeds `pieces` to a new parser: the merged events, and whether the parser ended stopped.
-/// Once stopped, no piece may give an event, nor may more bytes after the input.
-fn feed<'a>(limits: Limits, pieces: impl Iterator<Item = &'a [u8]>) -> (Vec<Ev>, bool) {
+/// What feeding an input gave.
+struct Fed {
+    /// The events, consecutive body pieces merged.
+    events: Vec<Ev>,
+    /// Whether the parser ended stopped.
+    stopped: bool,
+    /// How many bytes had been fed when the error came, with the feed that gave it.
+    error_at: Option<usize>,
+}
+
+/// Feeds `pieces` to a new parser. Once stopped, no piece may give an event, nor may more
+/// bytes after the input.
+fn feed<'a>(limits: Limits, pieces: impl Iterator<Item = &'a [u8]>) -> Fed {
     let mut parser = Parser::new(limits);
     let mut events: Vec<Ev> = Vec::new();
-    let mut sink = |event: Event<'_>| match (events.last_mut(), owned(event)) {
-        (Some(Ev::Chunk(previous)), Ev::Chunk(more)) => previous.extend(more),
-        (_, event) => events.push(event),
-    };
+    let mut error_at = None;
+    let mut total = 0usize;
     for piece in pieces {
         let stopped = parser.is_stopped();
         let mut fed = 0usize;
+        total += piece.len();
         parser.feed(piece, &mut |event| {
             fed += 1;
-            sink(event);
+            match (events.last_mut(), owned(event)) {
+                (Some(Ev::Chunk(previous)), Ev::Chunk(more)) => previous.extend(more),
+                (_, event) => {
+                    if matches!(event, Ev::Err(_)) {
+                        error_at = Some(total);
+                    }
+                    events.push(event);
+                }
+            }
         });
         assert!(!stopped || fed == 0, "{fed} events after the parser stopped");
     }
@@ -119,7 +137,7 @@ fn feed<'a>(limits: Limits, pieces: impl Iterator<Item = &'a [u8]>) -> (Vec<Ev>,
         parser.feed(MORE, &mut |_| after += 1);
         assert_eq!(after, 0, "events from bytes after the parser stopped");
     }
-    (events, stopped)
+    Fed { events, stopped, error_at }
 }
 
 /// `data` cut into pieces of the lengths `lens`, in turn.
@@ -241,17 +259,24 @@ fuzz_target!(|input: &[u8]| {
     let Some((config, data)) = input.split_first_chunk::<CONFIG_LEN>() else { return };
     let limits = limits(config);
 
-    let (whole, stopped) = feed(limits, std::iter::once(data));
-    check_events(&limits, &whole, stopped);
+    let whole = feed(limits, std::iter::once(data));
+    check_events(&limits, &whole.events, whole.stopped);
 
     let split = pieces(data, &config[5..]);
-    let (events, split_stopped) = feed(limits, split.iter().copied());
-    assert_eq!(events, whole, "pieces {:?}", split.iter().map(|p| p.len()).collect::<Vec<_>>());
-    assert_eq!(split_stopped, stopped);
+    let fed = feed(limits, split.iter().copied());
+    assert_eq!(fed.events, whole.events, "pieces {:?}", split.iter().map(|p| p.len()).collect::<Vec<_>>());
+    assert_eq!(fed.stopped, whole.stopped);
 
     if data.len() <= BYTEWISE_MAX {
-        let (events, bytes_stopped) = feed(limits, data.chunks(1));
-        assert_eq!(events, whole, "byte by byte");
-        assert_eq!(bytes_stopped, stopped);
+        let fed = feed(limits, data.chunks(1));
+        assert_eq!(fed.events, whole.events, "byte by byte");
+        assert_eq!(fed.stopped, whole.stopped);
+        // The error came with byte `at`: the input up to it, fed whole, gives it; without it, not.
+        if let Some(at) = fed.error_at {
+            let upto = feed(limits, std::iter::once(&data[..at]));
+            assert_eq!(upto.events.last(), whole.events.last(), "the input up to the error's byte {at}");
+            let before = feed(limits, std::iter::once(&data[..at - 1]));
+            assert_eq!(before.error_at, None, "an error before byte {at}, where it came byte by byte");
+        }
     }
 });
