@@ -219,30 +219,63 @@ fn request<'py>(
     head: &Head<'_, '_>,
     body: Option<&[u8]>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    // Cached objects are lent, not cloned: PyTuple_Pack takes its own references.
+    let named_method;
     let method = match cache.method(head.method.as_bytes()) {
-        Some(interned) => interned.bind(py).clone().into_any(),
-        None => PyString::new(py, head.method).into_any(),
+        Some(interned) => interned.bind(py).as_any(),
+        None => {
+            named_method = PyString::new(py, head.method).into_any();
+            &named_method
+        }
     };
     let headers = recent.fields(py, headers_type, head)?;
+    let target = recent.target(py, head.target)?;
+    let (body_bytes, none);
     let body = match body {
-        Some(b"") => cache.empty.bind(py).clone().into_any(),
-        Some(body) => PyBytes::new(py, body).into_any(),
-        None => py.None().into_bound(py),
-    };
-    let fields = [
-        method,
-        recent.target(py, head.target)?.into_any(),
-        cache.versions[usize::from(head.version & 1)].bind(py).clone().into_any(),
-        headers.into_any(),
-        PyBool::new(py, head.keep_alive).to_owned().into_any(),
-        body,
-    ];
-    match request_type {
-        None => Ok(new_tuple(py, fields)?.into_any()),
-        Some(request_type) => {
-            let [a, b, c, d, e, f] = fields;
-            new_tuple_of(py, request_type, [a, b, c, d, e, f, request_type.owner.bind(py).clone()])
+        Some(b"") => cache.empty.bind(py).as_any(),
+        Some(body) => {
+            body_bytes = PyBytes::new(py, body).into_any();
+            &body_bytes
         }
+        None => {
+            none = py.None().into_bound(py);
+            &none
+        }
+    };
+    let version = cache.versions[usize::from(head.version & 1)].bind(py).as_any();
+    let keep_alive = PyBool::new(py, head.keep_alive);
+    match request_type {
+        None => {
+            // SAFETY: PyTuple_Pack takes 6 live objects (each borrowed here for the call) and
+            // returns a new tuple holding a new reference to each, or NULL with an exception set.
+            unsafe {
+                Bound::from_owned_ptr_or_err(
+                    py,
+                    ffi::PyTuple_Pack(
+                        6,
+                        method.as_ptr(),
+                        target.as_ptr(),
+                        version.as_ptr(),
+                        headers.as_ptr(),
+                        keep_alive.as_ptr(),
+                        body.as_ptr(),
+                    ),
+                )
+            }
+        }
+        Some(request_type) => new_tuple_of(
+            py,
+            request_type,
+            [
+                method.clone(),
+                target.into_any(),
+                version.clone(),
+                headers,
+                keep_alive.to_owned().into_any(),
+                body.clone(),
+                request_type.owner.bind(py).clone(),
+            ],
+        ),
     }
 }
 
