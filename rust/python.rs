@@ -3,9 +3,8 @@
 //! and exceptions of the contract in python/wirespeed/parser.py.
 //!
 //! One call per buffer; per request it builds one tuple, the target string and one
-//! `RawHeaders`: the header fields as a single `bytes` of the field lines as received and the
-//! offsets of each name and value, which makes its `(name, value)` tuples only when it is
-//! first read (a handler that never looks at the headers never pays for them). Common
+//! `RawHeaders`: one allocation holding the field lines as received and the offsets of each
+//! name and value, which makes its `(name, value)` tuples only when it is first read (a handler that never looks at the headers never pays for them). Common
 //! methods and field names are cached Python objects, so a typical request creates no string
 //! for them. And since a keep-alive client often sends the same field lines request after
 //! request, each parser keeps the previous request's `RawHeaders` and target (`Recent`): the
