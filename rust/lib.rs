@@ -40,8 +40,9 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<python::RequestParser>()?;
-    module.add_class::<python::RawHeaders>()?;
+    let raw_headers = python::raw_headers_type(module.py())?;
+    module.add("RawHeaders", raw_headers)?;
     let sequence = module.py().import("collections.abc")?.getattr("Sequence")?;
-    sequence.call_method1("register", (module.getattr("RawHeaders")?,))?;
+    sequence.call_method1("register", (raw_headers,))?;
     Ok(())
 }

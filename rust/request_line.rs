@@ -7,7 +7,7 @@
 //! `check_target_form` hold the target rules both paths share. `scan` is prefix-stable: it answers "partial" for every proper prefix of a
 //! line it would accept or classify differently, so a line split anywhere gives one result.
 
-use crate::chars::{ascii_run, is_reg_name, is_tchar};
+use crate::chars::{ascii_run, is_reg_name, is_tchar, reg_name_run};
 use crate::error::ParseError;
 
 /// A complete, valid request line.
@@ -172,7 +172,8 @@ fn is_authority_form(target: &[u8]) -> bool {
 
 /// A Host field value (RFC 9112 §3.2, RFC 9110 §7.2): uri-host [ ":" port ], where uri-host is
 /// an IP-literal ("[" ... "]") or a reg-name / IPv4 address, which may be empty, and
-/// port = *DIGIT. One pass: a reg-name has no ":", so the first one starts the port.
+/// port = *DIGIT. One pass: a reg-name has no ":", so the first byte after its run is the
+/// end or the ":" of the port.
 pub fn is_host_value(value: &[u8]) -> bool {
     if let [b'[', rest @ ..] = value {
         let Some(end) = rest.iter().position(|&b| b == b']') else { return false };
@@ -186,14 +187,10 @@ pub fn is_host_value(value: &[u8]) -> bool {
             && literal.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
             && port.iter().all(u8::is_ascii_digit);
     }
-    let mut bytes = value.iter();
-    for &b in bytes.by_ref() {
-        if b == b':' {
-            return bytes.all(u8::is_ascii_digit);
-        }
-        if !is_reg_name(b) {
-            return false;
-        }
+    let host_len = reg_name_run(value);
+    match value.get(host_len) {
+        None => true,
+        Some(b':') => value[host_len + 1..].iter().all(u8::is_ascii_digit),
+        Some(_) => false,
     }
-    true
 }
