@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 
+from count_instructions import callgrind_total
 from wirespeed.config import Config
 
 SIZES = (1024, 2048, 4096, 8192, 16384)
@@ -121,23 +120,7 @@ def trickle(cls: type, part: str, before: bytes, pieces: list[bytes]) -> float:
 def collected(parser: str, part: str, size: int, fed: bool) -> int:
     """Instructions callgrind counts for the whole program that prepares the message with a
     `part` of `size` bytes and, if `fed`, feeds it as `trickle` does."""
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--feed" if fed else "--prepare",
-        str(size),
-        "--parser",
-        parser,
-        part,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    found = re.search(r"Collected : (\d+)", result.stderr)
-    if found is None:
-        raise SystemExit(f"no callgrind total for {part}:\n{result.stderr[-2000:]}")
-    return int(found.group(1))
+    return callgrind_total(__file__, ["--feed" if fed else "--prepare", str(size), "--parser", parser, part])
 
 
 def main() -> int:

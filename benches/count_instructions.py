@@ -78,26 +78,19 @@ def feed(workload: str, count: int, parser: str) -> None:
     asyncio.run(run())
 
 
-def collected(workload: str, count: int, parser: str) -> int:
-    """Instructions callgrind counts for the whole program fed `count` requests."""
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--feed",
-        workload,
-        "-n",
-        str(count),
-        "--parser",
-        parser,
-    ]
+def callgrind_total(script: str, arguments: list[str]) -> int:
+    """Instructions callgrind counts for the whole program `python script arguments...`."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, script, *arguments]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     found = re.search(r"Collected : (\d+)", result.stderr)
     if found is None:
-        raise SystemExit(f"no callgrind total for {workload}:\n{result.stderr[-2000:]}")
+        raise SystemExit(f"no callgrind total for {' '.join(arguments)}:\n{result.stderr[-2000:]}")
     return int(found.group(1))
+
+
+def collected(workload: str, count: int, parser: str) -> int:
+    """Instructions callgrind counts for the whole program fed `count` requests."""
+    return callgrind_total(__file__, ["--feed", workload, "-n", str(count), "--parser", parser])
 
 
 def main() -> int:
