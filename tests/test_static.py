@@ -450,6 +450,12 @@ RANGE_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def range_server(server_for: ServerFor, tree: Tree, variant: str) -> tuple[str, bytes, RunningServer]:
+    """The file of a RANGE_VARIANTS entry, its bytes, and a server set up as the entry says."""
+    name, config = RANGE_VARIANTS[variant]
+    return name, tree.data(name), server_for(static_app(tree.root), **config)
+
+
 def range_value(template: str, size: int) -> str:
     return template.format(size=size, last=size - 1, beyond=size + 1000)
 
@@ -459,10 +465,8 @@ def range_value(template: str, size: int) -> str:
 def test_range(
     server_for: ServerFor, tree: Tree, variant: str, template: str, expected: Span | int, section: str
 ) -> None:
-    name, config = RANGE_VARIANTS[variant]
-    data = tree.data(name)
+    name, data, server = range_server(server_for, tree, variant)
     size = len(data)
-    server = server_for(static_app(tree.root), **config)
     whole = fetch(server.port, f"{PREFIX}/{name}")
     response = fetch(server.port, f"{PREFIX}/{name}", [("Range", range_value(template, size))])
     if expected == 200:
@@ -508,9 +512,7 @@ IF_RANGE_ROWS: list[tuple[str, str, int, str]] = [
 @pytest.mark.parametrize("variant", ["cached", "sendfile-large"])
 @pytest.mark.parametrize(("value", "status", "section"), **table(IF_RANGE_ROWS))
 def test_if_range(server_for: ServerFor, tree: Tree, variant: str, value: str, status: int, section: str) -> None:
-    name, config = RANGE_VARIANTS[variant]
-    data = tree.data(name)
-    server = server_for(static_app(tree.root), **config)
+    name, data, server = range_server(server_for, tree, variant)
     etag = fetch(server.port, f"{PREFIX}/{name}").header("etag") or ""
     response = fetch(server.port, f"{PREFIX}/{name}", [("Range", "bytes=3-12"), ("If-Range", fill(value, etag))])
     assert response.status == status, section
@@ -558,9 +560,7 @@ def assert_multipart(response: WireResponse, whole: WireResponse, data: bytes, s
 def test_several_ranges_are_multipart(
     server_for: ServerFor, tree: Tree, variant: str, template: str, expected: Spans, section: str
 ) -> None:
-    name, config = RANGE_VARIANTS[variant]
-    data = tree.data(name)
-    server = server_for(static_app(tree.root), **config)
+    name, data, server = range_server(server_for, tree, variant)
     whole = fetch(server.port, f"{PREFIX}/{name}")
     with Connection(server.port) as connection:  # twice on one connection: the body ends exactly
         for _ in range(2):
@@ -583,10 +583,8 @@ def test_ranges_coalesced_into_one_are_a_plain_206(
     server_for: ServerFor, tree: Tree, variant: str, value: str, span: tuple[int, int] | None, section: str
 ) -> None:
     """§15.3.7.2: a single part is sent as a plain 206, never as multipart."""
-    name, config = RANGE_VARIANTS[variant]
-    data = tree.data(name)
+    name, data, server = range_server(server_for, tree, variant)
     first, last = span or (0, len(data) - 1)
-    server = server_for(static_app(tree.root), **config)
     response = fetch(server.port, f"{PREFIX}/{name}", [("Range", range_value(value, len(data)))])
     assert response.status == 206, section
     assert response.header("content-range") == f"bytes {first}-{last}/{len(data)}"
@@ -614,9 +612,7 @@ def test_many_ranges_cannot_amplify_the_answer(
 ) -> None:
     """RFC 9110 §17.15 (and CVE-2011-3192): a Range field of many overlapping or tiny ranges
     gets an answer no larger than the file itself and its head, whatever its form."""
-    name, config = RANGE_VARIANTS[variant]
-    data = tree.data(name)
-    server = server_for(static_app(tree.root), **config)
+    name, data, server = range_server(server_for, tree, variant)
     with Connection(server.port) as connection:
         connection.send(request_bytes(f"{PREFIX}/{name}", [("Range", "bytes=" + ranges)]))
         response = connection.read_response()
@@ -640,9 +636,7 @@ def test_many_ranges_cannot_amplify_the_answer(
 def test_if_range_with_several_ranges(
     server_for: ServerFor, tree: Tree, variant: str, value: str, status: int, section: str
 ) -> None:
-    name, config = RANGE_VARIANTS[variant]
-    data = tree.data(name)
-    server = server_for(static_app(tree.root), **config)
+    name, data, server = range_server(server_for, tree, variant)
     whole = fetch(server.port, f"{PREFIX}/{name}")
     etag = whole.header("etag") or ""
     headers = [("Range", "bytes=3-12,200-299"), ("If-Range", fill(value, etag))]
