@@ -372,11 +372,12 @@ class HttpProtocol(asyncio.Protocol):
                 return
         self._respond(request, result)
 
-    def _respond(self, request: Request, result: Any) -> None:
+    def _respond(self, request: Request, result: Any, settled: bool = False) -> None:
         """Answer with a handler's result: inline into this buffer's write, or through a Task
-        for streamed and file bodies."""
+        for streamed and file bodies. `settled`: the answer goes now even though the body has
+        not ended (see `_settle_held`)."""
         stream = request.body_stream
-        if stream is not None and not (stream.done and stream.error is None):
+        if stream is not None and not settled and not (stream.done and stream.error is None):
             result = self._before_body_end(request, stream, result)
             if result is None:
                 return
@@ -387,10 +388,6 @@ class HttpProtocol(asyncio.Protocol):
                     return  # all out already (or failed and dealt with)
             self._active = self.loop.create_task(self._finish_async(request, None, result))
             return
-        self._write_result(request, result)
-
-    def _write_result(self, request: Request, result: Any) -> None:
-        """A plain (not streamed) answer, encoded into this buffer's write."""
         if request.keep_alive and request.version and request.body_stream is None and not self._close_after_response:
             connection = b""  # the common case, decided without a call
         else:
@@ -441,7 +438,7 @@ class HttpProtocol(asyncio.Protocol):
         if held is None or held[0].body_stream is not stream or stream.done or stream.discard():
             return  # answered already, or the body comes and is read and dropped meanwhile
         self._held = None
-        self._write_result(*held)
+        self._respond(*held, settled=True)
         self._flush()
 
     def _release_held(self) -> None:
