@@ -388,7 +388,7 @@ class HttpProtocol(asyncio.Protocol):
                     return  # all out already (or failed and dealt with)
             self._active = self.loop.create_task(self._finish_async(request, None, result))
             return
-        if request.keep_alive and request.version and request.body_stream is None and not self._close_after_response:
+        if request.keep_alive and request.version and stream is None and not self._close_after_response:
             connection = b""  # the common case, decided without a call
         else:
             connection = self._connection_line(request)
