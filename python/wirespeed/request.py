@@ -382,8 +382,7 @@ def _origin_path(target: str) -> str:
     scheme_end = target.find("://")
     if scheme_end < 0:
         return target
-    slash = target.find("/", scheme_end + 3)
-    return "/" if slash < 0 else target[slash:]
+    return target[_AUTHORITY.match(target, scheme_end + 3).end() :] or "/"  # type: ignore[union-attr]
 
 
 __all__ = ["BodyStream", "Headers", "QueryParams", "Request"]
