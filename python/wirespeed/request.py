@@ -181,7 +181,7 @@ class BodyStream:
         frames the body, and `max_body_size` bounds it). False when the client may be waiting
         for `100 Continue` before it sends the body (it has sent none yet): then the
         connection must end instead (RFC 9110 §10.1.1)."""
-        if self._expect_continue and not self._read_started and not self.received:
+        if self.awaiting_continue:
             return False
         self.discarding = True
         self._chunks.clear()
