@@ -1,10 +1,11 @@
-//! Every way a request can be rejected, as one flat `Copy` enum. Each kind knows the status it
-//! is answered with and a short detail phrase; python.rs turns them into
+//! Every way a request can be rejected, as one flat `Copy` enum, `ParseFault`: the same name,
+//! kinds and order as `wirespeed.errors.ParseFault` on the Python side. Each kind knows the
+//! status it is answered with and a short detail phrase; python.rs turns them into
 //! `wirespeed.errors.parse_error(status, detail)`, the only mapping to Python exceptions.
 
 /// A malformed or over-limit request. Always the last event of a parser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ParseError {
+pub enum ParseFault {
     // Line endings (RFC 9112 §2.2).
     BareLf,
     BareCr,
@@ -49,49 +50,49 @@ pub enum ParseError {
     TrailersTooLarge,
 }
 
-impl ParseError {
+impl ParseFault {
     /// Every kind, in declaration order.
-    pub const ALL: [ParseError; 35] = [
-        ParseError::BareLf,
-        ParseError::BareCr,
-        ParseError::InvalidMethod,
-        ParseError::InvalidRequestLine,
-        ParseError::InvalidTarget,
-        ParseError::InvalidTargetForm,
-        ParseError::AsteriskFormNotOptions,
-        ParseError::ConnectNeedsAuthority,
-        ParseError::TargetTooLong,
-        ParseError::InvalidVersion,
-        ParseError::UnsupportedVersion,
-        ParseError::InvalidHeaderName,
-        ParseError::WhitespaceBeforeColon,
-        ParseError::ObsFold,
-        ParseError::InvalidHeaderValue,
-        ParseError::TooManyHeaders,
-        ParseError::HeadTooLarge,
-        ParseError::MissingHost,
-        ParseError::DuplicateHost,
-        ParseError::InvalidHost,
-        ParseError::ContentLengthAndTransferEncoding,
-        ParseError::InvalidContentLength,
-        ParseError::ConflictingContentLength,
-        ParseError::BodyTooLarge,
-        ParseError::InvalidTransferEncoding,
-        ParseError::TransferEncodingNotChunked,
-        ParseError::ChunkedTwice,
-        ParseError::TransferEncodingInHttp10,
-        ParseError::UnsupportedTransferCoding,
-        ParseError::UnsupportedExpectation,
-        ParseError::InvalidChunkSize,
-        ParseError::InvalidChunkExtension,
-        ParseError::ChunkExtensionTooLong,
-        ParseError::MissingChunkCrlf,
-        ParseError::TrailersTooLarge,
+    pub const ALL: [ParseFault; 35] = [
+        ParseFault::BareLf,
+        ParseFault::BareCr,
+        ParseFault::InvalidMethod,
+        ParseFault::InvalidRequestLine,
+        ParseFault::InvalidTarget,
+        ParseFault::InvalidTargetForm,
+        ParseFault::AsteriskFormNotOptions,
+        ParseFault::ConnectNeedsAuthority,
+        ParseFault::TargetTooLong,
+        ParseFault::InvalidVersion,
+        ParseFault::UnsupportedVersion,
+        ParseFault::InvalidHeaderName,
+        ParseFault::WhitespaceBeforeColon,
+        ParseFault::ObsFold,
+        ParseFault::InvalidHeaderValue,
+        ParseFault::TooManyHeaders,
+        ParseFault::HeadTooLarge,
+        ParseFault::MissingHost,
+        ParseFault::DuplicateHost,
+        ParseFault::InvalidHost,
+        ParseFault::ContentLengthAndTransferEncoding,
+        ParseFault::InvalidContentLength,
+        ParseFault::ConflictingContentLength,
+        ParseFault::BodyTooLarge,
+        ParseFault::InvalidTransferEncoding,
+        ParseFault::TransferEncodingNotChunked,
+        ParseFault::ChunkedTwice,
+        ParseFault::TransferEncodingInHttp10,
+        ParseFault::UnsupportedTransferCoding,
+        ParseFault::UnsupportedExpectation,
+        ParseFault::InvalidChunkSize,
+        ParseFault::InvalidChunkExtension,
+        ParseFault::ChunkExtensionTooLong,
+        ParseFault::MissingChunkCrlf,
+        ParseFault::TrailersTooLarge,
     ];
 
     /// The HTTP status to answer with.
     pub fn status(self) -> u16 {
-        use ParseError::*;
+        use ParseFault::*;
         match self {
             TargetTooLong => 414,
             TooManyHeaders | HeadTooLarge | TrailersTooLarge => 431,
@@ -105,7 +106,7 @@ impl ParseError {
 
     /// A short phrase naming the problem; it ends up in the response body.
     pub fn detail(self) -> &'static str {
-        use ParseError::*;
+        use ParseFault::*;
         match self {
             BareLf => "bare LF line ending",
             BareCr => "bare CR without LF",
@@ -146,10 +147,10 @@ impl ParseError {
     }
 }
 
-impl std::fmt::Display for ParseError {
+impl std::fmt::Display for ParseFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.status(), self.detail())
     }
 }
 
-impl std::error::Error for ParseError {}
+impl std::error::Error for ParseFault {}

@@ -7,7 +7,7 @@
 //! their meaning.
 
 use crate::chars::{is_field_value, is_tchar, trim_ows};
-use crate::error::ParseError;
+use crate::error::ParseFault;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LineState {
@@ -49,7 +49,7 @@ impl FieldLines {
     }
 
     /// Scans on; more than `max_fields` complete field lines -> 431.
-    pub fn scan(&mut self, input: &[u8], max_fields: usize) -> Result<Scanned, ParseError> {
+    pub fn scan(&mut self, input: &[u8], max_fields: usize) -> Result<Scanned, ParseFault> {
         let mut i = 0;
         while i < input.len() {
             let b = input[i];
@@ -57,19 +57,19 @@ impl FieldLines {
             self.state = match self.state {
                 LineState::LineStart => match b {
                     b'\r' => LineState::EndLf,
-                    b'\n' => return Err(ParseError::BareLf),
+                    b'\n' => return Err(ParseFault::BareLf),
                     // §5.2: a line starting with whitespace is obs-fold.
-                    b' ' | b'\t' => return Err(ParseError::ObsFold),
+                    b' ' | b'\t' => return Err(ParseFault::ObsFold),
                     _ if is_tchar(b) => LineState::Name,
-                    _ => return Err(ParseError::InvalidHeaderName),
+                    _ => return Err(ParseFault::InvalidHeaderName),
                 },
                 LineState::Name => match b {
                     b':' => LineState::Value,
                     _ if is_tchar(b) => LineState::Name,
                     // §5.1: no whitespace between the field name and the colon.
-                    b' ' | b'\t' => return Err(ParseError::WhitespaceBeforeColon),
-                    b'\n' => return Err(ParseError::BareLf),
-                    _ => return Err(ParseError::InvalidHeaderName),
+                    b' ' | b'\t' => return Err(ParseFault::WhitespaceBeforeColon),
+                    b'\n' => return Err(ParseFault::BareLf),
+                    _ => return Err(ParseFault::InvalidHeaderName),
                 },
                 LineState::Value => {
                     // The common case: a run of value bytes. i >= 1 here, and i - 1 + run < len,
@@ -79,23 +79,23 @@ impl FieldLines {
                     i += run;
                     match input[i - 1] {
                         b'\r' => LineState::ValueLf,
-                        b'\n' => return Err(ParseError::BareLf),
-                        _ => return Err(ParseError::InvalidHeaderValue),
+                        b'\n' => return Err(ParseFault::BareLf),
+                        _ => return Err(ParseFault::InvalidHeaderValue),
                     }
                 }
                 LineState::ValueLf => {
                     if b != b'\n' {
-                        return Err(ParseError::BareCr);
+                        return Err(ParseFault::BareCr);
                     }
                     self.fields += 1;
                     if self.fields > max_fields {
-                        return Err(ParseError::TooManyHeaders);
+                        return Err(ParseFault::TooManyHeaders);
                     }
                     LineState::LineStart
                 }
                 LineState::EndLf => {
                     if b != b'\n' {
-                        return Err(ParseError::BareCr);
+                        return Err(ParseFault::BareCr);
                     }
                     return Ok(Scanned::Done(i));
                 }
@@ -107,9 +107,9 @@ impl FieldLines {
 
 /// Content-Length = 1*DIGIT (RFC 9110 §8.6): no sign, spaces, lists or hex; at most 19
 /// digits, so every accepted value fits in a u64.
-pub fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
+pub fn parse_content_length(value: &[u8]) -> Result<u64, ParseFault> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
-        return Err(ParseError::InvalidContentLength);
+        return Err(ParseFault::InvalidContentLength);
     }
     Ok(value.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
 }
@@ -125,11 +125,11 @@ pub struct TransferCodings {
 
 impl TransferCodings {
     /// Adds one field value: a comma-separated list; an empty element or value -> 400.
-    pub fn add(&mut self, value: &[u8]) -> Result<(), ParseError> {
+    pub fn add(&mut self, value: &[u8]) -> Result<(), ParseFault> {
         for element in value.split(|&b| b == b',') {
             let coding = trim_ows(element);
             if coding.is_empty() {
-                return Err(ParseError::InvalidTransferEncoding);
+                return Err(ParseFault::InvalidTransferEncoding);
             }
             self.last_is_chunked = coding.eq_ignore_ascii_case(b"chunked");
             if self.last_is_chunked {
@@ -143,13 +143,13 @@ impl TransferCodings {
 
     /// A request body is chunked only when chunked is the final coding, applied once, and
     /// nothing else precedes it (any other coding is not implemented here -> 501).
-    pub fn check(self) -> Result<(), ParseError> {
+    pub fn check(self) -> Result<(), ParseFault> {
         if !self.last_is_chunked {
-            Err(ParseError::TransferEncodingNotChunked)
+            Err(ParseFault::TransferEncodingNotChunked)
         } else if self.chunked > 1 {
-            Err(ParseError::ChunkedTwice)
+            Err(ParseFault::ChunkedTwice)
         } else if self.other {
-            Err(ParseError::UnsupportedTransferCoding)
+            Err(ParseFault::UnsupportedTransferCoding)
         } else {
             Ok(())
         }
@@ -223,13 +223,13 @@ impl Expectations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ParseError::*;
+    use ParseFault::*;
 
-    fn scan_all(input: &[u8], max: usize) -> Result<Scanned, ParseError> {
+    fn scan_all(input: &[u8], max: usize) -> Result<Scanned, ParseFault> {
         FieldLines::new().scan(input, max)
     }
 
-    fn scan_bytewise(input: &[u8], max: usize) -> Result<Scanned, ParseError> {
+    fn scan_bytewise(input: &[u8], max: usize) -> Result<Scanned, ParseFault> {
         let mut lines = FieldLines::new();
         for (i, b) in input.iter().enumerate() {
             if let Scanned::Done(_) = lines.scan(std::slice::from_ref(b), max)? {
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn field_lines_table() {
         // (RFC section, input, result)
-        let cases: &[(&str, &[u8], Result<Scanned, ParseError>)] = &[
+        let cases: &[(&str, &[u8], Result<Scanned, ParseFault>)] = &[
             ("9112 §5", b"\r\n", Ok(Scanned::Done(2))),
             ("9112 §5", b"A: b\r\nC:\r\n\r\nrest", Ok(Scanned::Done(12))),
             ("9112 §5", b"A: b\r\nC:", Ok(Scanned::NeedMore)),

@@ -6,7 +6,7 @@
 //! sliced straight out of the input.
 
 use crate::chars::{is_ows, is_qdtext, is_quoted_pair, is_tchar};
-use crate::error::ParseError;
+use crate::error::ParseFault;
 use crate::fields::{FieldLines, Scanned};
 
 /// The next piece of a body.
@@ -127,7 +127,7 @@ impl ChunkedDecoder {
         }
     }
 
-    pub fn decode<'a>(&mut self, input: &'a [u8], pos: &mut usize) -> Result<Decoded<'a>, ParseError> {
+    pub fn decode<'a>(&mut self, input: &'a [u8], pos: &mut usize) -> Result<Decoded<'a>, ParseFault> {
         while *pos < input.len() {
             match self.state {
                 State::Data => {
@@ -150,7 +150,7 @@ impl ChunkedDecoder {
                             return Ok(Decoded::End);
                         }
                         Scanned::NeedMore if allowed < rest.len() => {
-                            return Err(ParseError::TrailersTooLarge);
+                            return Err(ParseFault::TrailersTooLarge);
                         }
                         Scanned::NeedMore => {
                             *pos += allowed;
@@ -170,7 +170,7 @@ impl ChunkedDecoder {
                     if in_line && self.state.in_size_line() {
                         self.line_len += 1;
                         if self.line_len >= self.max_line {
-                            return Err(ParseError::ChunkExtensionTooLong);
+                            return Err(ParseFault::ChunkExtensionTooLong);
                         }
                     }
                 }
@@ -180,8 +180,8 @@ impl ChunkedDecoder {
     }
 
     /// One byte of a chunk-size line or of the CRLF after chunk-data.
-    fn step(&mut self, b: u8) -> Result<State, ParseError> {
-        use ParseError::{BareLf, InvalidChunkExtension as BadExt, InvalidChunkSize, MissingChunkCrlf};
+    fn step(&mut self, b: u8) -> Result<State, ParseFault> {
+        use ParseFault::{BareLf, InvalidChunkExtension as BadExt, InvalidChunkSize, MissingChunkCrlf};
         Ok(match self.state {
             State::Size => {
                 if let Some(digit) = (b as char).to_digit(16) {
@@ -197,7 +197,7 @@ impl ChunkedDecoder {
                 }
                 self.total = self.total.saturating_add(self.size);
                 if self.total > self.max_body_size {
-                    return Err(ParseError::BodyTooLarge);
+                    return Err(ParseFault::BodyTooLarge);
                 }
                 match b {
                     b';' => State::BeforeExtName,
@@ -265,7 +265,7 @@ impl ChunkedDecoder {
             },
             State::SizeLf => {
                 if b != b'\n' {
-                    return Err(ParseError::BareCr);
+                    return Err(ParseFault::BareCr);
                 }
                 let size = std::mem::take(&mut self.size);
                 self.digits = 0;

@@ -9,7 +9,7 @@
 
 use std::mem::MaybeUninit;
 
-use crate::error::ParseError;
+use crate::error::ParseFault;
 use crate::field_names::FieldName;
 use crate::fields::{parse_content_length, ConnectionOptions, Expectations, FieldLines, TransferCodings};
 use crate::limits::Limits;
@@ -59,13 +59,13 @@ impl<'h, 'b> Head<'h, 'b> {
 /// Empty lines (CRLF) allowed before a request line (RFC 9112 §2.2).
 ///
 /// Returns how many bytes they take; a lone CR at the end is left for the next buffer.
-pub fn skip_empty_lines(buf: &[u8]) -> Result<usize, ParseError> {
+pub fn skip_empty_lines(buf: &[u8]) -> Result<usize, ParseFault> {
     let mut i = 0;
     loop {
         match (buf.get(i), buf.get(i + 1)) {
             (Some(b'\r'), Some(b'\n')) => i += 2,
-            (Some(b'\r'), Some(_)) => return Err(ParseError::BareCr),
-            (Some(b'\n'), _) => return Err(ParseError::BareLf),
+            (Some(b'\r'), Some(_)) => return Err(ParseFault::BareCr),
+            (Some(b'\n'), _) => return Err(ParseFault::BareLf),
             _ => return Ok(i),
         }
     }
@@ -122,7 +122,7 @@ pub fn parse<'h, 'b>(
     buf: &'b [u8],
     limits: &Limits,
     slots: &'h mut FieldSlots<'b>,
-) -> Result<Option<Head<'h, 'b>>, ParseError> {
+) -> Result<Option<Head<'h, 'b>>, ParseFault> {
     // Nothing past max_head_size is ever looked at, so the answer cannot depend on bytes
     // beyond the limit, nor on where the input was split.
     let over_limit = buf.len() > limits.max_head_size;
@@ -143,7 +143,7 @@ pub fn parse<'h, 'b>(
             Some(line) => Err(classify(&capped[line.len..], error, limits)),
             // httparse gave up early on a line our scanner wants to see whole ("HTTP/2" may
             // still become "HTTP/2.0", a 505).
-            None if over_limit => Err(ParseError::HeadTooLarge),
+            None if over_limit => Err(ParseFault::HeadTooLarge),
             None => Ok(None),
         },
     }
@@ -153,30 +153,30 @@ pub fn parse<'h, 'b>(
 /// once it is over the limit. httparse ends a field line at a bare LF as well as at a CRLF, so
 /// the fields it took are scanned again here: a bare LF is a 400 as soon as it has arrived,
 /// not only once a later line end lets httparse complete the head.
-fn unfinished<'h, 'b>(capped: &[u8], over_limit: bool, limits: &Limits) -> Result<Option<Head<'h, 'b>>, ParseError> {
+fn unfinished<'h, 'b>(capped: &[u8], over_limit: bool, limits: &Limits) -> Result<Option<Head<'h, 'b>>, ParseFault> {
     // 414 as soon as the target is too long, and any fault in the request line.
     if let Some(line) = request_line::scan(capped, limits.max_target_length)? {
         FieldLines::new().scan(&capped[line.len..], limits.max_headers)?;
     }
     if over_limit {
-        return Err(ParseError::HeadTooLarge);
+        return Err(ParseFault::HeadTooLarge);
     }
     Ok(None)
 }
 
 /// The first fault in the field section of a head that httparse refused, whose request line
 /// is valid.
-fn classify(field_section: &[u8], error: httparse::Error, limits: &Limits) -> ParseError {
+fn classify(field_section: &[u8], error: httparse::Error, limits: &Limits) -> ParseFault {
     if let Err(fault) = FieldLines::new().scan(field_section, limits.max_headers) {
         return fault;
     }
     // Not reached: our scanners reject everything httparse does. Kept as a safe answer.
     match error {
-        httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
-        httparse::Error::HeaderName => ParseError::InvalidHeaderName,
-        httparse::Error::HeaderValue => ParseError::InvalidHeaderValue,
-        httparse::Error::NewLine => ParseError::BareCr,
-        _ => ParseError::InvalidRequestLine,
+        httparse::Error::TooManyHeaders => ParseFault::TooManyHeaders,
+        httparse::Error::HeaderName => ParseFault::InvalidHeaderName,
+        httparse::Error::HeaderValue => ParseFault::InvalidHeaderValue,
+        httparse::Error::NewLine => ParseFault::BareCr,
+        _ => ParseFault::InvalidRequestLine,
     }
 }
 
@@ -190,7 +190,7 @@ fn check_head<'h, 'b>(
     fields: &'h [Header<'b>],
     names: &'h mut [FieldName],
     limits: &Limits,
-) -> Result<Option<Head<'h, 'b>>, ParseError> {
+) -> Result<Option<Head<'h, 'b>>, ParseFault> {
     // httparse ends every line at an LF, with or without a CR before it (RFC 9112 §2.2 lets a
     // server accept that; we do not). Every line but the first starts right after an LF, so
     // checking the two bytes before each line start finds every bare LF.
@@ -208,7 +208,7 @@ fn check_head<'h, 'b>(
         crlf_before(head, blank_start)?;
     }
     if blank_start + 2 != head.len() {
-        return Err(ParseError::BareLf);
+        return Err(ParseFault::BareLf);
     }
 
     // Fields with a meaning for the parser (RFC 9112 §3.2, §6, §9.3, RFC 9110 §10.1.1).
@@ -223,16 +223,16 @@ fn check_head<'h, 'b>(
             FieldName::Host => {
                 hosts += 1;
                 if hosts > 1 {
-                    return Err(ParseError::DuplicateHost);
+                    return Err(ParseFault::DuplicateHost);
                 }
                 if !request_line::is_host_value(field.value) {
-                    return Err(ParseError::InvalidHost);
+                    return Err(ParseFault::InvalidHost);
                 }
             }
             FieldName::ContentLength => {
                 // More than one Content-Length field, even with equal values, is refused.
                 if content_length.is_some() {
-                    return Err(ParseError::ConflictingContentLength);
+                    return Err(ParseFault::ConflictingContentLength);
                 }
                 content_length = Some(parse_content_length(field.value)?);
             }
@@ -243,23 +243,23 @@ fn check_head<'h, 'b>(
         }
     }
     if version == 1 && hosts == 0 {
-        return Err(ParseError::MissingHost);
+        return Err(ParseFault::MissingHost);
     }
     let framing = match (content_length, codings) {
-        (Some(_), Some(_)) => return Err(ParseError::ContentLengthAndTransferEncoding),
-        (None, Some(_)) if version == 0 => return Err(ParseError::TransferEncodingInHttp10),
+        (Some(_), Some(_)) => return Err(ParseFault::ContentLengthAndTransferEncoding),
+        (None, Some(_)) if version == 0 => return Err(ParseFault::TransferEncodingInHttp10),
         (None, Some(codings)) => {
             codings.check()?;
             Framing::Chunked
         }
-        (Some(n), None) if n > limits.max_body_size => return Err(ParseError::BodyTooLarge),
+        (Some(n), None) if n > limits.max_body_size => return Err(ParseFault::BodyTooLarge),
         (Some(n), None) => Framing::Length(n),
         (None, None) => Framing::None,
     };
     // RFC 9110 §10.1.1: only 100-continue can be met (417 otherwise, judged once the body
     // size is known to be acceptable); an HTTP/1.0 server ignores expectations.
     if version == 1 && expectations.unsupported {
-        return Err(ParseError::UnsupportedExpectation);
+        return Err(ParseFault::UnsupportedExpectation);
     }
     Ok(Some(Head {
         method,
@@ -282,9 +282,9 @@ fn offset(whole: &[u8], part: &[u8]) -> usize {
 }
 
 /// The line starting at `start` must follow a CRLF.
-fn crlf_before(head: &[u8], start: usize) -> Result<(), ParseError> {
+fn crlf_before(head: &[u8], start: usize) -> Result<(), ParseFault> {
     match start.checked_sub(2).and_then(|i| head.get(i..start)) {
         Some(b"\r\n") => Ok(()),
-        _ => Err(ParseError::BareLf),
+        _ => Err(ParseFault::BareLf),
     }
 }

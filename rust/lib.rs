@@ -27,7 +27,7 @@ pub mod request_line;
 #[cfg(test)]
 mod tests;
 
-pub use error::ParseError;
+pub use error::ParseFault;
 pub use limits::Limits;
 pub use parser::{Event, Parser};
 

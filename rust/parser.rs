@@ -14,7 +14,7 @@
 
 use std::mem;
 
-use crate::error::ParseError;
+use crate::error::ParseFault;
 use crate::framing::{ChunkedDecoder, Decoded, LengthDecoder};
 use crate::head::{self, FieldSlots, Framing, Head};
 use crate::head_progress::HeadProgress;
@@ -33,7 +33,7 @@ pub enum Event<'a> {
     /// The current body is complete.
     BodyEnd,
     /// The input is malformed or over a limit; always the last event.
-    Error(ParseError),
+    Error(ParseFault),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -243,7 +243,7 @@ impl Parser {
         self.state = if keep_alive { State::Head } else { State::Stopped };
     }
 
-    fn fail(&mut self, error: ParseError, pos: usize, sink: &mut impl FnMut(Event<'_>)) -> usize {
+    fn fail(&mut self, error: ParseFault, pos: usize, sink: &mut impl FnMut(Event<'_>)) -> usize {
         sink(Event::Error(error));
         self.state = State::Stopped;
         pos

@@ -21,7 +21,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyInt, PyList, PySlice, PyString, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 
-use crate::error::ParseError;
+use crate::error::ParseFault;
 use crate::field_names::FieldName;
 use crate::head::Head;
 use crate::limits::Limits;
@@ -816,7 +816,7 @@ fn lowercase<'py>(py: Python<'py>, name: &[u8]) -> PyResult<Bound<'py, PyBytes>>
 }
 
 /// `wirespeed.errors.parse_error(status, detail)`: the one place a Rust error becomes Python's.
-fn parse_error(py: Python<'_>, error: ParseError) -> PyResult<Bound<'_, PyAny>> {
+fn parse_error(py: Python<'_>, error: ParseFault) -> PyResult<Bound<'_, PyAny>> {
     static PARSE_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let function = PARSE_ERROR.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         Ok(py.import("wirespeed.errors")?.getattr("parse_error")?.unbind())

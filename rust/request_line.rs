@@ -8,7 +8,7 @@
 //! line it would accept or classify differently, so a line split anywhere gives one result.
 
 use crate::chars::{ascii_run, is_reg_name, is_tchar, reg_name_run};
-use crate::error::ParseError;
+use crate::error::ParseFault;
 
 /// A complete, valid request line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,16 +24,16 @@ pub struct RequestLine<'a> {
 /// Scans the request line at the start of `buf` (leading empty lines already skipped).
 ///
 /// `Ok(None)`: the line is unfinished and nothing is wrong with it so far.
-pub fn scan(buf: &[u8], max_target_length: usize) -> Result<Option<RequestLine<'_>>, ParseError> {
+pub fn scan(buf: &[u8], max_target_length: usize) -> Result<Option<RequestLine<'_>>, ParseFault> {
     // method = token (RFC 9110 §9.1), then exactly one SP.
     let m_end = buf.iter().position(|&b| !is_tchar(b)).unwrap_or(buf.len());
     match (buf.get(m_end), buf.get(m_end + 1)) {
         (None, _) | (Some(b'\r'), None) => return Ok(None),
         (Some(b' '), _) if m_end > 0 => {}
-        (Some(b' '), _) | (Some(b'\r'), Some(b'\n')) => return Err(ParseError::InvalidRequestLine),
-        (Some(b'\r'), Some(_)) => return Err(ParseError::BareCr),
-        (Some(b'\n'), _) => return Err(ParseError::BareLf),
-        (Some(_), _) => return Err(ParseError::InvalidMethod),
+        (Some(b' '), _) | (Some(b'\r'), Some(b'\n')) => return Err(ParseFault::InvalidRequestLine),
+        (Some(b'\r'), Some(_)) => return Err(ParseFault::BareCr),
+        (Some(b'\n'), _) => return Err(ParseFault::BareLf),
+        (Some(_), _) => return Err(ParseFault::InvalidMethod),
     }
     let method = &buf[..m_end];
 
@@ -46,18 +46,18 @@ pub fn scan(buf: &[u8], max_target_length: usize) -> Result<Option<RequestLine<'
     match rest.get(t_len) {
         None => return Ok(None),
         Some(b' ') if t_len > 0 => {}
-        Some(b' ') => return Err(ParseError::InvalidRequestLine),
+        Some(b' ') => return Err(ParseFault::InvalidRequestLine),
         Some(b'\r') => {
             // "GET /\r\n" is an HTTP/0.9 request: no version at all -> 505.
             return match rest.get(t_len + 1) {
                 None => Ok(None),
-                Some(b'\n') if t_len > 0 => Err(ParseError::UnsupportedVersion),
-                Some(b'\n') => Err(ParseError::InvalidRequestLine),
-                Some(_) => Err(ParseError::BareCr),
+                Some(b'\n') if t_len > 0 => Err(ParseFault::UnsupportedVersion),
+                Some(b'\n') => Err(ParseFault::InvalidRequestLine),
+                Some(_) => Err(ParseFault::BareCr),
             };
         }
-        Some(b'\n') => return Err(ParseError::BareLf),
-        Some(_) => return Err(ParseError::InvalidTarget),
+        Some(b'\n') => return Err(ParseFault::BareLf),
+        Some(_) => return Err(ParseFault::InvalidTarget),
     }
 
     // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then CRLF.
@@ -66,22 +66,22 @@ pub fn scan(buf: &[u8], max_target_length: usize) -> Result<Option<RequestLine<'
     let v_len = rest.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(rest.len());
     let slot = &rest[..v_len];
     if !could_be_version(slot) {
-        return Err(ParseError::InvalidVersion);
+        return Err(ParseFault::InvalidVersion);
     }
     match rest.get(v_len) {
         None => return Ok(None),
-        Some(b'\n') => return Err(ParseError::BareLf),
+        Some(b'\n') => return Err(ParseFault::BareLf),
         _ => match rest.get(v_len + 1) {
             None => return Ok(None),
             Some(b'\n') => {}
-            Some(_) => return Err(ParseError::BareCr),
+            Some(_) => return Err(ParseFault::BareCr),
         },
     }
     let version = match slot {
         b"HTTP/1.1" => 1,
         b"HTTP/1.0" => 0,
-        _ if slot.len() == VERSION_LEN => return Err(ParseError::UnsupportedVersion),
-        _ => return Err(ParseError::InvalidVersion),
+        _ if slot.len() == VERSION_LEN => return Err(ParseFault::UnsupportedVersion),
+        _ => return Err(ParseFault::InvalidVersion),
     };
     check_target_form(method, target)?;
     Ok(Some(RequestLine { method, target, version, len: v_start + v_len + 2 }))
@@ -98,10 +98,10 @@ fn could_be_version(slot: &[u8]) -> bool {
 
 /// Length of the run of target bytes at the start of `s`; 414 once that run is longer than
 /// the limit (even when the target is not finished yet).
-fn target_run(s: &[u8], max_target_length: usize) -> Result<usize, ParseError> {
+fn target_run(s: &[u8], max_target_length: usize) -> Result<usize, ParseFault> {
     let run = ascii_run(s, 0x21);
     if run > max_target_length {
-        return Err(ParseError::TargetTooLong);
+        return Err(ParseFault::TargetTooLong);
     }
     Ok(run)
 }
@@ -109,27 +109,27 @@ fn target_run(s: &[u8], max_target_length: usize) -> Result<usize, ParseError> {
 /// The target bytes rule, for a target that httparse already accepted (its bytes can still be
 /// non-ASCII there), judged exactly as `scan` judges them: 414 first if the run of valid bytes
 /// is over the limit, else 400 for any byte outside 0x21..0x7E.
-pub fn check_target_bytes(target: &[u8], max_target_length: usize) -> Result<(), ParseError> {
+pub fn check_target_bytes(target: &[u8], max_target_length: usize) -> Result<(), ParseFault> {
     if target_run(target, max_target_length)? < target.len() {
-        return Err(ParseError::InvalidTarget);
+        return Err(ParseFault::InvalidTarget);
     }
     Ok(())
 }
 
 /// The request-target forms of RFC 9112 §3.2: origin-form, absolute-form ("scheme://..."),
 /// authority-form (CONNECT only, and CONNECT only with it), asterisk-form (OPTIONS only).
-pub fn check_target_form(method: &[u8], target: &[u8]) -> Result<(), ParseError> {
+pub fn check_target_form(method: &[u8], target: &[u8]) -> Result<(), ParseFault> {
     if method == b"CONNECT" {
         // §3.2.3: authority-form = uri-host ":" port
-        return if is_authority_form(target) { Ok(()) } else { Err(ParseError::ConnectNeedsAuthority) };
+        return if is_authority_form(target) { Ok(()) } else { Err(ParseFault::ConnectNeedsAuthority) };
     }
     match target {
         [b'/', ..] => Ok(()),
         // §3.2.4: asterisk-form = "*", only for a server-wide OPTIONS.
         b"*" if method == b"OPTIONS" => Ok(()),
-        b"*" => Err(ParseError::AsteriskFormNotOptions),
+        b"*" => Err(ParseFault::AsteriskFormNotOptions),
         _ if is_absolute_form(target) => Ok(()),
-        _ => Err(ParseError::InvalidTargetForm),
+        _ => Err(ParseFault::InvalidTargetForm),
     }
 }
 

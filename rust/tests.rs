@@ -2,7 +2,7 @@
 //! the RFC section on every row. Every case is fed whole, one byte at a time, and split in two
 //! at every position (three pieces for short ones), and must give the same events each time.
 
-use crate::error::ParseError::{self, *};
+use crate::error::ParseFault::{self, *};
 use crate::field_names::FieldName;
 use crate::limits::Limits;
 use crate::parser::{Event, Parser};
@@ -13,7 +13,7 @@ enum Ev {
     Req(Req),
     Chunk(Vec<u8>),
     End,
-    Err(ParseError),
+    Err(ParseFault),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,7 +130,7 @@ fn check(section: &str, input: &[u8], want: &[Ev]) {
     check_with(Limits::default(), section, input, want)
 }
 
-fn check_error(section: &str, input: &[u8], error: ParseError) {
+fn check_error(section: &str, input: &[u8], error: ParseFault) {
     check(section, input, &[Ev::Err(error)])
 }
 
@@ -254,7 +254,7 @@ fn valid_requests() {
 
 #[test]
 fn request_line_errors() {
-    let cases: &[(&str, &[u8], ParseError)] = &[
+    let cases: &[(&str, &[u8], ParseFault)] = &[
         ("9110 §9.1 method not a token", b"GE(T / HTTP/1.1\r\nHost: x\r\n\r\n", InvalidMethod),
         ("9110 §9.1 method non-ASCII", b"G\xc3\x89T / HTTP/1.1\r\nHost: x\r\n\r\n", InvalidMethod),
         ("9110 §9.1 method NUL", b"G\0T / HTTP/1.1\r\nHost: x\r\n\r\n", InvalidMethod),
@@ -344,7 +344,7 @@ fn target_length_414() {
 
 #[test]
 fn line_endings() {
-    let cases: &[(&str, &[u8], ParseError)] = &[
+    let cases: &[(&str, &[u8], ParseFault)] = &[
         ("9112 §2.2 bare LF after request line", b"GET / HTTP/1.1\nHost: x\r\n\r\n", BareLf),
         ("9112 §2.2 bare LF after field", b"GET / HTTP/1.1\r\nHost: x\nA: b\r\n\r\n", BareLf),
         ("9112 §2.2 bare LF after last field", b"GET / HTTP/1.1\r\nHost: x\n\r\n", BareLf),
@@ -381,7 +381,7 @@ fn line_endings() {
 
 #[test]
 fn field_errors() {
-    let cases: &[(&str, &[u8], ParseError)] = &[
+    let cases: &[(&str, &[u8], ParseFault)] = &[
         ("9112 §5.2 obs-fold", b"GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n  c\r\n\r\n", ObsFold),
         ("9112 §5.2 obs-fold HTAB", b"GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n\tc\r\n\r\n", ObsFold),
         ("9112 §5.2 whitespace before first field", b"GET / HTTP/1.1\r\n Host: x\r\n\r\n", ObsFold),
@@ -578,7 +578,7 @@ fn trickled_heads_meet_their_limits() {
     let target = Limits { max_target_length: 1000, ..Limits::default() };
     let lines = Limits { max_headers: n, ..head };
     let fields = Limits { max_headers: 5, ..Limits::default() };
-    let rows: &[(&str, Limits, Vec<u8>, ParseError)] = &[
+    let rows: &[(&str, Limits, Vec<u8>, ParseFault)] = &[
         ("9110 §15.5.20 431 in the method", head, long("", "M", n, b""), HeadTooLarge),
         ("9110 §15.5.20 431 in the target", head, long("GET /", "a", n, b""), HeadTooLarge),
         ("9110 §15.5.20 431 in a name", head, long("GET / HTTP/1.1\r\n", "N", n, b""), HeadTooLarge),
@@ -600,7 +600,7 @@ fn trickled_heads_meet_their_limits() {
 
 #[test]
 fn framing_errors() {
-    let cases: &[(&str, &[u8], ParseError)] = &[
+    let cases: &[(&str, &[u8], ParseFault)] = &[
         (
             "9112 §6.1 CL and TE",
             b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -871,7 +871,7 @@ fn chunked_bodies() {
 
 #[test]
 fn chunked_errors() {
-    let cases: &[(&str, &[u8], ParseError)] = &[
+    let cases: &[(&str, &[u8], ParseFault)] = &[
         ("9112 §7.1 no size", b"\r\nabc\r\n0\r\n\r\n", InvalidChunkSize),
         ("9112 §7.1 size not hex", b"g\r\nabc\r\n0\r\n\r\n", InvalidChunkSize),
         ("9112 §7.1 size with sign", b"+3\r\nabc\r\n0\r\n\r\n", InvalidChunkSize),
@@ -1250,7 +1250,7 @@ fn mutated_requests_are_split_invariant() {
 #[test]
 fn statuses_and_details() {
     // Every status of the rules is produced by some error, and every detail is short text.
-    let all = ParseError::ALL;
+    let all = ParseFault::ALL;
     let mut statuses: Vec<u16> = all.iter().map(|e| e.status()).collect();
     statuses.sort_unstable();
     statuses.dedup();

@@ -337,7 +337,7 @@ def test_error_kinds_are_those_of_rust() -> None:
     for names, status in re.findall(r"^\s*([\w| ]+) => (\d{3}),$", source, re.MULTILINE):
         for name in names.split("|"):
             statuses[name.strip()] = int(status)
-    kinds = re.findall(r"ParseError::(\w+),", source.split("pub const ALL")[1].split("];")[0])
+    kinds = re.findall(r"ParseFault::(\w+),", source.split("pub const ALL")[1].split("];")[0])
     assert len(kinds) == len(details) == len(ParseFault)
     for kind, fault in zip(kinds, ParseFault, strict=True):
         assert fault.name == re.sub(r"(?<!^)(?=[A-Z])", "_", kind).upper()

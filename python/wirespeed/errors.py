@@ -174,8 +174,8 @@ def parse_error(status: int, detail: str) -> ParseError:
 class ParseFault(Enum):
     """Every way the parsers reject a request: the (status, detail) each is answered with.
 
-    This is the one Python copy of the kinds of rust/error.rs, in the same order and with the
-    same names (in upper snake case); the detail phrases of `detail()` there are canonical, and
+    This is the one Python copy of `ParseFault` in rust/error.rs (one name on both sides), in
+    the same order and with the same kind names (in upper snake case); the detail phrases of `detail()` there are canonical, and
     tests/test_differential.py checks that the two tables are equal. The httptools twin reports
     every failure as `ParseFault.X.error()` and nothing else, so both backends answer the same
     input with the same status and the same body text.

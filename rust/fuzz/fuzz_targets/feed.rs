@@ -16,7 +16,7 @@
 
 use _parser::field_names::FieldName;
 use _parser::head::Framing;
-use _parser::{Event, Limits, ParseError, Parser};
+use _parser::{Event, Limits, ParseFault, Parser};
 use libfuzzer_sys::fuzz_target;
 
 const CONFIG_LEN: usize = 9;
@@ -55,7 +55,7 @@ enum Ev {
     Req(Req),
     Chunk(Vec<u8>),
     End,
-    Err(ParseError),
+    Err(ParseFault),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use _parser::chars::{ascii_run, trim_ows};
 use _parser::field_names::FieldName;
 use _parser::fields::{parse_content_length, FieldLines, Scanned};
 use _parser::request_line;
-use _parser::ParseError;
+use _parser::ParseFault;
 use libfuzzer_sys::fuzz_target;
 
 /// Every prefix is scanned for inputs up to this size; longer ones sample prefixes.
@@ -39,7 +39,7 @@ fn request_line_is_prefix_stable(data: &[u8], max_target_length: usize) {
 }
 
 /// `FieldLines::scan` fed byte by byte, as one result for the whole input.
-fn field_lines_bytewise(data: &[u8], max_fields: usize) -> Result<Scanned, ParseError> {
+fn field_lines_bytewise(data: &[u8], max_fields: usize) -> Result<Scanned, ParseFault> {
     let mut lines = FieldLines::new();
     for (i, b) in data.iter().enumerate() {
         if let Scanned::Done(_) = lines.scan(std::slice::from_ref(b), max_fields)? {
@@ -49,7 +49,7 @@ fn field_lines_bytewise(data: &[u8], max_fields: usize) -> Result<Scanned, Parse
     Ok(Scanned::NeedMore)
 }
 
-fn field_lines_split(data: &[u8], at: usize, max_fields: usize) -> Result<Scanned, ParseError> {
+fn field_lines_split(data: &[u8], at: usize, max_fields: usize) -> Result<Scanned, ParseFault> {
     let (a, b) = data.split_at(at.min(data.len()));
     let mut lines = FieldLines::new();
     match lines.scan(a, max_fields)? {
