@@ -251,97 +251,97 @@ class StaticFiles:
 
     def _answer(self, request: Request, relative: str) -> Response:
         files = self._files
-        found = files.get(relative)
-        if found is None or not found.current():
+        entry = files.get(relative)
+        if entry is None or not entry.current():
             opened = self._find(request, relative)
             if not isinstance(opened, FileEntry):
                 return opened  # a redirect to the directory's slash
-            found = opened
-        elif found is not self._newest:
-            self._used(relative, found)
+            entry = opened
+        elif entry is not self._newest:
+            self._used(relative, entry)
         fields = request_fields(request.raw_headers)
         if fields is None:
-            return found.whole or self._file_response(found, 200, found.headers)
+            return entry.whole or self._file_response(entry, 200, entry.headers)
         if self.precompressed:
             accept = fields.get(ACCEPT_ENCODING)
             if accept is not None:
-                found = self._compressed(request, relative, found, accept) or found
-        decision = preconditions(fields, found.opaque, found.mtime, found.last_modified)
+                entry = self._compressed(request, relative, entry, accept) or entry
+        decision = preconditions(fields, entry.opaque, entry.mtime, entry.last_modified)
         if decision == NOT_MODIFIED:
-            return found.not_modified
+            return entry.not_modified
         if decision == PRECONDITION_FAILED:
             raise PreconditionFailed()
         ranges = fields.get(RANGE)
         # RFC 9110 §14.2: Range is defined for GET only; an empty file has no range to give.
-        if ranges is not None and request.method == "GET" and found.size:
+        if ranges is not None and request.method == "GET" and entry.size:
             if_range = fields.get(IF_RANGE)
-            if if_range is None or if_range_holds(if_range, found.opaque, found.mtime):
-                spans = byte_ranges(ranges, found.size, _config(request).max_ranges)
+            if if_range is None or if_range_holds(if_range, entry.opaque, entry.mtime):
+                spans = byte_ranges(ranges, entry.size, _config(request).max_ranges)
                 if spans is UNSATISFIABLE:
-                    raise RangeNotSatisfiable(found.size)
+                    raise RangeNotSatisfiable(entry.size)
                 if isinstance(spans, list):
-                    partial = self._partial(found, spans)
+                    partial = self._partial(entry, spans)
                     if partial is not None:
                         return partial
-        return found.whole or self._file_response(found, 200, found.headers)
+        return entry.whole or self._file_response(entry, 200, entry.headers)
 
-    def _partial(self, found: FileEntry, spans: list[tuple[int, int]]) -> Response | None:
+    def _partial(self, entry: FileEntry, spans: list[tuple[int, int]]) -> Response | None:
         """The 206 for the (coalesced) ranges `spans`: one range as itself, several as
         multipart/byteranges; None when that would be larger than the whole file."""
         if len(spans) == 1:
             first, last = spans[0]
-            headers = [*found.headers, ("Content-Range", content_range(first, last, found.size))]
-            if found.body is not None:
-                return Response(found.body[first : last + 1], 206, headers, found.content_type)
-            return self._file_response(found, 206, headers, [(b"", first, last + 1 - first)])
-        multipart = multipart_byteranges(spans, found.size, found.content_type)
+            headers = [*entry.headers, ("Content-Range", content_range(first, last, entry.size))]
+            if entry.body is not None:
+                return Response(entry.body[first : last + 1], 206, headers, entry.content_type)
+            return self._file_response(entry, 206, headers, [(b"", first, last + 1 - first)])
+        multipart = multipart_byteranges(spans, entry.size, entry.content_type)
         if multipart is None:
             return None
         content_type, pieces = multipart
-        body = found.body
+        body = entry.body
         if body is not None:
             joined = b"".join(head + body[offset : offset + length] for head, offset, length in pieces)
-            return Response(joined, 206, found.headers, content_type)
-        return self._file_response(found, 206, found.headers, pieces, content_type)
+            return Response(joined, 206, entry.headers, content_type)
+        return self._file_response(entry, 206, entry.headers, pieces, content_type)
 
     def _file_response(
         self,
-        found: FileEntry,
+        entry: FileEntry,
         status: int,
         headers: list[tuple[str, str]],
         pieces: list[Piece] | None = None,
         content_type: str | None = None,
     ) -> Response:
-        """A FileResponse holding the file open, if it is still the file `found` describes:
+        """A FileResponse holding the file open, if it is still the file `entry` describes:
         the whole file, or the `pieces` of a 206 (with its own `content_type`)."""
         try:
-            file = open(found.path, "rb", buffering=0)  # noqa: SIM115 - the response owns it
+            file = open(entry.path, "rb", buffering=0)  # noqa: SIM115 - the response owns it
         except PermissionError:
             raise Forbidden() from None
         except OSError:
             raise NotFound() from None
-        if not found.current(os.fstat(file.fileno())):
+        if not entry.current(os.fstat(file.fileno())):
             file.close()
-            self._forget(found)
+            self._forget(entry)
             raise _Replaced()
         response = FileResponse(
-            found.path,
+            entry.path,
             status,
             headers,
-            content_type or found.content_type,
-            size=found.size if pieces is None else None,
+            content_type or entry.content_type,
+            size=entry.size if pieces is None else None,
             file=file,
             pieces=pieces,
         )
         if pieces is None:  # a whole-file 200: its header lines are the same each time
-            if found.head_lines is None:
-                found.head_lines = response.head_extra()
+            if entry.head_lines is None:
+                entry.head_lines = response.head_extra()
             else:
-                response.reuse_head_extra(found.head_lines)
+                response.reuse_head_extra(entry.head_lines)
         return response
 
-    def _compressed(self, request: Request, relative: str, found: FileEntry, accept: bytes) -> FileEntry | None:
-        """The precompressed sibling to answer with instead of `found`, if any is acceptable."""
+    def _compressed(self, request: Request, relative: str, entry: FileEntry, accept: bytes) -> FileEntry | None:
+        """The precompressed sibling to answer with instead of `entry`, if any is acceptable."""
         files = self._files
         for coding in preferred_codings(accept, CODINGS):
             key = f"{relative}\0{coding}"
@@ -350,9 +350,9 @@ class StaticFiles:
                 if sibling is not self._newest:
                     self._used(key, sibling)
                 return sibling
-            names = (*found.names[:-1], found.names[-1] + _SUFFIXES[coding])
+            names = (*entry.names[:-1], entry.names[-1] + _SUFFIXES[coding])
             try:
-                sibling = self._open_file(request, key, names, found.content_type, coding)
+                sibling = self._open_file(request, key, names, entry.content_type, coding)
             except (Forbidden, NotFound):
                 continue  # an unreadable sibling, or one leading outside: not an option
             if sibling is not None:
@@ -378,15 +378,15 @@ class StaticFiles:
                 if request.query_string:
                     location += "?" + request.query_string
                 return RedirectResponse(location, 301)
-            found = self._open_file(request, relative, (*names, self.index), None, None)
+            entry = self._open_file(request, relative, (*names, self.index), None, None)
         elif relative.endswith("/"):
             os.close(descriptor)
             raise NotFound()  # `file.txt/` names a directory that is not there (as ENOTDIR)
         else:
-            found = self._describe(request, relative, tuple(names), descriptor, info, None, None)
-        if found is None:
+            entry = self._describe(request, relative, tuple(names), descriptor, info, None, None)
+        if entry is None:
             raise NotFound()
-        return found
+        return entry
 
     def _segments(self, relative: str) -> list[str]:
         """The path segments of `relative`, refusing `..`, dotfiles, NUL and backslashes."""
@@ -524,7 +524,7 @@ class StaticFiles:
                     body = None
                     settled = False
         path = os.path.join(self.directory, *names)
-        found = FileEntry(
+        entry = FileEntry(
             names,
             path,
             info,
@@ -536,39 +536,39 @@ class StaticFiles:
             ranges=config.max_ranges > 0,
         )
         if settled:
-            self._remember(key, found, config)
-        return found
+            self._remember(key, entry, config)
+        return entry
 
-    def _remember(self, key: str, found: FileEntry, config: Config) -> None:
+    def _remember(self, key: str, entry: FileEntry, config: Config) -> None:
         files = self._files
         earlier = files.pop(key, None)
         if earlier is not None and earlier.body is not None:
             self._cached_bytes -= len(earlier.body)
-        if found.body is not None and len(found.body) > config.static_cache_size:
-            found.body = None  # larger than the whole cache: sent from disk
-            found.whole = None
-        size = len(found.body) if found.body is not None else 0
+        if entry.body is not None and len(entry.body) > config.static_cache_size:
+            entry.body = None  # larger than the whole cache: sent from disk
+            entry.whole = None
+        size = len(entry.body) if entry.body is not None else 0
         while files and (len(files) >= _MAX_FILES or self._cached_bytes + size > config.static_cache_size):
             evicted = files.pop(next(iter(files)))  # the least recently used
             if evicted.body is not None:
                 self._cached_bytes -= len(evicted.body)
-        files[key] = found
-        self._newest = found
+        files[key] = entry
+        self._newest = entry
         self._cached_bytes += size
 
-    def _used(self, key: str, found: FileEntry) -> None:
-        """`found`, remembered under `key`, has just been used: it goes last."""
+    def _used(self, key: str, entry: FileEntry) -> None:
+        """`entry`, remembered under `key`, has just been used: it goes last."""
         files = self._files
         del files[key]
-        files[key] = found
-        self._newest = found
+        files[key] = entry
+        self._newest = entry
 
-    def _forget(self, found: FileEntry) -> None:
+    def _forget(self, entry: FileEntry) -> None:
         for key, remembered in list(self._files.items()):
-            if remembered is found:
+            if remembered is entry:
                 del self._files[key]
-                if found.body is not None:
-                    self._cached_bytes -= len(found.body)
+                if entry.body is not None:
+                    self._cached_bytes -= len(entry.body)
 
 
 def _config(request: Request) -> Config:
