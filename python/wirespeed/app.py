@@ -16,9 +16,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from .errors import HTTPError, InternalServerError, MethodNotAllowed, NotFound
-from .request import Request
-from .response import PlainTextResponse, Response
+from .config import Config
+from .errors import HTTPError, MethodNotAllowed, NotFound
+from .request import METHOD, TARGET, Request
+from .response import Response, error_response, internal_error_response
 from .router import ANY_METHOD, Endpoint, Router, compile_path
 
 logger = logging.getLogger("wirespeed.error")
@@ -37,15 +38,6 @@ _ANNOTATION_CONVERTERS: dict[Any, Callable[[str], Any]] = {
     "int": int,
     "float": float,
 }
-
-
-def error_response(error: HTTPError) -> Response:
-    """The plain-text answer for an HTTPError: `404 Not Found`, `400 Bad Request: ...`."""
-    return PlainTextResponse(error.body(), error.status, error.headers)
-
-
-def internal_error_response() -> Response:
-    return error_response(InternalServerError())
 
 
 class App:
@@ -136,9 +128,17 @@ class App:
         return hook
 
     # -- serving
+    def configure(self, config: Config) -> None:
+        """Hand the settings of the server about to serve this app to the mounted handlers
+        that take them (a `StaticFiles` takes its cache sizes and `max_ranges`): they get them
+        here, once, rather than looking for them in each request."""
+        for endpoint in self.router.mounted():
+            configure = getattr(endpoint.handler, "configure", None)
+            if configure is not None:
+                configure(config)
+
     def run(self, host: str = "127.0.0.1", port: int = 8080, **settings: Any) -> None:
         """Serve this app until SIGINT or SIGTERM. `settings` are `Config` fields."""
-        from .config import Config
         from .server import run
 
         run(self, Config(host=host, port=port, **settings))
@@ -147,11 +147,11 @@ class App:
         """What answers `request`: the handler's return value, or the coroutine of an async
         handler (the protocol drives it), or an error Response when routing or the handler
         failed. Never raises for a failure of the handler."""
-        # Fast path: a target without a query that names a static route, by its exact method.
-        # (request[1] and request[0] are its target and method, read without a property call.)
-        table = self._static_routes.get(request[1])
+        # Fast path: a target without a query that names a static route, by its exact method
+        # (read as tuple items, without a property call).
+        table = self._static_routes.get(request[TARGET])
         if table is not None:
-            endpoint = table.get(request[0])
+            endpoint = table.get(request[METHOD])
             if endpoint is not None:
                 try:
                     return endpoint.handler(request)

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
     from .protocol import HttpProtocol
 
 
+# The items of the tuple a parser makes for each request, by position (the Rust parser and the
+# httptools twin build it in this order; see `wirespeed.parser`). BODY is the whole body, or
+# None when it follows in a BodyStream; CONNECTION is the connection it came on.
+METHOD, TARGET, VERSION, RAW_HEADERS, KEEP_ALIVE, BODY, CONNECTION = range(7)
+
 # The path_params of a request whose route has none: shared, so read-only.
 _NO_PARAMS: dict[str, Any] = MappingProxyType({})  # type: ignore[assignment]
 
@@ -237,13 +242,15 @@ class Request(tuple):  # type: ignore[type-arg]
     (path, query, headers, path parameters) is computed on first use and kept.
     """
 
-    method: str = property(itemgetter(0))  # type: ignore[assignment]
-    target: str = property(itemgetter(1))  # type: ignore[assignment]
-    version: int = property(itemgetter(2))  # type: ignore[assignment]
+    method: str = property(itemgetter(METHOD))  # type: ignore[assignment]
+    target: str = property(itemgetter(TARGET))  # type: ignore[assignment]
+    version: int = property(itemgetter(VERSION))  # type: ignore[assignment]
     # (name, value) per field line, in order: a list, or the Rust parser's lazy RawHeaders.
-    raw_headers: Sequence[tuple[bytes, bytes]] = property(itemgetter(3))  # type: ignore[assignment]
-    keep_alive: bool = property(itemgetter(4))  # type: ignore[assignment]
-    _connection: HttpProtocol | None = property(itemgetter(6))  # type: ignore[assignment]
+    raw_headers: Sequence[tuple[bytes, bytes]] = property(itemgetter(RAW_HEADERS))  # type: ignore[assignment]
+    keep_alive: bool = property(itemgetter(KEEP_ALIVE))  # type: ignore[assignment]
+    # The body as the parser gave it: all of it, or None when it follows in `body_stream`.
+    inline_body: bytes | None = property(itemgetter(BODY))  # type: ignore[assignment]
+    _connection: HttpProtocol | None = property(itemgetter(CONNECTION))  # type: ignore[assignment]
 
     # Defaults of what is set per request only when needed (instance attributes then).
     path_params: dict[str, Any] = _NO_PARAMS
@@ -277,7 +284,7 @@ class Request(tuple):  # type: ignore[type-arg]
         """The path of the request-target, still percent-encoded."""
         path = self._raw_path
         if path is None:
-            target = self[1]
+            target = self[TARGET]
             end = target.find("?")
             if end < 0 and target[:1] == "/":
                 return target  # the common case: nothing to keep (no instance dict is made)
@@ -318,13 +325,13 @@ class Request(tuple):  # type: ignore[type-arg]
         absolute-form target, the Host field then being ignored (RFC 9112 §3.2.2), or of a
         CONNECT's authority-form target; else the Host field; "" when there is neither (an
         HTTP/1.0 request may have no Host)."""
-        target = self[1]
+        target = self[TARGET]
         if target[:1] != "/" and target != "*":
             scheme_end = target.find("://")
             if scheme_end < 0:
                 return target  # authority-form
             return _AUTHORITY.match(target, scheme_end + 3).group()  # type: ignore[union-attr]
-        for name, value in self[3]:
+        for name, value in self[RAW_HEADERS]:
             if name == b"host":
                 return value.decode("latin-1")
         return ""
@@ -341,7 +348,7 @@ class Request(tuple):  # type: ignore[type-arg]
 
     async def body(self) -> bytes:
         """The whole request body (it is read once and kept)."""
-        body = self[5]
+        body = self[BODY]
         if body is None:
             body = self._body_read
             if body is None:
@@ -351,7 +358,7 @@ class Request(tuple):  # type: ignore[type-arg]
 
     async def stream(self) -> AsyncIterator[bytes]:
         """The body in pieces as they arrive, without holding it all in memory."""
-        body = self[5] if self[5] is not None else self._body_read
+        body = self[BODY] if self[BODY] is not None else self._body_read
         if body is not None:
             if body:
                 yield body
@@ -368,7 +375,7 @@ class Request(tuple):  # type: ignore[type-arg]
             raise BadRequest(f"invalid JSON body: {exc}") from None
 
     def __repr__(self) -> str:
-        return f"<Request {self[0]} {self[1]}>"
+        return f"<Request {self[METHOD]} {self[TARGET]}>"
 
 
 # The authority of an absolute-form target runs to the first "/", "?" or "#" (RFC 3986 §3.2).
@@ -385,4 +392,16 @@ def _origin_path(target: str) -> str:
     return target[_AUTHORITY.match(target, scheme_end + 3).end() :] or "/"  # type: ignore[union-attr]
 
 
-__all__ = ["BodyStream", "Headers", "QueryParams", "Request"]
+__all__ = [
+    "BODY",
+    "CONNECTION",
+    "KEEP_ALIVE",
+    "METHOD",
+    "RAW_HEADERS",
+    "TARGET",
+    "VERSION",
+    "BodyStream",
+    "Headers",
+    "QueryParams",
+    "Request",
+]

@@ -13,6 +13,8 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, BinaryIO, ClassVar
 
+from .errors import HTTPError, InternalServerError
+
 try:  # orjson is an optional speed-up for JSON bodies
     from orjson import dumps as dump_json
 except ImportError:  # pragma: no cover - exercised only without orjson installed
@@ -206,6 +208,15 @@ class FileResponse(Response):
             size = max(0, total - offset)
         self.size = size
         self.pieces = ((b"", offset, size),)
+
+
+def error_response(error: HTTPError) -> Response:
+    """The plain-text answer for an HTTPError: `404 Not Found`, `400 Bad Request: ...`."""
+    return PlainTextResponse(error.body(), error.status, error.headers)
+
+
+def internal_error_response() -> Response:
+    return error_response(InternalServerError())
 
 
 _PLAIN = PlainTextResponse

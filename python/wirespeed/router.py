@@ -197,6 +197,10 @@ class Router:
             raise NotImplementedMethod("CONNECT is not supported: this server is not a proxy")
         raise NotFound()
 
+    def mounted(self) -> list[Endpoint]:
+        """The endpoints of the mounts, longest prefix first."""
+        return [next(iter(by_method.values())) for _, by_method in self._mounts]
+
     def all_methods(self) -> list[str]:
         methods: set[str] = set()
         for table in self.static.values():

@@ -1,9 +1,10 @@
 """Listening sockets, the event loop, the Date timer, signals and shutdown.
 
 Strategy: this module owns a server's lifetime: choosing the loop (uvloop when installed),
-binding, the per-second Date refresh, running the app's startup and shutdown hooks, and
-stopping on SIGINT/SIGTERM (stop accepting, close idle connections, let responses in flight
-finish up to `shutdown_timeout`, a second signal forces it). It knows nothing of HTTP bytes:
+binding, the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
+the app, running the app's startup and shutdown hooks, and stopping on SIGINT/SIGTERM (stop
+accepting, close idle connections, let responses in flight finish up to `shutdown_timeout`,
+a second signal forces it). It knows nothing of HTTP bytes:
 connections are `HttpProtocol`s built from the shared `ServerState`.
 """
 
@@ -24,6 +25,7 @@ from .config import Config
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
+from .timeouts import TimeoutSweep
 from .writer import ResponseWriter
 
 logger = logging.getLogger("wirespeed")
@@ -39,7 +41,6 @@ class ServerState:
         "connections",
         "loop",
         "max_connections",
-        "now",
         "parser_class",
         "parser_name",
         "writer",
@@ -55,9 +56,7 @@ class ServerState:
         self.connections: set[HttpProtocol] = set()
         self.client_errors = ClientErrorLog(config.client_error_log_rate)
         self.max_connections = _max_connections(config)
-        # The loop time at the last timeout sweep: connections read it to stamp what they
-        # wait for, at the cost of an attribute read (see HttpProtocol.check_timeouts).
-        self.now = loop.time()
+        app.configure(config)
 
 
 def _max_connections(config: Config) -> int:
@@ -79,17 +78,6 @@ def _max_connections(config: Config) -> int:
     if soft == resource.RLIM_INFINITY:
         return 0
     return max(soft - 64, 1)
-
-
-def sweep_interval(config: Config) -> float:
-    """How often the timeout sweep runs: an eighth of the shortest timeout, within 20 ms..1 s.
-    A timeout fires between its time and that plus two intervals."""
-    timeouts = [
-        t
-        for t in (config.header_timeout, config.body_timeout, config.keep_alive_timeout, config.write_timeout)
-        if t > 0
-    ]
-    return min(1.0, max(0.02, min(timeouts, default=8.0) / 8))
 
 
 def loop_name(loop: asyncio.AbstractEventLoop) -> str:
@@ -118,8 +106,7 @@ class Server:
         self.state: ServerState | None = None
         self._server: asyncio.base_events.Server | None = None
         self._date_timer: asyncio.TimerHandle | None = None
-        self._sweep_timer: asyncio.TimerHandle | None = None
-        self._sweep_interval = 1.0
+        self._sweep: TimeoutSweep | None = None
         self._stop = asyncio.Event()
         self._forced = False
 
@@ -145,8 +132,8 @@ class Server:
                 protocol_factory, config.host, config.port, backlog=config.backlog, reuse_address=True
             )
         self._schedule_date_tick()
-        self._sweep_interval = sweep_interval(config)
-        self._sweep_timer = loop.call_later(self._sweep_interval, self._sweep)
+        self._sweep = TimeoutSweep(state)
+        self._sweep.start()
         host, port = self._server.sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         logger.info(
@@ -163,15 +150,6 @@ class Server:
         now = time.time()
         loop = self.state.loop
         self._date_timer = loop.call_later(1.0 - (now - int(now)) + 0.001, self._schedule_date_tick)
-
-    def _sweep(self) -> None:
-        """The timeouts of every connection, checked in one pass (no timer per connection)."""
-        state = self.state
-        assert state is not None
-        now = state.now = state.loop.time()
-        for connection in list(state.connections):
-            connection.check_timeouts(now)
-        self._sweep_timer = state.loop.call_later(self._sweep_interval, self._sweep)
 
     def request_shutdown(self) -> None:
         """Begin a graceful shutdown; a second request forces it. Safe from signal handlers."""
@@ -203,8 +181,8 @@ class Server:
             self._close_all()
         if self._date_timer is not None:
             self._date_timer.cancel()
-        if self._sweep_timer is not None:
-            self._sweep_timer.cancel()
+        if self._sweep is not None:
+            self._sweep.stop()
         await _run_hooks(self.app.shutdown_hooks)
 
     def _close_all(self) -> None:

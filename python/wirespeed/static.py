@@ -234,6 +234,17 @@ class StaticFiles:
         self._files: dict[str, FileEntry] = {}
         self._newest: FileEntry | None = None
         self._cached_bytes = 0
+        # The settings of the server this is served by (`configure`); the defaults until then.
+        self.config = _DEFAULT_CONFIG
+
+    def configure(self, config: Config) -> None:
+        """Take the settings of the server that serves the app this is mounted in: the cache
+        sizes and `max_ranges` of its Config. Called once when that server starts (App.configure)."""
+        if config != self.config:
+            self.config = config
+            self._files.clear()  # remembered under the old cache limits
+            self._newest = None
+            self._cached_bytes = 0
 
     def mount(self, app: App, prefix: str) -> None:
         """Answer GET and HEAD for `prefix/...` from this directory (`app.mount(prefix, self)`)."""
@@ -276,7 +287,7 @@ class StaticFiles:
         if ranges is not None and request.method == "GET" and entry.size:
             if_range = fields.get(IF_RANGE)
             if if_range is None or if_range_holds(if_range, entry.opaque, entry.mtime):
-                spans = byte_ranges(ranges, entry.size, _config(request).max_ranges)
+                spans = byte_ranges(ranges, entry.size, self.config.max_ranges)
                 if spans is UNSATISFIABLE:
                     raise RangeNotSatisfiable(entry.size)
                 if isinstance(spans, list):
@@ -513,7 +524,7 @@ class StaticFiles:
             os.close(descriptor)
             return None
         with open(descriptor, "rb", buffering=0) as file:
-            config = _config(request)
+            config = self.config
             body = None
             settled = True
             if info.st_size <= config.static_cache_file_size and config.static_cache_size:
@@ -569,9 +580,3 @@ class StaticFiles:
                 del self._files[key]
                 if entry.body is not None:
                     self._cached_bytes -= len(entry.body)
-
-
-def _config(request: Request) -> Config:
-    """The settings of the server `request` came to (the defaults outside a server)."""
-    connection = request[6]
-    return connection.state.config if connection is not None else _DEFAULT_CONFIG

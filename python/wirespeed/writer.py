@@ -4,8 +4,12 @@ Strategy: this module owns the bytes of a response head and of complete bodies. 
 are computed once for every known code; the `Server` and `Date` lines, and the heads of the
 common `200 OK` answers up to their Content-Length, are recomputed at most once a second by
 `ResponseWriter.tick` (a loop timer in the server), never per request. The plain return
-values (str, bytes, dict, list) take a path that builds no Response object. It knows nothing
-of routing, handlers or sockets; streaming and file bodies are sent by the protocol.
+values (str, bytes, dict, list) take a path that builds no Response object. Every head the
+server sends is built here: complete answers, error answers (parse errors, refusals, 500s),
+and the heads of streamed and file bodies. Whether a head carries a Connection line is decided
+by the protocol (`HttpProtocol.connection_line`) and handed in as one of the CONNECTION_*
+lines. It knows nothing of routing, handlers or sockets; streamed and file bodies are sent by
+senders.py.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import time
 from email.utils import formatdate
 from typing import Any
 
-from .response import Response, dump_json, encode_headers, to_response
+from .errors import HTTPError
+from .response import FileResponse, Response, StreamingResponse, dump_json, encode_headers, error_response, to_response
 from .status import REASONS
 
 STATUS_LINES: dict[int, bytes] = {
@@ -144,3 +149,20 @@ class ResponseWriter:
             return b"".join((STATUS_LINES.get(status) or status_line(status), self.common, response.fixed_lines(), body))
         head = self.head(status, response.head_extra(), content_length(len(body)), connection)
         return head if head_only else head + body
+
+    def error(self, error: HTTPError, connection: bytes, head_only: bool = False) -> bytes:
+        """The plain-text answer for `error` (its status, its detail, its headers)."""
+        return self.response(error_response(error), connection, head_only)
+
+    def stream_head(self, response: StreamingResponse, connection: bytes, chunked: bool) -> bytes:
+        """The head of a body sent as it is produced: chunked (RFC 9112 §7.1), or, where the
+        client cannot take chunks (HTTP/1.0), with no length: the body ends at the close."""
+        status = response.status
+        length = CHUNKED if chunked and status not in NO_BODY_STATUSES else b""
+        return self.head(status, response.head_extra(), length, connection)
+
+    def file_head(self, response: FileResponse, connection: bytes) -> bytes:
+        """The head of a file body: its length is known before a byte of it is read."""
+        status = response.status
+        length = b"" if status in NO_BODY_STATUSES else content_length(response.size)
+        return self.head(status, response.head_extra(), length, connection)
