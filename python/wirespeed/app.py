@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from .config import Config
 from .errors import HTTPError, MethodNotAllowed, NotFound
-from .request import METHOD, TARGET, Request
+from .request import Request
 from .response import Response, error_response, internal_error_response
 from .router import ANY_METHOD, Endpoint, Router, compile_path
 
@@ -148,10 +148,11 @@ class App:
         handler (the protocol drives it), or an error Response when routing or the handler
         failed. Never raises for a failure of the handler."""
         # Fast path: a target without a query that names a static route, by its exact method
-        # (read as tuple items, without a property call).
-        table = self._static_routes.get(request[TARGET])
+        # (read as the tuple's items TARGET and METHOD, by position: no property call, no
+        # global lookup).
+        table = self._static_routes.get(request[1])
         if table is not None:
-            endpoint = table.get(request[METHOD])
+            endpoint = table.get(request[0])
             if endpoint is not None:
                 try:
                     return endpoint.handler(request)

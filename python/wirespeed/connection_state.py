@@ -23,6 +23,10 @@ of flags that must be kept consistent by hand:
 
 What the connection is busy with (a running Task, queued requests, an answer held for its
 body) is not state of its own: it is read off those objects (`HttpProtocol.idle`).
+
+OPEN and FREE (no flow bit set) are False rather than 0. They compare and index as 0, but the
+protocol's hot path tests `phase` and `flow` for truth before it compares them, and CPython
+answers that for a bool without a call (an int costs a call per test, every request).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from __future__ import annotations
 from typing import Final
 
 # Phases, in the order a connection goes through them.
-OPEN: Final = 0
+OPEN: Final[int] = False
 LAST: Final = 1
 CLOSING: Final = 2
 LINGERING: Final = 3
@@ -47,7 +51,8 @@ PHASES_AFTER: Final[dict[int, frozenset[int]]] = {
     CLOSED: frozenset(),
 }
 
-# Flow bits.
+# Flow bits, and the flow with none set.
+FREE: Final[int] = False
 READ_PAUSED: Final = 1
 READ_ENDED: Final = 2
 WRITE_PAUSED: Final = 4
@@ -55,6 +60,11 @@ WRITE_PAUSED: Final = 4
 
 class InvalidTransition(RuntimeError):
     """A move along the line of phases that the table does not allow (a server bug)."""
+
+
+def without(flow: int, bits: int) -> int:
+    """`flow` with `bits` cleared (FREE when none is left)."""
+    return flow & ~bits or FREE
 
 
 def next_phase(current: int, wanted: int) -> int:
@@ -72,6 +82,7 @@ def next_phase(current: int, wanted: int) -> int:
 __all__ = [
     "CLOSED",
     "CLOSING",
+    "FREE",
     "LAST",
     "LINGERING",
     "OPEN",
@@ -82,4 +93,5 @@ __all__ = [
     "WRITE_PAUSED",
     "InvalidTransition",
     "next_phase",
+    "without",
 ]

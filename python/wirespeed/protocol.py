@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .connection_state import (
     CLOSED,
     CLOSING,
+    FREE,
     LAST,
     LINGERING,
     OPEN,
@@ -38,9 +39,10 @@ from .connection_state import (
     READ_PAUSED,
     WRITE_PAUSED,
     next_phase,
+    without,
 )
 from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout, ServiceUnavailable
-from .request import BODY, KEEP_ALIVE, METHOD, VERSION, BodyStream, Request
+from .request import BodyStream, Request
 from .response import FileResponse, Response, StreamingResponse
 from .sendfile import ClientGone, FileBody
 from .senders import send_file_body, send_stream, start_file
@@ -121,7 +123,7 @@ class HttpProtocol(asyncio.Protocol):
         # The state (connection_state.py): where the connection is in its life, and which way
         # its bytes may flow.
         self.phase = OPEN
-        self.flow = 0
+        self.flow = FREE
         # The bytes of the answers of this turn, written together by `_flush`.
         self.out: list[bytes] = []
         # The body stream that the parser's body events go to, while a body is arriving.
@@ -182,7 +184,8 @@ class HttpProtocol(asyncio.Protocol):
             self.receiving.fail(ConnectionResetError("client disconnected"))
             self.receiving = None
         if self._active is not None:
-            self._active.cancel()
+            self._active.cancel()  # a Task cancelled before its first step never runs its `finally`
+            self._active = None
         self._wake_writer()
 
     def eof_received(self) -> bool:
@@ -200,7 +203,11 @@ class HttpProtocol(asyncio.Protocol):
         return True
 
     def data_received(self, data: bytes) -> None:
-        if self.phase >= CLOSING:
+        # Hot path: `phase` is OPEN and `flow` FREE (both False) while a connection runs
+        # freely, so each is tested for truth before it is compared with a constant. The
+        # request's slots are read by position here and not by their names in request.py
+        # (a name costs a global lookup per read): 0 METHOD, 2 VERSION, 4 KEEP_ALIVE, 5 BODY.
+        if self.phase and self.phase >= CLOSING:
             return
         try:
             events = self.parser.feed(data)
@@ -208,15 +215,13 @@ class HttpProtocol(asyncio.Protocol):
             self._parser_crashed()
             return
         for event in events:
-            if self.phase >= CLOSING:
-                break  # an answer said Connection: close; nothing after it is answered
             kind = event.__class__
             if kind is Request:
                 request = event
-                if event[BODY] is None:
+                if event[5] is None:  # BODY
                     self._attach_stream(request)
-                # `not self.idle`, written out: this runs for every request.
-                if self._active is not None or self._queue or self.flow & WRITE_PAUSED:
+                # `not self.idle or writing is paused`, written out: this runs for every request.
+                if self._active is not None or self._queue or (self.flow and self.flow & WRITE_PAUSED):
                     self._queue.append(request)
                     if len(self._queue) >= self.state.config.max_pipelined:
                         self._pause_reading()
@@ -226,13 +231,14 @@ class HttpProtocol(asyncio.Protocol):
                 if (
                     # The common case, answered here without further calls: a plain result
                     # to a keep-alive HTTP/1.1 request whose body is all in (not HEAD), on an
-                    # OPEN connection: `connection_line` would say b"".
+                    # OPEN connection, where `connection_line` would say b"". It cannot
+                    # change the phase, so the loop goes on without looking at it.
                     (kind is str or kind is dict or kind is bytes or kind is list)
-                    and event[KEEP_ALIVE]
-                    and event[VERSION]
-                    and event[BODY] is not None
-                    and self.phase == OPEN
-                    and event[METHOD] != "HEAD"
+                    and event[4]  # KEEP_ALIVE
+                    and event[2]  # VERSION
+                    and event[5] is not None  # BODY
+                    and not self.phase  # OPEN
+                    and event[0] != "HEAD"  # METHOD
                 ):
                     try:
                         out = self.out
@@ -249,6 +255,7 @@ class HttpProtocol(asyncio.Protocol):
                     body_stream.feed(event)
                     if body_stream.buffered > self.state.config.max_buffered_body:
                         self._pause_reading()
+                continue
             elif event is None:
                 if self.receiving is not None:
                     self.receiving.finish()
@@ -257,9 +264,11 @@ class HttpProtocol(asyncio.Protocol):
                         self._release_held()
             else:
                 self._parse_failed(event)
+            if self.phase >= CLOSING:
+                break  # that answer said Connection: close; nothing after it is answered
         if self.out:
             self._flush()
-        if self.flow & WRITE_PAUSED:
+        if self.flow and self.flow & WRITE_PAUSED:
             self._pause_reading()  # no more requests until the client reads its answers
 
     def _attach_stream(self, request: Request) -> None:
@@ -272,7 +281,7 @@ class HttpProtocol(asyncio.Protocol):
         self.watch.write_paused_since = self.loop.time()
 
     def resume_writing(self) -> None:
-        self.flow &= ~WRITE_PAUSED
+        self.flow = without(self.flow, WRITE_PAUSED)
         self._wake_writer()
         if self._active is None and self.phase != CLOSED:
             self._run_queue()  # answers held back while the client was not reading
@@ -352,7 +361,7 @@ class HttpProtocol(asyncio.Protocol):
                     return  # all out already (or failed and dealt with)
             self._active = self.loop.create_task(self._finish_async(request, None, result))
             return
-        if request.keep_alive and request.version and stream is None and self.phase == OPEN:
+        if request.keep_alive and request.version and stream is None and not self.phase:  # OPEN
             connection = b""  # `connection_line`'s common case, decided without the call
         else:
             connection = self.connection_line(request)
@@ -503,10 +512,10 @@ class HttpProtocol(asyncio.Protocol):
         """Write everything pending in one call; close if the last answer said so."""
         out = self.out
         if out:
-            if self.phase != CLOSED:
+            if not self.phase or self.phase != CLOSED:  # OPEN first: see data_received
                 self.transport.write(out[0] if len(out) == 1 else b"".join(out))  # type: ignore[union-attr]
             out.clear()
-        if self.phase == CLOSING and self._active is None:
+        if self.phase and self.phase == CLOSING and self._active is None:
             self._tear_down()
 
     def write_now(self) -> None:
@@ -533,7 +542,7 @@ class HttpProtocol(asyncio.Protocol):
         self._enter(LINGERING)
         self._linger_timer = self.loop.call_later(timeout, transport.close)
         if self.flow & READ_PAUSED:
-            self.flow &= ~READ_PAUSED
+            self.flow = without(self.flow, READ_PAUSED)
             transport.resume_reading()
 
     def _wake_writer(self) -> None:
@@ -611,7 +620,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _resume_reading(self) -> None:
         if self.flow & READ_PAUSED and self.transport is not None and self.phase != CLOSED:
-            self.flow &= ~READ_PAUSED
+            self.flow = without(self.flow, READ_PAUSED)
             self.transport.resume_reading()
 
     # -- the BodyStream's side

@@ -20,7 +20,7 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from .connection_state import CLOSED, WRITE_PAUSED
+from .connection_state import CLOSED, WRITE_PAUSED, without
 from .response import FileResponse, StreamingResponse, internal_error_response
 from .sendfile import TCP_FAMILIES, ClientGone, FileBody, SendfileUnsupported, cork, read_piece, send_some
 from .writer import LAST_CHUNK, NO_BODY_STATUSES, chunk
@@ -76,7 +76,7 @@ async def until_writable(connection: HttpProtocol, descriptor: int) -> None:
     finally:
         loop.remove_writer(descriptor)
         connection.drain_waiter = None
-        connection.flow &= ~WRITE_PAUSED
+        connection.flow = without(connection.flow, WRITE_PAUSED)
     if connection.phase == CLOSED:
         raise ClientGone("client disconnected")
 
