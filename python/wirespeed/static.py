@@ -276,7 +276,7 @@ class StaticFiles:
         if self.precompressed:
             accept = fields.get(ACCEPT_ENCODING)
             if accept is not None:
-                entry = self._compressed(request, relative, entry, accept) or entry
+                entry = self._compressed(relative, entry, accept) or entry
         decision = preconditions(fields, entry.opaque, entry.mtime, entry.last_modified)
         if decision == NOT_MODIFIED:
             return entry.not_modified
@@ -351,7 +351,7 @@ class StaticFiles:
                 response.reuse_head_extra(entry.head_lines)
         return response
 
-    def _compressed(self, request: Request, relative: str, entry: FileEntry, accept: bytes) -> FileEntry | None:
+    def _compressed(self, relative: str, entry: FileEntry, accept: bytes) -> FileEntry | None:
         """The precompressed sibling to answer with instead of `entry`, if any is acceptable."""
         files = self._files
         for coding in preferred_codings(accept, CODINGS):
@@ -363,7 +363,7 @@ class StaticFiles:
                 return sibling
             names = (*entry.names[:-1], entry.names[-1] + _SUFFIXES[coding])
             try:
-                sibling = self._open_file(request, key, names, entry.content_type, coding)
+                sibling = self._open_file(key, names, entry.content_type, coding)
             except (Forbidden, NotFound):
                 continue  # an unreadable sibling, or one leading outside: not an option
             if sibling is not None:
@@ -389,12 +389,12 @@ class StaticFiles:
                 if request.query_string:
                     location += "?" + request.query_string
                 return RedirectResponse(location, 301)
-            entry = self._open_file(request, relative, (*names, self.index), None, None)
+            entry = self._open_file(relative, (*names, self.index), None, None)
         elif relative.endswith("/"):
             os.close(descriptor)
             raise NotFound()  # `file.txt/` names a directory that is not there (as ENOTDIR)
         else:
-            entry = self._describe(request, relative, tuple(names), descriptor, info, None, None)
+            entry = self._describe(relative, tuple(names), descriptor, info, None, None)
         if entry is None:
             raise NotFound()
         return entry
@@ -495,7 +495,7 @@ class StaticFiles:
                 os.close(here)
 
     def _open_file(
-        self, request: Request, key: str, names: tuple[str, ...], content_type: str | None, coding: str | None
+        self, key: str, names: tuple[str, ...], content_type: str | None, coding: str | None
     ) -> FileEntry | None:
         """Walk to the regular file at `names` (None if there is none), describe it and
         remember it under `key`; `content_type` None goes by its name. Raises Forbidden if
@@ -506,11 +506,10 @@ class StaticFiles:
             raise Forbidden() from None
         except OSError:
             return None
-        return self._describe(request, key, names, descriptor, info, content_type, coding)
+        return self._describe(key, names, descriptor, info, content_type, coding)
 
     def _describe(
         self,
-        request: Request,
         key: str,
         names: tuple[str, ...],
         descriptor: int,
