@@ -1,12 +1,18 @@
 """The request-parser case table: raw bytes in, expected events out, one RFC section per row.
 
-Strategy: this module owns the data of the parser tests and nothing else; `test_parser.py`
-feeds every row to both backends in several ways. A row's `expected` is the list of events
-`RequestParser.feed` returns over the whole input, with consecutive body pieces merged into
-one `bytes` and an error written as `Err(status, detail)`: `detail=None` pins the status only,
-a phrase pins the fault (the constants BARE_LF and on are the faults). The rules are
-tests/RULES.md; each row cites the section of it (an RFC 9110, 9112 or 6585 section) that it
-checks.
+Strategy: this module owns the data of the parser tests and nothing else. With the hostile
+rows of `attack_cases.py` it is the one case table both parsers are held to: `test_parser.py`
+feeds every row to both Python backends in several ways, the live tests send the rows to real
+servers, and `case_table.py` writes all of them to `parser_cases.json`, which `cargo test`
+(rust/tests.rs) runs through the Rust parser. Python is the source, and the JSON file is
+generated and committed, because helpers and computed rows (`b"a" * 8192`, a head of 300
+fields) keep the rows short and exact; `test_case_table.py` fails when the file is stale, so
+after editing a row run `.venv/bin/python tests/case_table.py`. A row's `expected` is the list
+of events `RequestParser.feed` returns over the whole input, with consecutive body pieces
+merged into one `bytes` and an error written as `Err(status, detail)`: `detail=None` pins the
+status only, a phrase pins the fault (the constants BARE_LF and on are the faults). The rules
+are tests/RULES.md; each row cites the section of it (an RFC 9110, 9112 or 6585 section) that
+it checks.
 """
 
 from __future__ import annotations
