@@ -10,7 +10,7 @@ PIP    := $(VENV)/bin/pip
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test setup build cargo-test cargo-lint pytest bench-parser bench-trickle clean system-deps
+.PHONY: run test setup build cargo-test cargo-lint pytest case-table bench-parser bench-trickle clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ run: setup
 
 cargo-test:
 	cargo test --quiet
+
+# tests/parser_cases.json, the parser case table as data for cargo test, written again from
+# tests/parser_cases.py and tests/attack_cases.py after a row changes (pytest fails until then).
+case-table: | $(PY)
+	$(PY) tests/case_table.py
 
 # The Rust code stays warning-free under clippy (and its deny lints in Cargo.toml) and formatted.
 cargo-lint:

@@ -7,7 +7,9 @@ follows an error. Each row is a `parser_cases.Case` (raw bytes, expected events,
 limits). A rejection is `Err(status, detail)`: the detail is the phrase the server puts after
 the status in its plain-text answer, so the rows pin the words a client sees as well as the
 code. `test_parser.py` feeds every row to both parser backends whole, byte by byte and split at
-every position; `test_attacks_live.py` sends every row to a live server on both backends.
+every position; `test_attacks_live.py` sends every row to a live server on both backends; and
+`cargo test` runs every row through the Rust parser from tests/parser_cases.json (written by
+tests/case_table.py). The sections the rows cite are those of tests/RULES.md.
 """
 
 from __future__ import annotations
