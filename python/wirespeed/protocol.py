@@ -16,6 +16,13 @@ timeouts (timeouts.py), bodies sent in pieces and the waits for the client to re
 parser backends) and routing (the app, reached only through `dispatch` and
 `failure_response`). The one thing decided here about a head is its Connection line
 (`connection_line`), because it says whether the connection goes on.
+
+The seams another interface plugs into, so that it shares this request cycle instead of
+running a second one: `app.dispatch(request)` is the only call into the app (whatever it
+returns, a coroutine included, is driven here); `respond` answers through the same held-answer
+and ordering rules; `out` and `write_now` are the one write path, `senders.drain` the one
+wait for a slow reader; `connection_line` the one decision to close; the timeouts, limits and
+shutdown (`close_after_response`, `close_if_idle`) apply to every connection alike.
 """
 
 from __future__ import annotations
