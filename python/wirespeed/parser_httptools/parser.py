@@ -84,8 +84,8 @@ from httptools import (
     HttpRequestParser,
 )
 
-from .config import Config
-from .errors import ParseError, ParseFault
+from ..config import Config
+from ..errors import ParseError, ParseFault
 
 __all__ = ["RequestParser"]
 
