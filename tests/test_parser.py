@@ -14,6 +14,7 @@ Rust half is skipped only while `wirespeed._parser` cannot be imported.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -260,7 +261,7 @@ _TRICKLED_ERRORS = {
 @pytest.mark.parametrize("part", _TRICKLED_PARTS)
 @pytest.mark.parametrize("size", [1024, 8192])
 def test_twin_scans_a_trickled_part_once(monkeypatch: pytest.MonkeyPatch, part: str, size: int) -> None:
-    """The twin does not scan again what it has scanned: every compiled pattern of the module
+    """The twin does not scan again what it has scanned: every compiled pattern of its modules
     is made to count the bytes it is handed, and a part of `size` bytes fed one byte per feed
     hands them at most 16 bytes per byte (the few bytes that stand for an unfinished part are
     scanned again with each next byte), at 1 KiB and at 8 KiB alike; scanning the unfinished
@@ -268,9 +269,11 @@ def test_twin_scans_a_trickled_part_once(monkeypatch: pytest.MonkeyPatch, part: 
     check is deterministic; benches/bench_trickle.py times both backends on these parts."""
     twin = importlib.import_module("wirespeed.parser_httptools")
     handed = [0]
-    for name, value in vars(twin).items():
-        if isinstance(value, re.Pattern):
-            monkeypatch.setattr(twin, name, _CountingPattern(value, handed))
+    for module_info in pkgutil.iter_modules(twin.__path__):
+        module = importlib.import_module(f"{twin.__name__}.{module_info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, re.Pattern):
+                monkeypatch.setattr(module, name, _CountingPattern(value, handed))
     at_once, trickled = _TRICKLED_PARTS[part](size)
     parser = twin.RequestParser(Config(max_head_size=32 * 1024, max_target_length=16 * 1024, max_headers=1024))
     events = parser.feed(at_once)
