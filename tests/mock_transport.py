@@ -2,7 +2,8 @@
 
 Strategy: this module owns `RecordingTransport`, which records what the protocol writes and
 whether it paused reading, half-closed or closed, so a test can drive `HttpProtocol` by calling
-its asyncio callbacks directly, and `connect`, which makes such a protocol for an app. End-to-end
+its asyncio callbacks directly, `connect`, which makes such a protocol for an app, and
+`small_app`, an app with a plain, an async and a suspending handler. End-to-end
 tests use real sockets instead.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from wirespeed import App, Config
+from wirespeed import App, Config, Request
 from wirespeed.protocol import HttpProtocol
 from wirespeed.server import ServerState
 
@@ -58,3 +59,24 @@ def connect(app: App, config: Config, loop: asyncio.AbstractEventLoop | None = N
     transport = RecordingTransport()
     protocol.connection_made(transport)
     return protocol, transport
+
+
+def small_app() -> App:
+    """`/` answers "Hello, World!"; `/async` answers "async" without suspending; `/wait`
+    answers "waited" after a 10 ms sleep (it gets a Task)."""
+    app = App()
+
+    @app.get("/")
+    def hello(request: Request) -> str:
+        return "Hello, World!"
+
+    @app.get("/async")
+    async def hello_async(request: Request) -> str:
+        return "async"
+
+    @app.get("/wait")
+    async def wait(request: Request) -> str:
+        await asyncio.sleep(0.01)
+        return "waited"
+
+    return app

@@ -8,31 +8,13 @@ from typing import Any
 import pytest
 from mock_transport import RecordingTransport
 from mock_transport import connect as connect_app
+from mock_transport import small_app
 from wirespeed import App, Config, Request
 from wirespeed.protocol import HttpProtocol
 
 
-def app_for_batching() -> App:
-    app = App()
-
-    @app.get("/")
-    def hello(request: Request) -> str:
-        return "Hello, World!"
-
-    @app.get("/async")
-    async def hello_async(request: Request) -> str:
-        return "async"
-
-    @app.get("/wait")
-    async def wait(request: Request) -> str:
-        await asyncio.sleep(0.01)
-        return "waited"
-
-    return app
-
-
 def connect(backend: str, **settings: Any) -> tuple[HttpProtocol, RecordingTransport]:
-    return connect_app(app_for_batching(), Config(parser=backend, **settings))  # type: ignore[arg-type]
+    return connect_app(small_app(), Config(parser=backend, **settings))  # type: ignore[arg-type]
 
 
 async def test_one_write_per_received_buffer(backend: str) -> None:

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from mock_transport import RecordingTransport
 from mock_transport import connect as connect_app
+from mock_transport import small_app
 from parser_events import load_backend
 
-from wirespeed import App, Config, Request
+from wirespeed import Config, Request
 from wirespeed.connection_state import (
     CLOSED,
     CLOSING,
@@ -67,23 +68,8 @@ def test_open_and_free_are_false_so_the_hot_path_tests_them_for_truth() -> None:
     assert len({READ_PAUSED, READ_ENDED, WRITE_PAUSED}) == 3 and not READ_PAUSED & READ_ENDED & WRITE_PAUSED
 
 
-def state_app() -> App:
-    app = App()
-
-    @app.get("/")
-    def hello(request: Request) -> str:
-        return "hello"
-
-    @app.get("/wait")
-    async def wait(request: Request) -> str:
-        await asyncio.sleep(0.01)
-        return "waited"
-
-    return app
-
-
 def connect(backend: str, **settings: Any) -> tuple[HttpProtocol, RecordingTransport]:
-    return connect_app(state_app(), Config(parser=backend, **settings))  # type: ignore[arg-type]
+    return connect_app(small_app(), Config(parser=backend, **settings))  # type: ignore[arg-type]
 
 
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -95,7 +81,7 @@ async def test_keep_alive_requests_leave_the_connection_open_and_free(backend: s
     protocol.data_received(GET * 3)
     assert (protocol.phase, protocol.flow) == (OPEN, FREE)
     assert protocol.idle
-    assert b"".join(transport.writes).count(b"hello") == 3
+    assert b"".join(transport.writes).count(b"Hello, World!") == 3
 
 
 async def test_a_closing_answer_moves_to_closing_then_lingering(backend: str) -> None:
@@ -104,7 +90,7 @@ async def test_a_closing_answer_moves_to_closing_then_lingering(backend: str) ->
     assert protocol.phase == LINGERING
     assert transport.eof_written and not transport.closed
     protocol.data_received(GET)  # read and dropped while lingering
-    assert b"".join(transport.writes).count(b"hello") == 1
+    assert b"".join(transport.writes).count(b"Hello, World!") == 1
     protocol.connection_lost(None)
     assert protocol.phase == CLOSED
 
@@ -121,7 +107,7 @@ async def test_a_parse_error_is_the_last_answer(backend: str) -> None:
     assert protocol.phase == CLOSING and transport.closed
     written = b"".join(transport.writes)
     assert written.startswith(b"HTTP/1.1 400 Bad Request") and b"Connection: close\r\n" in written
-    assert b"hello" not in written
+    assert b"Hello, World!" not in written
 
 
 async def test_the_client_closing_while_busy_makes_the_next_answer_the_last(backend: str) -> None:
@@ -152,7 +138,7 @@ async def test_shutdown_makes_the_next_answer_the_last(backend: str) -> None:
     assert protocol.phase == LAST
     protocol.data_received(GET * 2)
     written = b"".join(transport.writes)
-    assert written.count(b"hello") == 1 and b"Connection: close\r\n" in written
+    assert written.count(b"Hello, World!") == 1 and b"Connection: close\r\n" in written
     assert protocol.phase == CLOSING and transport.closed
 
 
@@ -165,7 +151,7 @@ async def test_paused_writing_queues_requests_and_pauses_reading(backend: str) -
     assert not protocol.idle and not transport.writes
     protocol.resume_writing()
     assert protocol.flow is FREE and transport.reading and protocol.idle
-    assert b"".join(transport.writes).count(b"hello") == 2
+    assert b"".join(transport.writes).count(b"Hello, World!") == 2
 
 
 async def test_a_lost_connection_is_closed_whatever_it_was_doing(backend: str) -> None:
