@@ -3,7 +3,8 @@
 Strategy: this module owns what a response *is*: status, headers, content type and body (bytes,
 an async iterator, or a file). One `Response` base encodes its content type and user headers
 once; subclasses only set `media_type` or how the body is rendered. The bytes on the wire and
-the Connection/Content-Length lines belong to `writer.py`, the sending to `protocol.py`.
+the Connection/Content-Length lines belong to `writer.py`, the sending to `protocol.py` and
+`senders.py`.
 """
 
 from __future__ import annotations

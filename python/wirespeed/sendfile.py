@@ -5,8 +5,8 @@ Strategy: this module owns what happens between an open file and a socket descri
 of the file, a multipart/byteranges body's, written straight to the socket in their turn),
 telling a full buffer from a client that left, from a file that ended early and from a pair of
 descriptors sendfile cannot join; and corking a TCP socket so a head and the start of its body
-leave in full segments. The event loop, the transport and the waiting belong to the protocol
-(`protocol.py`), which keeps a `FileBody` for a body it could not send at once.
+leave in full segments. The event loop, the transport and the waiting belong to senders.py,
+which keeps a `FileBody` for a body it could not send at once.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ request checks that identity with one `stat` of the same path, so a change on di
 once and a cached path can never come to name another file. Files up to
 `Config.static_cache_file_size` keep their bytes in memory (at most `Config.static_cache_size`
 for each StaticFiles, the least recently used dropped first) and are answered inline; larger
-ones are answered with a `FileResponse` holding the open file, which the protocol sends with
-sendfile(2). Conditional, range and content-coding decisions come from `conditional.py`;
+ones are answered with a `FileResponse` holding the open file, which senders.py sends with
+sendfile(2). Those settings, and `max_ranges`, are the Config of the server that serves the
+app (handed over by `configure` when it starts), never looked up through a request. Conditional, range and content-coding decisions come from `conditional.py`;
 content types from the stdlib `mimetypes`, dates from `email.utils`.
 
 Containment is decided while opening, not before: a file is found by a walk from a descriptor
