@@ -79,9 +79,14 @@ def feed(workload: str, count: int, parser: str) -> None:
 
 
 def callgrind_total(script: str, arguments: list[str]) -> int:
-    """Instructions callgrind counts for the whole program `python script arguments...`."""
+    """Instructions callgrind counts for the whole program `python script arguments...`.
+
+    String hashes are seeded with 0 (unless PYTHONHASHSEED says otherwise): with a random
+    seed, dict lookups collide differently from run to run, and the same code measured twice
+    differed by up to about 150 instructions per request."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, script, *arguments]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    environment = {**os.environ, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
+    result = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
     found = re.search(r"Collected : (\d+)", result.stderr)
     if found is None:
         raise SystemExit(f"no callgrind total for {' '.join(arguments)}:\n{result.stderr[-2000:]}")
