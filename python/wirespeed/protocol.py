@@ -548,9 +548,7 @@ class HttpProtocol(asyncio.Protocol):
         transport.write_eof()
         self._enter(LINGERING)
         self._linger_timer = self.loop.call_later(timeout, transport.close)
-        if self.flow & READ_PAUSED:
-            self.flow = without(self.flow, READ_PAUSED)
-            transport.resume_reading()
+        self._resume_reading()  # what the client still sends is read and dropped
 
     def _wake_writer(self) -> None:
         waiter = self.drain_waiter

@@ -68,8 +68,7 @@ async def until_writable(connection: HttpProtocol, descriptor: int) -> None:
     has gone."""
     loop = connection.loop
     waiter = connection.drain_waiter = loop.create_future()
-    connection.flow |= WRITE_PAUSED
-    connection.watch.write_paused_since = loop.time()
+    connection.pause_writing()
     loop.add_writer(descriptor, _set_done, waiter)
     try:
         await waiter
