@@ -114,6 +114,7 @@ class HttpProtocol(asyncio.Protocol):
         "end_waiter",
         "socket",
         "local_address",
+        "scope_base",
         "_queue",
         "_active",
         "_held",
@@ -130,6 +131,8 @@ class HttpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.client_address: tuple[str, int] | None | bool = False  # False: not looked up yet
         self.local_address: tuple[str, int | None] | None | bool = False  # likewise
+        # The part of an ASGI scope that is the connection's, made on its first ASGI request.
+        self.scope_base: dict[str, Any] | None = None
         # The state (connection_state.py): where the connection is in its life, and which way
         # its bytes may flow.
         self.phase = OPEN
@@ -354,6 +357,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def _handle(self, request: Request, result: Any) -> None:
         """Answer `request` with what dispatch returned, driving an async handler's coroutine."""
+        if result is ANSWERED:  # written already, as it was made (by an ASGI app)
+            if self.phase >= CLOSING:
+                self._flush()  # nothing is left to write: this ends the connection
+            return
         if result.__class__ is CoroutineType:
             # An async handler: drive it here; only if it really suspends does it get a Task.
             try:

@@ -309,7 +309,7 @@ class Request(tuple):  # type: ignore[type-arg]
                 return target  # the common case: nothing to keep (no instance dict is made)
             path = target if end < 0 else target[:end]
             if not path.startswith("/"):
-                path = _origin_path(path)
+                path = origin_path(path)
             self._raw_path = path
         return path
 
@@ -401,7 +401,7 @@ class Request(tuple):  # type: ignore[type-arg]
 _AUTHORITY = re.compile(r"[^/?#]*")
 
 
-def _origin_path(target: str) -> str:
+def origin_path(target: str) -> str:
     """The path of an absolute-form (`http://host/p`) or asterisk-form target (RFC 9112 §3.2)."""
     if target == "*":
         return "*"
@@ -413,6 +413,7 @@ def _origin_path(target: str) -> str:
 
 __all__ = [
     "BODY",
+    "origin_path",
     "CONNECTION",
     "KEEP_ALIVE",
     "METHOD",

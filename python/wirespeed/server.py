@@ -112,6 +112,8 @@ class Server:
         self._sweep: TimeoutSweep | None = None
         self._stop = asyncio.Event()
         self._forced = False
+        # The app's shutdown hooks while they run (a second signal cancels them).
+        self._hooks: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -123,6 +125,8 @@ class Server:
         loop = asyncio.get_running_loop()
         state = self.state = ServerState(self.app, self.config, loop)
         await _run_hooks(self.app.startup_hooks)
+        if self._stop.is_set():
+            return  # a signal came during the startup: the server stops without serving
         config = self.config
 
         def protocol_factory() -> HttpProtocol:
@@ -160,6 +164,8 @@ class Server:
             self._forced = True
             logger.warning("second signal: closing all connections now")
             self._close_all()
+            if self._hooks is not None:
+                self._hooks.cancel()  # the app's own shutdown is not waited for either
         self._stop.set()
 
     async def wait_for_shutdown_request(self) -> None:
@@ -168,7 +174,10 @@ class Server:
     async def shutdown(self) -> None:
         """Stop accepting, close idle connections, give in-flight responses time, run hooks."""
         state = self.state
-        if state is None or self._server is None:
+        if state is None:
+            return
+        if self._server is None:  # a signal came during the startup: nothing was served
+            await self._run_shutdown_hooks()
             return
         self._server.close()
         for connection in list(state.connections):
@@ -186,7 +195,22 @@ class Server:
             self._date_timer.cancel()
         if self._sweep is not None:
             self._sweep.stop()
-        await _run_hooks(self.app.shutdown_hooks)
+        await self._run_shutdown_hooks()
+
+    async def _run_shutdown_hooks(self) -> None:
+        """The app's shutdown hooks, which a second signal cuts short."""
+        if self._forced:
+            logger.warning("the app's shutdown is skipped: a second signal forced the stop")
+            return
+        self._hooks = asyncio.ensure_future(_run_hooks(self.app.shutdown_hooks))
+        try:
+            await self._hooks
+        except asyncio.CancelledError:
+            if not self._forced:
+                raise
+            logger.warning("the app's shutdown was cut short by a second signal")
+        finally:
+            self._hooks = None
 
     def _close_all(self) -> None:
         if self.state is not None:
@@ -211,9 +235,10 @@ async def serve(app: App | AsgiApp, config: Config | None = None, **settings: An
     if config.workers > 1:
         raise ValueError("workers > 1 needs run() (the wirespeed command or App.run), not serve()")
     server = Server(app, config)
-    await server.start()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
+    # The handlers go in before the app's startup runs: a signal that comes during it stops
+    # the server once the startup is done, instead of killing the process in the middle of it.
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             try:
@@ -222,13 +247,14 @@ async def serve(app: App | AsgiApp, config: Config | None = None, **settings: An
             except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Unix
                 pass
     try:
-        await server.wait_for_shutdown_request()
-    finally:
+        await server.start()  # a startup that fails ends here, without the app's shutdown
         try:
-            await server.shutdown()  # the handlers stay: a second signal forces it
+            await server.wait_for_shutdown_request()
         finally:
-            for signum in installed:
-                loop.remove_signal_handler(signum)
+            await server.shutdown()  # the handlers stay: a second signal forces it
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
 
 
 def run(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> None:

@@ -18,12 +18,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..response import Response, internal_error_response
-from .exchange import Exchange
+from .exchange import ASGI_VERSION, Exchange
 from .lifespan import Lifespan
 
 if TYPE_CHECKING:
     from ..app import App
     from ..config import Config
+    from ..protocol import HttpProtocol
     from ..request import Request
 
 logger = logging.getLogger("wirespeed.error")
@@ -49,10 +50,31 @@ class AsgiAdapter:
         self.shutdown_timeout = 30.0
 
     def configure(self, config: Config) -> None:
-        self.shutdown_timeout = config.shutdown_timeout
+        self.shutdown_timeout = self.lifespan.shutdown_timeout = config.shutdown_timeout
 
-    def dispatch(self, request: Request) -> Coroutine[Any, Any, Any]:
-        return Exchange(self, request).run()
+    def scope_base(self, connection: HttpProtocol) -> dict[str, Any]:
+        """The part of an HTTP scope that every request on `connection` shares, with every
+        key in its place (so that each request's copy only has values replaced)."""
+        return {
+            "type": "http",
+            "asgi": ASGI_VERSION,
+            "http_version": "1.1",
+            "server": connection.server_address,
+            "client": connection.client,
+            "scheme": "http",
+            "method": "",
+            "root_path": self.root_path,
+            "path": "",
+            "raw_path": b"",
+            "query_string": b"",
+            "headers": [],
+            "state": {},
+            "extensions": {},
+        }
+
+    def dispatch(self, request: Request) -> Any:
+        """The answer to `request`, or a coroutine that waits for it (see `Exchange.start`)."""
+        return Exchange(self, request).start()
 
     def failure_response(self, request: Request, error: Exception) -> Response:
         """`Exchange.run` answers the app's failures itself; this is a failure of the server."""

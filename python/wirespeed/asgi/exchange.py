@@ -40,11 +40,12 @@ from urllib.parse import unquote
 from ..connection_state import CLOSED, READ_ENDED
 from ..errors import HTTPError
 from ..protocol import resume_coroutine
+from ..request import origin_path as _origin_path
 from ..response import ANSWERED, FileResponse, Response, error_response, internal_error_response
 from ..senders import drain
 from ..sendfile import ClientGone
 from ..writer import CHUNKED, LAST_CHUNK, NO_BODY_STATUSES, chunk, content_length
-from .head import Head, InvalidHead, encode_trailers, read_start
+from .head import InvalidHead, encode_trailers, read_start
 
 if TYPE_CHECKING:
     from ..protocol import HttpProtocol
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("wirespeed.error")
 
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+# The extensions of the HTTP spec this server implements (each scope gets a copy).
+EXTENSIONS: dict[str, dict[str, Any]] = {"http.response.trailers": {}, "http.response.pathsend": {}}
 
 # Where the answer is. The states only move forward.
 NOT_STARTED = 0  # no http.response.start yet
@@ -91,7 +94,11 @@ class Exchange:
         "request",
         "connection",
         "state",
-        "head",
+        "status",
+        "lines",
+        "length",
+        "close",
+        "trailers",
         "result",
         "sent",
         "chunked",
@@ -108,21 +115,26 @@ class Exchange:
         self.request = request
         self.connection: HttpProtocol = request[6]  # CONNECTION
         self.state = NOT_STARTED
-        self.head: Head | None = None
-        self.result: Any = None  # what the protocol answers with, once COMPLETE
-        self.sent = 0  # body bytes the app has sent
-        self.chunked = False  # the body goes out in chunks
-        self.sending = True  # body bytes go on the wire (not for HEAD, 204, 304)
+        # Set once the app has sent http.response.start (read only from STARTED on), from its
+        # checked head (head.py): `status`, `lines` (the header lines), `length` (its
+        # Content-Length or None; held to once the head is out), `close` (it said Connection:
+        # close), `trailers` (it announced trailers). Set once the head is written (read only
+        # from STREAMING on): `sent` (body bytes the app has sent), `chunked` (the body goes in
+        # chunks), `sending` (body bytes go on the wire: not for HEAD, 204, 304). `result`, the
+        # answer the protocol is given, is set on the move to COMPLETE. Left unset until then,
+        # so that an exchange costs only what it uses.
         self.body_done = False  # the app has been given the whole request body
         self.body_error: BaseException | None = None  # why the request body broke off
-        self.done: asyncio.Future[None] | None = None  # `run()` waits on it for the answer
+        self.done: asyncio.Future[None] | None = None  # `answer()` waits on it
         self.waiter: asyncio.Future[None] | None = None  # `receive()` waits on it for the end
         self.lost = False
 
     # -- the protocol's side
-    async def run(self) -> Any:
-        """Call the app; return the answer for the protocol: an AsgiResponse, a
-        FileResponse, an error Response, or ANSWERED when it is written already."""
+    def start(self) -> Any:
+        """Call the app. What it returns is the protocol's to answer with: when the app
+        answered without suspending, the answer (ANSWERED when it is in the connection's
+        write already, else an AsgiResponse, a FileResponse or an error Response); when it
+        suspended before its answer was complete, a coroutine that waits for it."""
         context = copy_context()
         try:
             coro = self.adapter.app(self.scope(), self.receive, self.send)
@@ -133,18 +145,23 @@ class Exchange:
             return self.outcome(None)
         except Exception as error:
             return self.outcome(error)
-        # The app waits for something: it goes on in a Task of its own, and this waits only
-        # for its answer (which it may have completed already).
+        # The app waits for something: it goes on in a Task of its own, and the protocol
+        # waits only for its answer (which it may have completed already).
         self.adapter.start_task(self.finish(coro, yielded), context)
-        if self.state != COMPLETE:
-            done = self.done = self.connection.loop.create_future()
-            try:
-                await done
-            except asyncio.CancelledError:
-                # The protocol cancels the answer it waits for when the connection is lost.
-                # The app is told (http.disconnect, ClientDisconnected), not cancelled.
-                self.lose()
-                raise
+        if self.state == COMPLETE:
+            return self.result
+        return self.answer()
+
+    async def answer(self) -> Any:
+        """The answer of an app that suspended, once it is complete."""
+        done = self.done = self.connection.loop.create_future()
+        try:
+            await done
+        except asyncio.CancelledError:
+            # The protocol cancels the answer it waits for when the connection is lost.
+            # The app is told (http.disconnect, ClientDisconnected), not cancelled.
+            self.lose()
+            raise
         return self.result
 
     async def finish(self, coro: Any, yielded: Any) -> None:
@@ -218,39 +235,38 @@ class Exchange:
 
     # -- the scope
     def scope(self) -> dict[str, Any]:
+        """The HTTP scope of the request: a copy of its connection's part (made on the
+        connection's first request), with the request's own keys filled in."""
         request = self.request
         adapter = self.adapter
         connection = self.connection
+        base = connection.scope_base
+        if base is None:
+            base = connection.scope_base = adapter.scope_base(connection)
+        scope = base.copy()
         target: str = request[1]  # TARGET
+        if "#" in target:  # a fragment is the client's, never part of a request (RFC 3986 §3.5)
+            target = target[: target.index("#")]
         query = target.find("?")
         if query >= 0:
-            query_string = target[query + 1 :].encode("ascii")
+            scope["query_string"] = target[query + 1 :].encode("ascii")
             target = target[:query]
-        else:
-            query_string = b""
         if target[:1] != "/":
-            target = request.raw_path  # absolute-form (or "*"): the path of it
+            target = _origin_path(target)  # absolute-form (or "*"): the path of it
         path = unquote(target) if "%" in target else target
         root_path = adapter.root_path
         if root_path:
             path = root_path + path
             target = root_path + target
-        return {
-            "type": "http",
-            "asgi": ASGI_VERSION,
-            "http_version": "1.1" if request[2] else "1.0",  # VERSION
-            "server": connection.server_address,
-            "client": connection.client,
-            "scheme": "http",
-            "method": request[0],  # METHOD
-            "root_path": root_path,
-            "path": path,
-            "raw_path": target.encode(),
-            "query_string": query_string,
-            "headers": list(request[3]),  # RAW_HEADERS: lower-cased, in order, repeats kept
-            "state": adapter.state.copy(),
-            "extensions": {"http.response.trailers": {}, "http.response.pathsend": {}},
-        }
+        if not request[2]:  # VERSION
+            scope["http_version"] = "1.0"
+        scope["method"] = request[0]  # METHOD
+        scope["path"] = path
+        scope["raw_path"] = target.encode()
+        scope["headers"] = list(request[3])  # RAW_HEADERS: lower-cased, in order, repeats kept
+        scope["state"] = adapter.state.copy()
+        scope["extensions"] = EXTENSIONS.copy()
+        return scope
 
     # -- receive
     async def receive(self) -> dict[str, Any]:
@@ -300,7 +316,7 @@ class Exchange:
             if state == STARTED:
                 if self.lost or self.connection.phase == CLOSED:
                     raise ClientDisconnected("the client has gone")
-                if not message.get("more_body", False) and not self.head.trailers:  # type: ignore[union-attr]
+                if not message.get("more_body", False) and not self.trailers:
                     self._whole(message.get("body", b""))
                     return
                 self._write_head()
@@ -310,7 +326,7 @@ class Exchange:
         elif kind == "http.response.start":
             if state != NOT_STARTED:
                 self._refuse(kind, state)
-            self.head = read_start(message)
+            self.status, self.lines, self.length, self.close, self.trailers = read_start(message)
             self.state = STARTED
         elif kind == "http.response.trailers":
             if state != TRAILERS:
@@ -329,7 +345,7 @@ class Exchange:
         if kind == "http.response.start" and state != NOT_STARTED:
             where = "a second time"
         elif kind == "http.response.trailers" and state < TRAILERS:
-            where = "but none were announced" if self.head is None or not self.head.trailers else "before the body ended"
+            where = "before the body ended" if state and self.trailers else "but none were announced"
         request = self.request
         logger.error("ASGI app sent %s %s, for %s %s: ignored", kind, where, request[0], request[1])
         raise RuntimeError(f"{kind} sent {where}")
@@ -337,35 +353,52 @@ class Exchange:
     def _whole(self, body: bytes) -> None:
         """The whole body in one message: the answer is made here and written by the
         protocol, in this turn's write when the app has not suspended."""
-        head = self.head
-        assert head is not None
         if body.__class__ is not bytes:
             body = _body_bytes(body)
+        request = self.request
         size = len(body)
-        length = head.length
+        length = self.length
         if length is None:
             length = size
-        elif length != size and not (self.request[0] == "HEAD" and not size):
+        elif length != size and not (request[0] == "HEAD" and not size):
             raise InvalidHead(f"Content-Length {length} but a body of {size} bytes")
-        if head.close:
-            self.connection.close_after_response()
-        self.result = AsgiResponse(head.status, head.lines, body, length)
+        connection = self.connection
+        if self.close:
+            connection.close_after_response()
+        elif (
+            # The common case, which `HttpProtocol.respond` would answer without a Connection
+            # line and without holding it: a keep-alive HTTP/1.1 request (not HEAD) whose body
+            # came whole with it, on an OPEN connection. This request is the one being answered
+            # (answers go in order), so its bytes go straight into this turn's write.
+            request[4]  # KEEP_ALIVE
+            and request[2]  # VERSION
+            and request[5] is not None  # BODY
+            and not connection.phase  # OPEN
+            and request[0] != "HEAD"  # METHOD
+        ):
+            connection.out.append(connection.writer.keep_alive_answer(self.status, self.lines, body))
+            self.result = ANSWERED
+            self.state = COMPLETE
+            if self.done is not None or self.waiter is not None:
+                self._wake()
+            return
+        self.result = AsgiResponse(self.status, self.lines, body, length)
         self.state = COMPLETE
         self._wake()
 
     def _write_head(self) -> None:
         """The head of a body sent in pieces (or followed by trailers), written now."""
-        head = self.head
-        assert head is not None
         request = self.request
         connection = self.connection
-        if head.close:
+        self.sent = 0
+        self.chunked = False
+        if self.close:
             connection.close_after_response()
-        status = head.status
+        status = self.status
         no_body = status in NO_BODY_STATUSES
-        length = head.length
+        length = self.length
         if request[2]:  # HTTP/1.1: chunked, unless a Content-Length says how long (no trailers then)
-            if head.trailers:
+            if self.trailers:
                 length = None
             self.chunked = length is None and not no_body
             ends_at_close = False
@@ -376,27 +409,26 @@ class Exchange:
         if not self.sending:
             self.chunked = False
         connection.out.append(
-            connection.writer.head(status, head.lines, framing, connection.connection_line(request, ends_at_close))
+            connection.writer.head(status, self.lines, framing, connection.connection_line(request, ends_at_close))
         )
-        self.head.length = length
+        self.length = length
         self.state = STREAMING
 
     async def _write_body(self, body: Any, more: bool) -> None:
         connection = self.connection
         if body.__class__ is not bytes:
             body = _body_bytes(body)
-        head = self.head
-        assert head is not None
+        length = self.length
         if body:
             self.sent += len(body)
-            if head.length is not None and self.sent > head.length and self.sending:
-                raise self._cut_off(f"the app sent more than its Content-Length of {head.length}")
+            if length is not None and self.sent > length and self.sending:
+                raise self._cut_off(f"the app sent more than its Content-Length of {length}")
             if self.sending:
                 connection.out.append(chunk(body) if self.chunked else body)
         if not more:
-            if head.length is not None and self.sent < head.length and self.sending:
-                raise self._cut_off(f"the app ended its body at {self.sent} of its Content-Length of {head.length}")
-            if head.trailers:
+            if length is not None and self.sent < length and self.sending:
+                raise self._cut_off(f"the app ended its body at {self.sent} of its Content-Length of {length}")
+            if self.trailers:
                 self.state = TRAILERS
                 if self.chunked:
                     connection.out.append(b"0\r\n")  # the last chunk; the trailer section follows
@@ -439,16 +471,14 @@ class Exchange:
     def _send_file(self, path: str) -> None:
         """http.response.pathsend: the file goes out like a static file, from the page cache
         with sendfile(2). Its size is its Content-Length, whatever the app declared."""
-        head = self.head
-        assert head is not None
         file = open(path, "rb", buffering=0)  # noqa: SIM115 - the FileResponse closes it
         try:
-            response = FileResponse(path, head.status, file=file)
+            response = FileResponse(path, self.status, file=file)
         except BaseException:
             file.close()
             raise
-        response.reuse_head_extra(head.lines)
-        if head.close:
+        response.reuse_head_extra(self.lines)
+        if self.close:
             self.connection.close_after_response()
         self.result = response
         self.state = COMPLETE

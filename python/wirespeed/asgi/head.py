@@ -33,43 +33,63 @@ class InvalidHead(ValueError):
     """The app's `http.response.start` cannot be put on the wire as it is."""
 
 
-class Head:
-    """A checked response head: status, the header lines, and what the framing fields said."""
-
-    __slots__ = ("status", "lines", "length", "close", "trailers")
-
-    def __init__(self, status: int, lines: bytes, length: int | None, close: bool, trailers: bool) -> None:
-        self.status = status
-        self.lines = lines  # "name: value\r\n" for every field the app sent but the framing
-        self.length = length  # the app's Content-Length, or None
-        self.close = close  # the app sent `Connection: close`
-        self.trailers = trailers  # the app will send http.response.trailers
+# header list -> (lines, Content-Length, close): the encoding of the lists an app sends again
+# and again (a constant list, or one built the same way for each answer), kept so that each
+# is checked and joined once. Keyed by the list as a tuple of its pairs (lists of lists are
+# unhashable and are encoded every time); bounded, and small lists only.
+_ENCODED: dict[tuple[Any, ...], tuple[bytes, int | None, bool]] = {}
+_ENCODED_MAX = 512
+_ENCODED_MAX_FIELDS = 16
 
 
-def read_start(message: Any) -> Head:
-    """The Head of an `http.response.start` message; raises InvalidHead (or TypeError for a
-    value of the wrong type) for a status or field that cannot be sent."""
+def read_start(message: Any) -> tuple[int, bytes, int | None, bool, bool]:
+    """An `http.response.start` message, checked: (status, the header lines, the app's
+    Content-Length or None, whether it said `Connection: close`, whether it announced
+    trailers). Raises InvalidHead (or TypeError for a value of the wrong type) for a status or
+    field that cannot be sent."""
     status = message["status"]
+    if status.__class__ is not int or not 200 <= status <= 599:
+        _refuse_status(status)
+    headers = message.get("headers", ())
+    try:
+        key = tuple(headers)
+        encoded = _ENCODED.get(key)
+    except TypeError:  # unhashable pairs (lists)
+        key = None
+        encoded = None
+    if encoded is None:
+        encoded = encode_headers(headers)
+        if key is not None and len(_ENCODED) < _ENCODED_MAX and len(key) <= _ENCODED_MAX_FIELDS:
+            _ENCODED[key] = encoded
+    trailers = message.get("trailers", False)
+    return status, encoded[0], encoded[1], encoded[2], trailers is True or bool(trailers)
+
+
+def _refuse_status(status: Any) -> None:
     if status.__class__ is not int:
         raise InvalidHead(f"status must be an int, not {type(status).__name__}")
     # 1xx answers are interim (RFC 9110 §15.2): as the one answer to a request they would
     # leave the client waiting for the final one.
-    if not 200 <= status <= 599:
-        raise InvalidHead(f"status {status} is not a final status code (200..599)")
+    raise InvalidHead(f"status {status} is not a final status code (200..599)")
+
+
+def encode_headers(headers: Iterable[Any]) -> tuple[bytes, int | None, bool]:
+    """The header lines of an app's header list, the Content-Length it gave (or None), and
+    whether it said `Connection: close`."""
     length: int | None = None
     close = False
     parts: list[bytes] = []
     lines = 0
-    for name, value in message.get("headers", ()):
+    for name, value in headers:
         kind = _NAME_KINDS.get(name)
         if kind is None:
             kind = _name_kind(name)
         if value.__class__ is not bytes:
             value = _as_bytes(value, name)
         if kind:
-            if kind is CONTENT_LENGTH:
+            if kind == CONTENT_LENGTH:
                 length = _content_length(value, length)
-            elif kind is CONNECTION:
+            elif kind == CONNECTION:
                 close = close or b"close" in [token.strip(b" \t") for token in value.lower().split(b",")]
             continue
         parts += (name, b": ", value, b"\r\n")
@@ -77,7 +97,7 @@ def read_start(message: Any) -> Head:
     block = b"".join(parts)
     if lines and (block.count(b"\n") != lines or block.count(b"\r") != lines or b"\0" in block):
         raise InvalidHead("a header value holds CR, LF or NUL")
-    return Head(status, block, length, close, bool(message.get("trailers", False)))
+    return block, length, close
 
 
 def encode_trailers(headers: Iterable[Any]) -> bytes:
@@ -130,4 +150,4 @@ def _content_length(value: bytes, earlier: int | None) -> int:
     return length
 
 
-__all__ = ["CONNECTION", "CONTENT_LENGTH", "Head", "InvalidHead", "TRANSFER_ENCODING", "encode_trailers", "read_start"]
+__all__ = ["CONNECTION", "CONTENT_LENGTH", "InvalidHead", "TRANSFER_ENCODING", "encode_headers", "encode_trailers", "read_start"]

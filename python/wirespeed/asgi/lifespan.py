@@ -42,6 +42,8 @@ class Lifespan:
         self.app = app
         self.mode = mode
         self.state = state
+        # How long the app's shutdown may take (the server's shutdown_timeout).
+        self.shutdown_timeout = 30.0
         self._events: asyncio.Queue[dict[str, Any]] | None = None
         self._answer: asyncio.Future[dict[str, Any] | None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -66,11 +68,22 @@ class Lifespan:
         if not self._running:
             return
         self._running = False
-        answer = await self._ask({"type": "lifespan.shutdown"})
+        try:
+            answer = await asyncio.wait_for(self._ask({"type": "lifespan.shutdown"}), self.shutdown_timeout)
+        except asyncio.TimeoutError:
+            logger.warning("the app's shutdown did not finish within %g s: cancelled", self.shutdown_timeout)
+            answer = None
+        except asyncio.CancelledError:
+            # A second signal: the app's shutdown is cut short, its Task with it.
+            if self._task is not None:
+                self._task.cancel()
+            raise
         if answer is not None and answer["type"] == "lifespan.shutdown.failed":
             logger.error("application shutdown failed: %s", answer.get("message", ""))
         if self._task is not None:
-            await asyncio.wait({self._task}, timeout=1.0)
+            _, pending = await asyncio.wait({self._task}, timeout=1.0)
+            for task in pending:
+                task.cancel()
 
     async def _ask(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """Send the app an event and wait for its answer (None: the app ended instead)."""
