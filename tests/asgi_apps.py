@@ -54,6 +54,7 @@ class Probe:
     """What the tests see of a running app."""
 
     sends: list[tuple[str, str]] = field(default_factory=list)  # (path, message type), in order
+    send_errors: list[tuple[str, BaseException]] = field(default_factory=list)  # (path, what send raised)
     background: list[str] = field(default_factory=list)  # tokens of finished background tasks
     lifespan: list[str] = field(default_factory=list)  # "startup" and "shutdown", as they ran
     gates: dict[str, threading.Event] = field(default_factory=dict)
@@ -71,7 +72,8 @@ class Probe:
 
 
 class SendRecorder:
-    """Pure ASGI middleware: records the type of every message the app sends."""
+    """Pure ASGI middleware: records the type of every message the app sends, and what a send
+    raised."""
 
     def __init__(self, app: ASGIApp, probe: Probe) -> None:
         self.app = app
@@ -85,7 +87,11 @@ class SendRecorder:
 
         async def recording_send(message: Message) -> None:
             self.probe.sends.append((path, message["type"]))
-            await send(message)
+            try:
+                await send(message)
+            except BaseException as error:
+                self.probe.send_errors.append((path, error))
+                raise
 
         await self.app(scope, receive, recording_send)
 

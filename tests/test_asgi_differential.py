@@ -17,21 +17,25 @@ fails, and so does a listed one that no longer shows.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
+import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import LiveServers
+from conftest import LiveServers, RunningServer
 from http_wire import Connection, WireResponse
 from uvicorn_server import UvicornServer
+from wirespeed import Config
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 
-WAIT = 5.0
+WAIT = 2.0  # seconds a client waits for an answer or the close (loopback: plenty)
 ANSWER = b"recorded\n"
 LARGE_PIECES = [bytes([65 + i]) * 300_000 for i in range(4)]  # 1.2 MB, sent in 4 pieces
 
@@ -127,7 +131,8 @@ ROWS = [
     row("percent-path-utf8", req("GET /caf%C3%A9/%E2%9C%93%20ok?k=%C3%A9 HTTP/1.1", H)),
     row("percent-encoded-slash", req("GET /a%2Fb/%25/c%3Fd HTTP/1.1", H)),
     row("reserved-path-chars", req("GET /a+b/;p=1/~x/!$&'()*,=:@ HTTP/1.1", H)),
-    row("fragment-in-target", req("GET /frag?q=1#section HTTP/1.1", H)),
+    row("fragment-after-query", req("GET /frag?q=1#section HTTP/1.1", H)),
+    row("fragment-without-query", req("GET /frag#section HTTP/1.1", H)),
     row("duplicate-headers", req("GET /dup HTTP/1.1", H, "X-Dup: one", "Cookie: a=1", "X-Dup: two", "Cookie: b=2")),
     row("mixed-case-header-names", req("GET /case HTTP/1.1", "HoSt: example.test", "X-MiXeD-CaSe: Value With Case", "ACCEPT: text/PLAIN")),
     row("header-whitespace", req("GET /ws HTTP/1.1", H, "X-Pad: \t padded value \t ", "X-Empty:", "X-Inner: a  \t b")),
@@ -148,7 +153,7 @@ ROWS = [
     row("expect-100-continue", req("POST /expect HTTP/1.1", H, "Expect: 100-continue", "Content-Length: 4", body=b"body")),
     row("http10-get", req("GET /old?v=1 HTTP/1.0"), closes=True),
     row("http10-post", req("POST /old HTTP/1.0", "Content-Length: 3", body=b"abc"), closes=True),
-    row("http10-keep-alive", req("GET /old HTTP/1.0", "Connection: keep-alive") + req("GET /after HTTP/1.0"), methods=("GET", "GET"), closes=True),
+    row("http10-keep-alive", req("GET /old HTTP/1.0", "Connection: keep-alive")),
     row("absolute-form", req("GET http://example.test:8080/abs/p?q=1 HTTP/1.1", "Host: example.test:8080")),
     row("head", req("HEAD /head HTTP/1.1", H), methods=("HEAD",)),
     row("head-chunked-answer", req("HEAD /head HTTP/1.1", H, "X-Answer: chunked"), methods=("HEAD",)),
@@ -158,6 +163,8 @@ ROWS = [
     row("chunked-answer-http10", req("GET /stream HTTP/1.0", "X-Answer: chunked"), closes=True),
     row("no-content-answer", req("DELETE /thing HTTP/1.1", H, "X-Answer: no-content")),
     row("connection-close", req("GET /bye HTTP/1.1", H, "Connection: close"), closes=True),
+    row("connection-close-chunked-answer", req("GET /bye HTTP/1.1", H, "Connection: close", "X-Answer: chunked"), closes=True),
+    row("chunked-answer-then-next", req("GET /stream HTTP/1.1", H, "X-Answer: chunked") + req("GET /next HTTP/1.1", H), methods=("GET", "GET")),
     row("pipelined", req("GET /one HTTP/1.1", H) + req("POST /two HTTP/1.1", H, "Content-Length: 3", body=b"xyz") + req("GET /three?3 HTTP/1.1", H), methods=("GET", "POST", "GET")),
 ]
 
@@ -174,8 +181,51 @@ class Expected:
 
 ALL = "*"  # the difference shows in every row
 
-# (row, field) -> Expected. Fields are "<n>.scope.<key>", "<n>.events", "<n>.response.<part>".
-EXPECTED_DIFFERENCES: dict[tuple[str, str], Expected] = {}
+UVICORN_KEYS = ("asgi", "client", "headers", "http_version", "method", "path", "query_string", "raw_path", "root_path", "scheme", "server", "state", "type")
+WIRESPEED_KEYS = tuple(sorted(UVICORN_KEYS + ("extensions",)))
+
+# (row, field) -> Expected. Fields are "<i>.scope.<key>", "<i>.events" and "<i>.response.<part>"
+# for the i-th request of a row ("n." in a key here stands for every i), "closed" and "answers".
+EXPECTED_DIFFERENCES: dict[tuple[str, str], Expected] = {
+    (ALL, "n.scope.asgi"): Expected(
+        (("spec_version", "2.3"), ("version", "3.0")),
+        (("spec_version", "2.4"), ("version", "3.0")),
+        "HTTP connection scope, asgi['spec_version']: the version of the HTTP spec the server "
+        "implements; 2.4 adds that send() on a closed connection raises an OSError",
+    ),
+    (ALL, "n.scope.extensions"): Expected(
+        "<absent>",
+        ("dict", ("http.response.pathsend", "http.response.trailers")),
+        "Extensions: a server lists the extensions it supports in scope['extensions'], each "
+        "key mapping to a dict; a server that supports none may leave the key out",
+    ),
+    (ALL, "n.scope.keys"): Expected(
+        UVICORN_KEYS,
+        WIRESPEED_KEYS,
+        "Extensions: scope['extensions'] is optional (uvicorn supports none of the extensions)",
+    ),
+    ("post-chunked-trailer", "0.scope.headers"): Expected(
+        ((b"host", b"example.test"), (b"transfer-encoding", b"chunked"), (b"x-sum", b"4")),
+        ((b"host", b"example.test"), (b"transfer-encoding", b"chunked")),
+        "HTTP connection scope, headers: the request's header fields; a trailer field is no "
+        "header field (RFC 9112 §7.1.2, RFC 9110 §6.5.1: a recipient may discard it). uvicorn "
+        "appends the trailers to the header list, wirespeed leaves them out",
+    ),
+    ("http10-keep-alive", "0.response.headers"): Expected(
+        (("connection", "close"), ("content-length", "9"), ("content-type", "text/plain")),
+        (("connection", "keep-alive"), ("content-length", "9"), ("content-type", "text/plain")),
+        "Connection management is the server's (the spec leaves it out of the messages): an "
+        "HTTP/1.0 client that asks for keep-alive may get it (RFC 9112 §9.3, Appendix C.2.2); "
+        "uvicorn always closes HTTP/1.0 connections",
+    ),
+    ("head-chunked-answer", "0.response.headers"): Expected(
+        (("content-type", "text/plain"),),
+        (("content-type", "text/plain"), ("transfer-encoding", "chunked")),
+        "Response framing is the server's (http.response.start carries no framing duty): a HEAD "
+        "answer should carry the fields GET would (RFC 9110 §9.3.2), and GET here is chunked; "
+        "uvicorn sends neither Content-Length nor Transfer-Encoding",
+    ),
+}
 
 
 # -- running a row -----------------------------------------------------------------------------
@@ -199,9 +249,14 @@ def send_row(port: int, recorder: Recorder, case: Row) -> dict[str, Any]:
                     response = connection.read_response(method)
                 responses.append(response)
         except EOFError:
-            closed: bool | None = True  # closed before all the answers came
+            closed: bool | str | None = True  # closed before all the answers came
+        except TimeoutError:
+            closed = f"neither the answer's end nor the close came within {WAIT} s"
         else:
-            closed = connection.read_until_close() == b"" if case.closes else None
+            try:
+                closed = connection.read_until_close() == b"" if case.closes else None
+            except TimeoutError:
+                closed = f"no close within {WAIT} s"
     flat: dict[str, Any] = {"closed": closed, "answers": len(responses), "interim answers": tuple(interims)}
     for index, record in enumerate(recorder.records):
         for key, value in record["scope"].items():
@@ -209,8 +264,9 @@ def send_row(port: int, recorder: Recorder, case: Row) -> dict[str, Any]:
         flat[f"{index}.events"] = summarize(record["events"]) if case.joined else tuple(record["events"])
     for index, response in enumerate(responses):
         flat[f"{index}.response.status"] = response.status
+        # Sorted: the order of fields of different names carries no meaning (RFC 9110 §5.3).
         flat[f"{index}.response.headers"] = tuple(
-            (name.lower(), value) for name, value in response.headers if name.lower() not in ("date", "server")
+            sorted((name.lower(), value) for name, value in response.headers if name.lower() not in ("date", "server"))
         )
         flat[f"{index}.response.body"] = response.body
     return flat
@@ -235,64 +291,169 @@ def differences(reference: dict[str, Any], observed: dict[str, Any]) -> dict[str
     }
 
 
-def expected_for(row_id: str) -> dict[str, tuple[Any, Any]]:
-    return {
-        key: (entry.uvicorn, entry.wirespeed)
+def unexplained(row_id: str, found: dict[str, tuple[Any, Any]], every_row: bool = True) -> dict[str, Any]:
+    """The differences `found` in a row that EXPECTED_DIFFERENCES does not list for it (key ->
+    (uvicorn, wirespeed)), and the listed ones it did not find (key -> the listed pair). A key
+    "n.<field>" in the table stands for that field of every request of the row; the entries for
+    ALL rows apply when `every_row` (to the rows of requests, not to LIFECYCLE_CASES)."""
+    listed = {
+        key: entry
         for (row_name, key), entry in EXPECTED_DIFFERENCES.items()
-        if row_name in (row_id, ALL)
+        if row_name == row_id or (every_row and row_name == ALL)
     }
+    seen: set[str] = set()
+    unlisted = {}
+    for key, pair in found.items():
+        generic = re.sub(r"^\d+\.", "n.", key)
+        name = key if key in listed else generic
+        entry = listed.get(name)
+        if entry is not None and (entry.uvicorn, entry.wirespeed) == pair:
+            seen.add(name)
+        else:
+            unlisted[key] = pair
+    not_found = {key: (entry.uvicorn, entry.wirespeed) for key, entry in listed.items() if key not in seen}
+    return {"unlisted differences": unlisted, "listed differences not found": not_found}
+
+
+NONE_UNEXPLAINED: dict[str, Any] = {"unlisted differences": {}, "listed differences not found": {}}
 
 
 # -- fixtures ----------------------------------------------------------------------------------
 
+ROOT_PATH = "/mount"  # the rows of ROOT_PATH_ROWS run once more with it, on both servers
+
+
+class Servers:
+    """The servers of the module, started on first use: uvicorn and wirespeed (one per backend),
+    each with its own Recorder, with and without a root_path."""
+
+    def __init__(self) -> None:
+        self.uvicorn: dict[str, tuple[UvicornServer, Recorder]] = {}
+        self.recorders: dict[str, Recorder] = {}
+        # LiveServers is typed for native apps; Server takes an ASGI app as well.
+        self.wirespeed = LiveServers(lambda kind: self.recorders.setdefault(kind, Recorder()))  # type: ignore[arg-type,return-value]
+
+    def reference(self, root_path: str) -> tuple[int, Recorder]:
+        if root_path not in self.uvicorn:
+            recorder = Recorder()
+            server = UvicornServer(recorder, root_path=root_path).start()
+            recorder.port = server.port
+            self.uvicorn[root_path] = (server, recorder)
+        server, recorder = self.uvicorn[root_path]
+        return server.port, recorder
+
+    def observed(self, backend: str, root_path: str) -> tuple[int, Recorder]:
+        kind = f"{backend}{root_path}"
+        server = self.wirespeed.get(backend, {"lifespan": "off", "root_path": root_path}, kind=kind)
+        recorder = self.recorders[kind]
+        recorder.port = server.port
+        return server.port, recorder
+
+    def stop(self) -> None:
+        for server, _ in self.uvicorn.values():
+            server.stop()
+        self.wirespeed.stop()
+
 
 @pytest.fixture(scope="module")
-def uvicorn_recorder() -> Iterator[tuple[UvicornServer, Recorder]]:
-    recorder = Recorder()
-    server = UvicornServer(recorder).start()
-    recorder.port = server.port
-    yield server, recorder
-    server.stop()
-
-
-WIRESPEED_RECORDERS: dict[str, Recorder] = {}
-
-
-def _wirespeed_app(kind: str) -> Any:
-    return WIRESPEED_RECORDERS.setdefault(kind, Recorder())
-
-
-@pytest.fixture(scope="module")
-def wirespeed_servers() -> Iterator[LiveServers]:
-    servers = LiveServers(_wirespeed_app)
-    yield servers
-    servers.stop()
-
-
-@pytest.fixture
-def wirespeed_recorder(backend: str, wirespeed_servers: LiveServers) -> tuple[Any, Recorder]:
-    server = wirespeed_servers.get(backend, {"lifespan": "off"}, kind=backend)
-    recorder = WIRESPEED_RECORDERS[backend]
-    recorder.port = server.port
-    return server, recorder
+def servers() -> Iterator[Servers]:
+    running = Servers()
+    yield running
+    running.stop()
 
 
 # -- the tests ---------------------------------------------------------------------------------
 
+ROOT_PATH_ROWS = [param for param in ROWS if param.id in ("get-query", "percent-path-utf8", "absolute-form", "options-asterisk")]
+
+
+def row_id_of(case: Row) -> str:
+    return next(str(param.id) for param in ROWS if param.values[0] is case)
+
+
+def compare(servers: Servers, backend: str, case: Row, row_id: str, root_path: str = "") -> None:
+    reference = send_row(*servers.reference(root_path), case)
+    observed = send_row(*servers.observed(backend, root_path), case)
+    assert unexplained(row_id, differences(reference, observed)) == NONE_UNEXPLAINED
+
 
 @pytest.mark.parametrize("case", ROWS)
-def test_row_matches_uvicorn(
-    case: Row, uvicorn_recorder: tuple[UvicornServer, Recorder], wirespeed_recorder: tuple[Any, Recorder]
-) -> None:
-    reference = send_row(uvicorn_recorder[0].port, uvicorn_recorder[1], case)
-    observed = send_row(wirespeed_recorder[0].port, wirespeed_recorder[1], case)
-    row_id = next(param.id for param in ROWS if param.values[0] is case)
-    assert differences(reference, observed) == expected_for(row_id)
+def test_row_matches_uvicorn(case: Row, backend: str, servers: Servers) -> None:
+    compare(servers, backend, case, row_id_of(case))
+
+
+@pytest.mark.parametrize("case", ROOT_PATH_ROWS)
+def test_row_under_a_root_path_matches_uvicorn(case: Row, backend: str, servers: Servers) -> None:
+    compare(servers, backend, case, f"{row_id_of(case)} under root_path", ROOT_PATH)
 
 
 def test_expected_differences_name_known_rows() -> None:
-    row_ids = {param.id for param in ROWS}
+    row_ids = {param.id for param in ROWS} | {f"{param.id} under root_path" for param in ROOT_PATH_ROWS} | set(LIFECYCLE_CASES)
     for (row_name, key), entry in EXPECTED_DIFFERENCES.items():
         assert row_name == ALL or row_name in row_ids, (row_name, key)
         assert entry.clause, (row_name, key)
 
+
+# -- receive() once the response is sent or the client is gone -----------------------------------
+
+
+class LifecycleApp:
+    """Answers with a first body piece, waits until the test says the client is in the state the
+    case needs, then calls receive() (with a deadline) and records what it gave."""
+
+    def __init__(self) -> None:
+        self.go = threading.Event()
+        self.seen: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Any], send: Callable[[Message], Any]) -> None:
+        await receive()
+        finish_first = scope["path"] == "/after-response"
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")] if finish_first else []})
+        await send({"type": "http.response.body", "body": b"first", "more_body": not finish_first})
+        await asyncio.to_thread(self.go.wait, WAIT)
+        try:
+            message = await asyncio.wait_for(receive(), 0.5)
+        except asyncio.TimeoutError:
+            self.seen.append("no event within 0.5 s")
+        else:
+            self.seen.append(message["type"])
+        if not finish_first:
+            try:
+                await send({"type": "http.response.body", "body": b""})
+            except OSError:
+                pass
+
+
+# case -> (path, whether the client closes its socket before receive() is called)
+LIFECYCLE_CASES = {
+    "receive-after-the-response": ("/after-response", False),
+    "receive-after-the-client-closed": ("/client-closed", True),
+}
+
+
+@pytest.mark.parametrize("case", list(LIFECYCLE_CASES))
+def test_receive_after_the_response_or_the_client_matches_uvicorn(case: str, backend: str) -> None:
+    path, client_closes = LIFECYCLE_CASES[case]
+    seen = {}
+    for name in ("uvicorn", "wirespeed"):
+        app = LifecycleApp()
+        if name == "uvicorn":
+            server: Any = UvicornServer(app).start()
+        else:
+            server = RunningServer(app, Config(parser=backend, port=0, lifespan="off", shutdown_timeout=1.0)).start()  # type: ignore[arg-type]
+        try:
+            with Connection(server.port, timeout=WAIT) as connection:
+                connection.send(req(f"GET {path} HTTP/1.1", H))
+                connection._read_until(b"first")
+                if client_closes:
+                    connection.close()
+                    time.sleep(0.1)  # the FIN reaches the server
+                app.go.set()
+                deadline = time.monotonic() + WAIT
+                while not app.seen and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        finally:
+            app.go.set()
+            server.stop()
+        seen[name] = {"receive": tuple(app.seen)}
+    assert unexplained(case, differences(seen["uvicorn"], seen["wirespeed"]), every_row=False) == NONE_UNEXPLAINED
