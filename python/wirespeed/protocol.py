@@ -111,6 +111,7 @@ class HttpProtocol(asyncio.Protocol):
         "receiving",
         "watch",
         "drain_waiter",
+        "end_waiter",
         "socket",
         "local_address",
         "_queue",
@@ -142,6 +143,9 @@ class HttpProtocol(asyncio.Protocol):
         # What a sender waits on while writing is paused (senders.py); woken by
         # `resume_writing` and `connection_lost`.
         self.drain_waiter: asyncio.Future[None] | None = None
+        # What an interface waits on to hear that the client has ended its side or gone (an
+        # ASGI app waiting for http.disconnect); woken by `eof_received` and `connection_lost`.
+        self.end_waiter: asyncio.Future[None] | None = None
         # The transport's socket and whether it is TCP (can be corked), looked up on the
         # first file body: (socket or None, tcp). None until then.
         self.socket: tuple[Any, bool] | None = None
@@ -196,11 +200,20 @@ class HttpProtocol(asyncio.Protocol):
             self._active.cancel()  # a Task cancelled before its first step never runs its `finally`
             self._active = None
         self._wake_writer()
+        self._wake_end_waiter()
+
+    def _wake_end_waiter(self) -> None:
+        waiter = self.end_waiter
+        if waiter is not None:
+            self.end_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def eof_received(self) -> bool:
         """The client closed its side. Requests it already sent are still answered; then the
         connection ends. Returning True keeps our side open for those answers."""
         self.flow |= READ_ENDED
+        self._wake_end_waiter()
         if self.receiving is not None:  # the rest of a body can never come: its handler gets a 400
             self.receiving.fail(BadRequest("the client closed its side before the body was complete"))
             self.receiving = None
@@ -347,8 +360,10 @@ class HttpProtocol(asyncio.Protocol):
                 yielded = result.send(None)
             except StopIteration as stop:
                 result = stop.value
-                if result is ANSWERED:
-                    return  # written already, as it was made (an ASGI app's streamed body)
+                if result is ANSWERED:  # written already, as it was made (an ASGI app's streamed body)
+                    if self.phase >= CLOSING:
+                        self._flush()  # nothing is left to write: this ends the connection
+                    return
             except Exception as error:
                 result = self.app.failure_response(request, error)
             else:

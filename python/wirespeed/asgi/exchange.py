@@ -37,7 +37,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ..connection_state import CLOSED
+from ..connection_state import CLOSED, READ_ENDED
 from ..errors import HTTPError
 from ..protocol import resume_coroutine
 from ..response import ANSWERED, FileResponse, Response, error_response, internal_error_response
@@ -276,13 +276,20 @@ class Exchange:
             self.body_done = True
             if stream is None:
                 return {"type": "http.request", "body": b"", "more_body": False}
-        # All of the body is read: the next event is the end of the exchange.
-        if self.state != COMPLETE and not self.lost and self.connection.phase != CLOSED:
-            waiter = self.waiter = self.connection.loop.create_future()
+        # All of the body is read: the next event is the end of the exchange, which is the
+        # end of the answer or the end of the client's side (its close, or a half-close: an
+        # answer still goes out then, but a client that has stopped sending is taken to have
+        # given up, as nginx takes it).
+        connection = self.connection
+        if self.state != COMPLETE and not self.lost and connection.phase != CLOSED and not connection.flow & READ_ENDED:
+            waiter = self.waiter = connection.loop.create_future()
+            connection.end_waiter = waiter
             try:
                 await waiter
             finally:
                 self.waiter = None
+                if connection.end_waiter is waiter:
+                    connection.end_waiter = None
         return {"type": "http.disconnect"}
 
     # -- send
