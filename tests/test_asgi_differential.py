@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
@@ -225,6 +227,20 @@ EXPECTED_DIFFERENCES: dict[tuple[str, str], Expected] = {
         "answer should carry the fields GET would (RFC 9110 §9.3.2), and GET here is chunked; "
         "uvicorn sends neither Content-Length nor Transfer-Encoding",
     ),
+    ("chunked-answer-http10", "0.response.headers"): Expected(
+        (("connection", "close"), ("content-type", "text/plain"), ("transfer-encoding", "chunked")),
+        (("connection", "close"), ("content-type", "text/plain")),
+        "Response framing is the server's: an HTTP/1.0 client knows no chunked coding, and a "
+        "server must not send Transfer-Encoding to it (RFC 9112 §6.1); wirespeed ends the body "
+        "with the close (§6.3), uvicorn chunks it",
+    ),
+    ("send-after-the-client-reset", "outcome"): Expected(
+        ("send returned",),
+        ("send raised an OSError (ClientDisconnected)",),
+        "HTTP spec 2.4, send(): on a closed connection the server should raise a "
+        "server-specific subclass of OSError; uvicorn reports spec_version 2.3 and drops the "
+        "message silently",
+    ),
 }
 
 
@@ -394,12 +410,13 @@ def test_expected_differences_name_known_rows() -> None:
         assert entry.clause, (row_name, key)
 
 
-# -- receive() once the response is sent or the client is gone -----------------------------------
+# -- receive() and send() once the response is sent or the client is gone ------------------------
 
 
 class LifecycleApp:
-    """Answers with a first body piece, waits until the test says the client is in the state the
-    case needs, then calls receive() (with a deadline) and records what it gave."""
+    """Answers with a first body piece (the whole answer for /after-response), waits until the
+    test has put the client in the state the case needs, then calls receive() (with a deadline)
+    or sends one more body piece (/send-*), and records what came of it."""
 
     def __init__(self) -> None:
         self.go = threading.Event()
@@ -411,6 +428,14 @@ class LifecycleApp:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")] if finish_first else []})
         await send({"type": "http.response.body", "body": b"first", "more_body": not finish_first})
         await asyncio.to_thread(self.go.wait, WAIT)
+        if scope["path"].startswith("/send"):
+            try:
+                await send({"type": "http.response.body", "body": b"more", "more_body": True})
+            except OSError as error:
+                self.seen.append(f"send raised an OSError ({type(error).__name__})")
+            else:
+                self.seen.append("send returned")
+            return
         try:
             message = await asyncio.wait_for(receive(), 0.5)
         except asyncio.TimeoutError:
@@ -424,16 +449,19 @@ class LifecycleApp:
                 pass
 
 
-# case -> (path, whether the client closes its socket before receive() is called)
+# case -> (path, how the client leaves before the app goes on: "stays", "closes" (FIN) or
+# "resets" (RST, SO_LINGER 0))
 LIFECYCLE_CASES = {
-    "receive-after-the-response": ("/after-response", False),
-    "receive-after-the-client-closed": ("/client-closed", True),
+    "receive-after-the-response": ("/after-response", "stays"),
+    "receive-after-the-client-closed": ("/client-closed", "closes"),
+    "send-after-the-client-closed": ("/send-after-close", "closes"),
+    "send-after-the-client-reset": ("/send-after-reset", "resets"),
 }
 
 
 @pytest.mark.parametrize("case", list(LIFECYCLE_CASES))
-def test_receive_after_the_response_or_the_client_matches_uvicorn(case: str, backend: str) -> None:
-    path, client_closes = LIFECYCLE_CASES[case]
+def test_receive_and_send_after_the_response_or_the_client_match_uvicorn(case: str, backend: str) -> None:
+    path, client = LIFECYCLE_CASES[case]
     seen = {}
     for name in ("uvicorn", "wirespeed"):
         app = LifecycleApp()
@@ -445,9 +473,11 @@ def test_receive_after_the_response_or_the_client_matches_uvicorn(case: str, bac
             with Connection(server.port, timeout=WAIT) as connection:
                 connection.send(req(f"GET {path} HTTP/1.1", H))
                 connection._read_until(b"first")
-                if client_closes:
+                if client != "stays":
+                    if client == "resets":
+                        connection.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     connection.close()
-                    time.sleep(0.1)  # the FIN reaches the server
+                    time.sleep(0.1)  # the FIN or RST reaches the server
                 app.go.set()
                 deadline = time.monotonic() + WAIT
                 while not app.seen and time.monotonic() < deadline:
@@ -455,5 +485,5 @@ def test_receive_after_the_response_or_the_client_matches_uvicorn(case: str, bac
         finally:
             app.go.set()
             server.stop()
-        seen[name] = {"receive": tuple(app.seen)}
+        seen[name] = {"outcome": tuple(app.seen)}
     assert unexplained(case, differences(seen["uvicorn"], seen["wirespeed"]), every_row=False) == NONE_UNEXPLAINED

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -144,6 +145,16 @@ def test_fastapi_path_and_query_parameters(fast: Any, client: httpx.Client) -> N
     named = json.loads(raw.body)
     assert named["name"] == "Jürgen Müller"
     assert named["raw_path"] == "/names/J%C3%BCrgen%20M%C3%BCller"
+
+
+def test_fragment_in_the_target_reaches_neither_path_nor_query(star: Any) -> None:
+    """A fragment is no part of a request-target (RFC 9112 §3.2, RFC 3986 §3.5): a server strips
+    it or refuses the request, and the app never routes or parses it."""
+    for target, expected in (("/users/42#top", None), ("/users/42?sort=asc#top", "asc")):
+        (response,) = exchange(star.port, get(target))
+        if response.status != 400:
+            assert response.status == 200, (target, response.status, response.body)
+            assert json.loads(response.body) == {"user_id": 42, "type": "int", "tags": [], "sort": expected}
 
 
 def test_root_path_reaches_the_app(server_for: ServerFor, probe: Probe, client: httpx.Client) -> None:
@@ -496,7 +507,10 @@ def test_client_gone_mid_stream(star: Any, probe: Probe, client: httpx.Client) -
     sock = socket.create_connection(("127.0.0.1", star.port), timeout=WAIT)
     sock.sendall(get("/gated-stream?token=gone"))
     assert b"first piece" in sock.recv(65536)
+    # Gone for certain: a reset, not a FIN (after a FIN a client may still be reading).
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
+    time.sleep(0.1)
     probe.gate("gone").set()  # the app now sends to a client that is gone
     # send() raises an OSError (Starlette turns it into ClientDisconnect and stops streaming).
     assert wait_until(lambda: bool(probe.send_errors))
