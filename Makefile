@@ -37,8 +37,11 @@ system-deps:
 		apt-get update -qq && apt-get install -y -qq $$(echo $$missing | sed 's/setpriv/util-linux/') >/dev/null; \
 	fi
 
+# APP: the app to serve instead of the demo, e.g. make run APP=wirespeed.demo_asgi:app (FastAPI)
+APP    ?=
+
 run: setup
-	$(VENV)/bin/wirespeed --host $(HOST) --port $(PORT)
+	$(VENV)/bin/wirespeed $(APP) --host $(HOST) --port $(PORT)
 
 cargo-test:
 	cargo test --quiet

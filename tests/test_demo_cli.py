@@ -198,3 +198,25 @@ def test_a_second_signal_forces_the_exit(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_fastapi_demo(backend: str) -> None:
+    """`wirespeed wirespeed.demo_asgi:app`, the FastAPI demo, detected as ASGI and served."""
+    port = free_port()
+    process, line = start_cli("wirespeed.demo_asgi:app", "--port", str(port), "--parser", backend)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            assert "<h1>wirespeed serving FastAPI</h1>" in client.get("/").text
+            assert client.get("/users/42").json() == {"user_id": 42}
+            assert client.get("/users/x").status_code == 422  # FastAPI's own validation
+            assert client.get("/greeting").json() == {"greeting": "served by wirespeed"}
+            item = client.post("/items", json={"name": "pen", "price": 1.5})
+            assert item.json() == {"name": "pen", "price": 1.5}
+            count = client.get("/count")
+            assert count.headers["transfer-encoding"] == "chunked"
+            assert count.text == "".join(f"{n}\n" for n in range(10))
+            hello = (ROOT / "python/wirespeed/demo_static/hello.txt").read_bytes()
+            assert client.get("/hello.txt").content == hello
+            assert client.get("/static/hello.txt").content == hello
+    finally:
+        assert stop_cli(process) == 0

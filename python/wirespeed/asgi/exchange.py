@@ -2,16 +2,22 @@
 
 Strategy: this module owns the ASGI request/response cycle (asgiref "HTTP & WebSocket" spec
 2.4) on top of the connection's own cycle, not beside it. The protocol dispatches a request
-as it dispatches any other and drives what `dispatch` returns, `Exchange.run()`:
+to the adapter as it dispatches one to a native App, and answers with what `dispatch` returns
+(`Exchange.start`):
 
-* The app runs in that call. An app that answers without suspending (the common case) leaves
-  its whole answer here, as an `AsgiResponse` that `run()` returns, and the protocol writes it
-  with the answers of the same buffer in one write, under the same ordering, held-answer and
-  Connection rules as a native handler's answer. No Task is made.
+* The app is called there and then. An app that answers without suspending (the common case)
+  leaves its whole answer in this call. For a keep-alive HTTP/1.1 request whose body came
+  with it, the bytes go straight into the connection's write of this turn (the protocol's own
+  fast case: no Connection line, nothing to hold), and `start` returns ANSWERED; otherwise it
+  returns an `AsgiResponse` that the protocol answers with under its usual ordering,
+  held-answer and Connection rules. Either way the answers of one buffer leave in one write,
+  and no Task is made.
 * An app that suspends goes on in a Task of its own (with the context it started in), and
-  `run()` waits only for its *answer*: once the response is complete the next request on the
-  connection is served, while the app may still run (background tasks after the response).
-  Its Task is the adapter's to finish at shutdown.
+  `start` returns a coroutine that waits only for its *answer*: once the response is complete
+  the next request on the connection is served, while the app may still run (background
+  tasks after the response). Its Task is the adapter's to finish at shutdown. When the
+  connection is lost the protocol cancels that wait, and the app hears of it
+  (`http.disconnect`, `ClientDisconnected`) rather than being cancelled.
 * A body sent in pieces (`more_body`), or with trailers, goes out as it comes, through the
   connection's one write path (`out`, `write_now`) and its one wait for a slow reader
   (`senders.drain`): `send()` waits while the transport is paused. Chunked unless the app gave
@@ -20,8 +26,8 @@ as it dispatches any other and drives what `dispatch` returns, `Exchange.run()`:
   `FileResponse`, sent with sendfile(2) like a static file.
 * `receive()` gives the body as the parser delivers it (inline, or from the BodyStream, which
   pauses reading while the app does not read and sends `100 Continue` on the first read), then
-  `http.disconnect` once the response is complete or the client has gone. `send()` after the
-  client has gone raises `ClientDisconnected`, an OSError (spec 2.4).
+  `http.disconnect` once the response is complete or the client has closed or gone. `send()`
+  after the client has gone raises `ClientDisconnected`, an OSError (spec 2.4).
 
 What the app does wrong is answered here and never reaches the wire as it was given: before
 any byte of the answer is written, a 500 (and a traceback in the log) takes its place and the
