@@ -165,7 +165,7 @@ class Server:
             logger.warning("second signal: closing all connections now")
             self._close_all()
             if self._hooks is not None:
-                self._hooks.cancel()  # the app's own shutdown is not waited for either
+                self._hooks.cancel()  # the app's own shutdown, if it hangs, is not waited for
         self._stop.set()
 
     async def wait_for_shutdown_request(self) -> None:
@@ -198,10 +198,7 @@ class Server:
         await self._run_shutdown_hooks()
 
     async def _run_shutdown_hooks(self) -> None:
-        """The app's shutdown hooks, which a second signal cuts short."""
-        if self._forced:
-            logger.warning("the app's shutdown is skipped: a second signal forced the stop")
-            return
+        """The app's shutdown hooks, which a signal that comes while they run cuts short."""
         self._hooks = asyncio.ensure_future(_run_hooks(self.app.shutdown_hooks))
         try:
             await self._hooks
