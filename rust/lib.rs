@@ -4,13 +4,16 @@
 //! machine) drives `head` (request heads, on top of httparse), `request_line` and `fields`
 //! (our strict scanners), `head_progress` (which spares parsing a trickling head again),
 //! `framing` (bodies) and `error` (what is rejected, with its status).
-//! `python` is the only module that touches Python; it is built with the `python` feature (on by
-//! default), so a pure-Rust user takes `default-features = false`.
+//! `asgi` holds what the ASGI server mode needs of bytes (a target split for a scope, the checks
+//! of an app's response head).
+//! `python` and `python_asgi` are the only modules that touch Python; they are built with the
+//! `python` feature (on by default), so a pure-Rust user takes `default-features = false`.
 
 // Tests may unwrap, expect and panic; the library may not (Cargo.toml [lints.clippy]). The
 // library is also linted without cfg(test), where this does not apply.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod asgi;
 pub mod chars;
 pub mod error;
 pub mod field_names;
@@ -22,6 +25,8 @@ pub mod limits;
 pub mod parser;
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "python")]
+mod python_asgi;
 pub mod request_line;
 
 #[cfg(test)]
@@ -34,12 +39,15 @@ pub use parser::{Event, Parser};
 #[cfg(feature = "python")]
 use pyo3::prelude::*;
 
-/// The extension module: `RequestParser`, and `RawHeaders` (the header fields of its requests,
-/// registered as a `collections.abc.Sequence`).
+/// The extension module: `RequestParser`, `RawHeaders` (the header fields of its requests,
+/// registered as a `collections.abc.Sequence`), and the ASGI mode's `asgi_scope` and
+/// `read_start`.
 #[cfg(feature = "python")]
 #[pymodule]
 fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<python::RequestParser>()?;
+    module.add_function(wrap_pyfunction!(python_asgi::asgi_scope, module)?)?;
+    module.add_function(wrap_pyfunction!(python_asgi::read_start, module)?)?;
     let raw_headers = python::raw_headers_type(module.py())?;
     module.add("RawHeaders", raw_headers)?;
     let sequence = module.py().import("collections.abc")?.getattr("Sequence")?;

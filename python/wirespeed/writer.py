@@ -105,11 +105,12 @@ class ResponseWriter:
     def keep_alive_answer(self, status: int, lines: bytes, body: bytes) -> bytes:
         """A whole answer with its header lines encoded already (an ASGI app's), to a
         keep-alive HTTP/1.1 request that is not HEAD: the case that needs no Connection line."""
+        if status == 200:
+            return b"%s%sContent-Length: %d\r\n\r\n%s" % (self.ok, lines, len(body), body)
+        head = (STATUS_LINES.get(status) or status_line(status)) + self.common
         if status in NO_BODY_STATUSES:
-            return b"%s%s%s\r\n" % (STATUS_LINES.get(status) or status_line(status), self.common, lines)
-        return b"%s%s%sContent-Length: %d\r\n\r\n%s" % (
-            STATUS_LINES.get(status) or status_line(status), self.common, lines, len(body), body,
-        )
+            return head + lines + b"\r\n"
+        return b"%s%sContent-Length: %d\r\n\r\n%s" % (head, lines, len(body), body)
 
     def keep_alive_result(self, result: Any) -> bytes:
         """`result(result, b"", False)`: the answer to a keep-alive HTTP/1.1 GET or the like."""

@@ -53,6 +53,11 @@ from ..sendfile import ClientGone
 from ..writer import CHUNKED, LAST_CHUNK, NO_BODY_STATUSES, chunk, content_length
 from .head import InvalidHead, encode_trailers, read_start
 
+try:
+    from .._parser import asgi_scope as native_scope
+except ImportError:  # the extension is not built: Exchange.scope_py
+    native_scope = None
+
 if TYPE_CHECKING:
     from ..protocol import HttpProtocol
     from ..request import Request
@@ -148,6 +153,8 @@ class Exchange:
                 coro = _awaited(coro)
             yielded = context.run(coro.send, None)
         except StopIteration:
+            if self.state == COMPLETE:  # the common case: answered, and returned
+                return self.result
             return self.outcome(None)
         except Exception as error:
             return self.outcome(error)
@@ -242,13 +249,20 @@ class Exchange:
     # -- the scope
     def scope(self) -> dict[str, Any]:
         """The HTTP scope of the request: a copy of its connection's part (made on the
-        connection's first request), with the request's own keys filled in."""
-        request = self.request
-        adapter = self.adapter
+        connection's first request), with the request's own keys filled in; in one call to
+        the Rust extension when it is built (`scope_py` has the same rules in Python)."""
         connection = self.connection
         base = connection.scope_base
         if base is None:
-            base = connection.scope_base = adapter.scope_base(connection)
+            base = connection.scope_base = self.adapter.scope_base(connection)
+        if native_scope is not None:
+            adapter = self.adapter
+            return native_scope(base, self.request, adapter.root_path, adapter.state, EXTENSIONS)  # type: ignore[no-any-return]
+        return self.scope_py(base)
+
+    def scope_py(self, base: dict[str, Any]) -> dict[str, Any]:
+        request = self.request
+        adapter = self.adapter
         scope = base.copy()
         target: str = request[1]  # TARGET
         if "#" in target:  # a fragment is the client's, never part of a request (RFC 3986 §3.5)
@@ -320,7 +334,7 @@ class Exchange:
         state = self.state
         if kind == "http.response.body":
             if state == STARTED:
-                if self.lost or self.connection.phase == CLOSED:
+                if self.connection.phase == CLOSED:
                     raise ClientDisconnected("the client has gone")
                 if not message.get("more_body", False) and not self.trailers:
                     self._whole(message.get("body", b""))

@@ -6,8 +6,9 @@ writer can put on the wire, and refusing what must never reach it. Names must be
 would let the app (or whoever fills its headers) split the response. The framing fields are
 the server's: Content-Length is taken out and kept as a number (the body is checked against
 it), Transfer-Encoding is dropped (the server chunks when it must), Connection is read for
-`close` and dropped (the server writes its own Connection line). The lines are encoded once,
-in one join, and checked as a block: n lines hold exactly n CRs and n LFs.
+`close` and dropped (the server writes its own Connection line). Fields are checked in the
+order they come, each name before its value, so that the first fault is the one reported. The
+same rules in Rust (rust/asgi.rs) do it in one call when the extension is built.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+
+try:
+    from .._parser import read_start as native_read_start
+except ImportError:  # the extension is not built: the rules below in Python
+    native_read_start = None
 
 # tchar (RFC 9110 §5.6.2)
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -46,7 +52,20 @@ def read_start(message: Any) -> tuple[int, bytes, int | None, bool, bool]:
     """An `http.response.start` message, checked: (status, the header lines, the app's
     Content-Length or None, whether it said `Connection: close`, whether it announced
     trailers). Raises InvalidHead (or TypeError for a value of the wrong type) for a status or
-    field that cannot be sent."""
+    field that cannot be sent. The Rust extension's `read_start` does it in one call when it
+    is built; it hands what it is not built for (see rust/python_asgi.rs) to `read_start_py`."""
+    if native_read_start is not None:
+        try:
+            head = native_read_start(message)
+        except ValueError as error:
+            raise InvalidHead(str(error)) from None
+        if head is not None:
+            return head  # type: ignore[no-any-return]
+    return read_start_py(message)
+
+
+def read_start_py(message: Any) -> tuple[int, bytes, int | None, bool, bool]:
+    """`read_start` in Python: the rules, for a server without the Rust extension."""
     status = message["status"]
     if status.__class__ is not int or not 200 <= status <= 599:
         _refuse_status(status)
@@ -79,13 +98,14 @@ def encode_headers(headers: Iterable[Any]) -> tuple[bytes, int | None, bool]:
     length: int | None = None
     close = False
     parts: list[bytes] = []
-    lines = 0
     for name, value in headers:
         kind = _NAME_KINDS.get(name)
         if kind is None:
             kind = _name_kind(name)
         if value.__class__ is not bytes:
             value = _as_bytes(value, name)
+        if b"\r" in value or b"\n" in value or b"\0" in value:
+            raise InvalidHead("a header value holds CR, LF or NUL")
         if kind:
             if kind == CONTENT_LENGTH:
                 length = _content_length(value, length)
@@ -93,11 +113,7 @@ def encode_headers(headers: Iterable[Any]) -> tuple[bytes, int | None, bool]:
                 close = close or b"close" in [token.strip(b" \t") for token in value.lower().split(b",")]
             continue
         parts += (name, b": ", value, b"\r\n")
-        lines += 1
-    block = b"".join(parts)
-    if lines and (block.count(b"\n") != lines or block.count(b"\r") != lines or b"\0" in block):
-        raise InvalidHead("a header value holds CR, LF or NUL")
-    return block, length, close
+    return b"".join(parts), length, close
 
 
 def encode_trailers(headers: Iterable[Any]) -> bytes:
@@ -150,4 +166,4 @@ def _content_length(value: bytes, earlier: int | None) -> int:
     return length
 
 
-__all__ = ["CONNECTION", "CONTENT_LENGTH", "InvalidHead", "TRANSFER_ENCODING", "encode_headers", "encode_trailers", "read_start"]
+__all__ = ["CONNECTION", "CONTENT_LENGTH", "InvalidHead", "TRANSFER_ENCODING", "encode_headers", "encode_trailers", "read_start", "read_start_py"]
