@@ -23,7 +23,7 @@ from .response import (
     Response,
     StreamingResponse,
 )
-from .server import Server, serve
+from .server import Server, run, serve
 from .static import StaticFiles
 
 __version__ = "0.1.0"
@@ -49,5 +49,6 @@ __all__ = [
     "Server",
     "StaticFiles",
     "StreamingResponse",
+    "run",
     "serve",
 ]

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .app import App
+from .asgi import LifespanFailure, serving_app
+from .asgi.lifespan import STARTUP_FAILED
 from .config import Config
 from .static import StaticFiles
 
@@ -28,7 +30,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wirespeed",
         description="An HTTP/1.1 server for Python. With no APP, serves the demo.",
     )
-    parser.add_argument("app", nargs="?", help="the app to serve, as module:attribute (default: the demo)")
+    parser.add_argument(
+        "app",
+        nargs="?",
+        help="the app to serve, as module:attribute: a wirespeed.App or an ASGI app (default: the demo)",
+    )
+    asgi = parser.add_argument_group("the app")
+    asgi.add_argument(
+        "--interface",
+        choices=("auto", "native", "asgi"),
+        default=DEFAULTS.interface,
+        help="what APP is: a wirespeed.App (native), an ASGI 3 app or ASGI 2 class (asgi), "
+        "or auto to tell from the object (default auto)",
+    )
+    asgi.add_argument("--factory", action="store_true", help="APP is a function that returns the app: call it")
+    asgi.add_argument(
+        "--lifespan",
+        choices=("auto", "on", "off"),
+        default=DEFAULTS.lifespan,
+        help="the ASGI lifespan protocol: on requires it, off skips it, auto uses it when the app "
+        "supports it (default auto)",
+    )
+    asgi.add_argument(
+        "--root-path", default=DEFAULTS.root_path, help="the path an ASGI app is mounted at behind a proxy"
+    )
     static = parser.add_argument_group("static files")
     static.add_argument(
         "--static", metavar="DIR", help="serve the files under DIR at / (instead of an app), like nginx would"
@@ -110,8 +135,10 @@ class AppLoadError(Exception):
     pass
 
 
-def load_app(spec: str) -> App:
-    """Import `module:attribute` (attribute defaults to `app`) from the current directory."""
+def load_app(spec: str, factory: bool = False) -> Any:
+    """Import `module:attribute` (attribute defaults to `app`) from the current directory: a
+    wirespeed.App or an ASGI app. `factory`: the attribute is called, and what it returns is
+    the app."""
     module_name, _, attribute = spec.partition(":")
     attribute = attribute or "app"
     if not module_name:
@@ -130,8 +157,12 @@ def load_app(spec: str) -> App:
             target = getattr(target, part)
         except AttributeError:
             raise AppLoadError(f"module {module_name!r} has no attribute {attribute!r}") from None
-    if not isinstance(target, App):
-        raise AppLoadError(f"{spec!r} is a {type(target).__name__}, not a wirespeed.App")
+    if factory:
+        if not callable(target):
+            raise AppLoadError(f"{spec!r} is not callable, so it cannot be a factory")
+        target = target()
+    if not isinstance(target, App) and not callable(target):
+        raise AppLoadError(f"{spec!r} is a {type(target).__name__}, not a wirespeed.App or an ASGI app")
     return target
 
 
@@ -165,15 +196,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.static, args.static_show_hidden, args.static_follow_symlinks, args.static_cache_control
             )
         elif args.app:
-            app = load_app(args.app)
+            app = load_app(args.app, args.factory)
         else:
             from .demo import app
         from .server import run
 
+        try:
+            serving_app(app, config)  # an app the interface does not fit fails here, in one line
+        except TypeError as error:
+            raise AppLoadError(str(error)) from None
         run(app, config)
     except AppLoadError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
+    except LifespanFailure as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return STARTUP_FAILED
     except (ValueError, ImportError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 ParserName = Literal["auto", "rust", "httptools"]
+InterfaceName = Literal["auto", "native", "asgi"]
+LifespanMode = Literal["auto", "on", "off"]
 LoopName = Literal["auto", "uvloop", "asyncio"]
 
 
@@ -33,6 +35,15 @@ class Config:
     # Value of the Server header on every response; None leaves the header out.
     server_header: str | None = "wirespeed"
     log_level: str = "info"
+    # What the app is: "native" (a wirespeed.App), "asgi" (an ASGI 3 app, or an ASGI 2 class),
+    # or "auto" to tell from the object.
+    interface: InterfaceName = "auto"
+    # The ASGI lifespan protocol: "on" requires the app to take part, "off" never starts it,
+    # "auto" starts it and goes on without it if the app does not support it.
+    lifespan: LifespanMode = "auto"
+    # The path an ASGI app is mounted at behind a proxy: the scope's root_path, and the start
+    # of every scope's path.
+    root_path: str = ""
     # Lines logged (at info) about rejected requests in any one second; the rest are counted
     # and summarised, so a flood of garbage cannot flood the log.
     client_error_log_rate: int = 10
@@ -110,6 +121,12 @@ class Config:
             raise ValueError("inline_body_size must not be negative")
         if self.parser not in ("auto", "rust", "httptools"):
             raise ValueError(f"unknown parser {self.parser!r}: use auto, rust or httptools")
+        if self.interface not in ("auto", "native", "asgi"):
+            raise ValueError(f"unknown interface {self.interface!r}: use auto, native or asgi")
+        if self.lifespan not in ("auto", "on", "off"):
+            raise ValueError(f"unknown lifespan mode {self.lifespan!r}: use auto, on or off")
+        if self.root_path and not self.root_path.startswith("/"):
+            raise ValueError("root_path must start with /")
         if self.loop not in ("auto", "uvloop", "asyncio"):
             raise ValueError(f"unknown loop {self.loop!r}: use auto, uvloop or asyncio")
 

@@ -50,7 +50,7 @@ from .connection_state import (
 )
 from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout, ServiceUnavailable
 from .request import BodyStream, Request
-from .response import FileResponse, Response, StreamingResponse
+from .response import ANSWERED, FileResponse, Response, StreamingResponse
 from .sendfile import ClientGone, FileBody
 from .senders import send_file_body, send_stream, start_file
 from .timeouts import WAITING_BODY, WAITING_HEAD, WRITING, Watch
@@ -70,7 +70,7 @@ FLUSH_EVERY = 64
 
 
 @types.coroutine
-def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, Any]:
+def resume_coroutine(coro: Coroutine[Any, Any, Any], yielded: Any) -> Generator[Any, Any, Any]:
     """Continue, inside a Task, a coroutine that was started outside one and suspended.
 
     `yielded` is what the coroutine yielded at its first suspension (a Future, or None for a
@@ -111,7 +111,9 @@ class HttpProtocol(asyncio.Protocol):
         "receiving",
         "watch",
         "drain_waiter",
+        "end_waiter",
         "socket",
+        "local_address",
         "_queue",
         "_active",
         "_held",
@@ -127,6 +129,7 @@ class HttpProtocol(asyncio.Protocol):
         self.parser = state.parser_class(state.config, Request, self)
         self.transport: asyncio.Transport | None = None
         self.client_address: tuple[str, int] | None | bool = False  # False: not looked up yet
+        self.local_address: tuple[str, int | None] | None | bool = False  # likewise
         # The state (connection_state.py): where the connection is in its life, and which way
         # its bytes may flow.
         self.phase = OPEN
@@ -140,6 +143,9 @@ class HttpProtocol(asyncio.Protocol):
         # What a sender waits on while writing is paused (senders.py); woken by
         # `resume_writing` and `connection_lost`.
         self.drain_waiter: asyncio.Future[None] | None = None
+        # What an interface waits on to hear that the client has ended its side or gone (an
+        # ASGI app waiting for http.disconnect); woken by `eof_received` and `connection_lost`.
+        self.end_waiter: asyncio.Future[None] | None = None
         # The transport's socket and whether it is TCP (can be corked), looked up on the
         # first file body: (socket or None, tcp). None until then.
         self.socket: tuple[Any, bool] | None = None
@@ -194,11 +200,20 @@ class HttpProtocol(asyncio.Protocol):
             self._active.cancel()  # a Task cancelled before its first step never runs its `finally`
             self._active = None
         self._wake_writer()
+        self._wake_end_waiter()
+
+    def _wake_end_waiter(self) -> None:
+        waiter = self.end_waiter
+        if waiter is not None:
+            self.end_waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def eof_received(self) -> bool:
         """The client closed its side. Requests it already sent are still answered; then the
         connection ends. Returning True keeps our side open for those answers."""
         self.flow |= READ_ENDED
+        self._wake_end_waiter()
         if self.receiving is not None:  # the rest of a body can never come: its handler gets a 400
             self.receiving.fail(BadRequest("the client closed its side before the body was complete"))
             self.receiving = None
@@ -345,6 +360,10 @@ class HttpProtocol(asyncio.Protocol):
                 yielded = result.send(None)
             except StopIteration as stop:
                 result = stop.value
+                if result is ANSWERED:  # written already, as it was made (an ASGI app's streamed body)
+                    if self.phase >= CLOSING:
+                        self._flush()  # nothing is left to write: this ends the connection
+                    return
             except Exception as error:
                 result = self.app.failure_response(request, error)
             else:
@@ -442,10 +461,12 @@ class HttpProtocol(asyncio.Protocol):
                 result = first
             else:
                 try:
-                    result = await _resume(coro, first)
+                    result = await resume_coroutine(coro, first)
                 except Exception as error:
                     result = self.app.failure_response(request, error)
-            if isinstance(result, FileBody):
+            if result is ANSWERED:
+                pass  # written already, as it was made
+            elif isinstance(result, FileBody):
                 await send_file_body(self, result)
             elif not isinstance(result, STREAMED) or _body_broke_off(request):
                 self.respond(request, result)  # for a broken body: its error
@@ -651,6 +672,23 @@ class HttpProtocol(asyncio.Protocol):
             peer = self.transport.get_extra_info("peername") if self.transport is not None else None
             address = (peer[0], peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
             self.client_address = address
+        return address  # type: ignore[return-value]
+
+
+    @property
+    def server_address(self) -> tuple[str, int | None] | None:
+        """The address the client connected to: (host, port) for TCP, (path, None) for a Unix
+        socket, None when unknown."""
+        address = self.local_address
+        if address is False:
+            local = self.transport.get_extra_info("sockname") if self.transport is not None else None
+            if isinstance(local, tuple) and len(local) >= 2:
+                address = (local[0], local[1])
+            elif isinstance(local, str) and local:
+                address = (local, None)
+            else:
+                address = None
+            self.local_address = address
         return address  # type: ignore[return-value]
 
 

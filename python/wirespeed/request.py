@@ -232,6 +232,25 @@ class BodyStream:
     async def read_all(self) -> bytes:
         return b"".join([data async for data in self])
 
+    async def read_some(self) -> tuple[bytes, bool]:
+        """Everything that has arrived and not been read, as one piece, once there is any,
+        and whether more is to come: (b"", False) at the end. Raises what broke the body off.
+        This is an ASGI app's `receive()`: one piece per call rather than an iterator."""
+        self._start_reading()
+        while True:
+            chunks = self._chunks
+            if chunks:
+                self._chunks = []
+                self.buffered = 0
+                self._protocol.body_drained()
+                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                return data, not self._done or self._error is not None
+            if self._error is not None:
+                raise self._error
+            if self._done:
+                return b"", False
+            await self._wait()
+
 
 class Request(tuple):  # type: ignore[type-arg]
     """One HTTP request, as the handler sees it.

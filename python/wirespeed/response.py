@@ -114,6 +114,12 @@ class Response:
         headers, instead of encoding them again."""
         self._head_extra = lines
 
+    @property
+    def declared_length(self) -> int:
+        """The Content-Length of the head: the body's (an ASGI answer to HEAD may declare
+        the length of a body it does not send)."""
+        return len(self.body)
+
     def fixed_lines(self) -> bytes:
         """The head lines after Date when no Connection line is needed, through the blank
         line: Content-Type, user headers and Content-Length. Encoded once, so a response kept
@@ -209,6 +215,20 @@ class FileResponse(Response):
             size = max(0, total - offset)
         self.size = size
         self.pieces = ((b"", offset, size),)
+
+
+class Answered:
+    """The type of ANSWERED."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANSWERED"
+
+
+# What an interface's coroutine returns when it has written its answer itself, as it was
+# produced (an ASGI app's streamed body): the protocol has nothing left to write for it.
+ANSWERED = Answered()
 
 
 def error_response(error: HTTPError) -> Response:

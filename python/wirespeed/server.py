@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .app import App
+from .asgi import AsgiAdapter, serving_app
+from .asgi.adapter import AsgiApp
 from .config import Config
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
@@ -46,7 +48,7 @@ class ServerState:
         "writer",
     )
 
-    def __init__(self, app: App, config: Config, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, app: App | AsgiAdapter, config: Config, loop: asyncio.AbstractEventLoop) -> None:
         self.app = app
         self.config = config
         self.loop = loop
@@ -100,9 +102,10 @@ def new_event_loop(name: str = "auto") -> asyncio.AbstractEventLoop:
 class Server:
     """One listening server for an app. `await start()`, then `await shutdown()`."""
 
-    def __init__(self, app: App, config: Config | None = None) -> None:
-        self.app = app
+    def __init__(self, app: App | AsgiApp, config: Config | None = None) -> None:
         self.config = config or Config()
+        # A native App as it is; an ASGI app in the adapter that serves it (asgi/).
+        self.app = serving_app(app, self.config)
         self.state: ServerState | None = None
         self._server: asyncio.base_events.Server | None = None
         self._date_timer: asyncio.TimerHandle | None = None
@@ -198,8 +201,8 @@ async def _run_hooks(hooks: list[Callable[[], Any]]) -> None:
             await result
 
 
-async def serve(app: App, config: Config | None = None, **settings: Any) -> None:
-    """Serve `app` until SIGINT/SIGTERM (when run in the main thread) or cancellation. Always
+async def serve(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> None:
+    """Serve `app` (a wirespeed App or an ASGI app) until SIGINT/SIGTERM (when run in the main thread) or cancellation. Always
     in this process: `workers` > 1 needs `run` (the wirespeed command, `App.run`)."""
     if config is None:
         config = Config(**settings)
@@ -228,9 +231,13 @@ async def serve(app: App, config: Config | None = None, **settings: Any) -> None
                 loop.remove_signal_handler(signum)
 
 
-def run(app: App, config: Config) -> None:
-    """Serve `app` on a new event loop until SIGINT/SIGTERM; with `config.workers` > 1, from
+def run(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> None:
+    """Serve `app` (a wirespeed App or an ASGI app) on a new event loop until SIGINT/SIGTERM; with `config.workers` > 1, from
     that many pre-forked worker processes under a supervisor (see `workers`)."""
+    if config is None:
+        config = Config(**settings)
+    elif settings:
+        config = config.replace(**settings)
     if config.workers > 1:
         from .workers import supervise
 

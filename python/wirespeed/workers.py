@@ -39,6 +39,7 @@ from typing import Any, NoReturn
 
 from .app import App
 from .config import Config
+from .asgi.lifespan import STARTUP_FAILED, LifespanFailure
 from .server import Server, new_event_loop
 
 logger = logging.getLogger("wirespeed.workers")
@@ -101,7 +102,10 @@ def supervise(app: App, config: Config, *, reuse_port: bool | None = None) -> No
         raise RuntimeError("workers > 1 must be started from the main thread")
     if reuse_port is None:
         reuse_port = reuse_port_supported()
-    Supervisor(app, config, reuse_port=reuse_port).run()
+    supervisor = Supervisor(app, config, reuse_port=reuse_port)
+    supervisor.run()
+    if supervisor.startup_failed:
+        raise LifespanFailure("application startup failed in a worker (see its log): not serving")
 
 
 class Supervisor:
@@ -115,6 +119,9 @@ class Supervisor:
         self._socket: socket.socket | None = None
         self._signals: list[int] = []
         self._stopping = False
+        # A worker could not start the app (its lifespan startup failed): a restart would fail
+        # the same way, so every worker is stopped instead.
+        self.startup_failed = False
         self._forced = False
         self._kill_at: float | None = None
         self._pid = os.getpid()
@@ -211,14 +218,18 @@ class Supervisor:
     def _on_shutdown_signal(self, signum: int) -> None:
         name = signal.Signals(signum).name
         if not self._stopping:
-            self._stopping = True
-            self._kill_at = time.monotonic() + self.config.shutdown_timeout + KILL_GRACE
-            logger.info("%s: stopping %d worker(s) gracefully", name, len(self._alive()))
-            for worker in self._alive():
-                _kill(worker.pid, signal.SIGTERM)
+            self._stop_all(name)
         elif not self._forced:
             logger.warning("second signal (%s): killing %d worker(s) now", name, len(self._alive()))
             self._force()
+
+    def _stop_all(self, why: str) -> None:
+        """Stop every worker gracefully, and restart none."""
+        self._stopping = True
+        self._kill_at = time.monotonic() + self.config.shutdown_timeout + KILL_GRACE
+        logger.info("%s: stopping %d worker(s) gracefully", why, len(self._alive()))
+        for worker in self._alive():
+            _kill(worker.pid, signal.SIGTERM)
 
     def _force(self) -> None:
         self._forced = True
@@ -246,6 +257,11 @@ class Supervisor:
                 expected = os.waitstatus_to_exitcode(status) == 0 or (self._forced and how == "SIGKILL")
                 log = logger.info if expected else logger.warning
                 log("worker %d (pid %d) exited: %s", worker.index, pid, how)
+                continue
+            if os.waitstatus_to_exitcode(status) == STARTUP_FAILED:
+                logger.error("worker %d (pid %d) could not start the app: stopping every worker", worker.index, pid)
+                self.startup_failed = True
+                self._stop_all("startup failure")
                 continue
             uptime = now - worker.started
             if uptime >= STABLE_AFTER:
@@ -312,6 +328,9 @@ class Supervisor:
             finally:
                 loop.close()
             status = 0
+        except LifespanFailure as error:
+            logger.error("worker %d (pid %d): %s", index, os.getpid(), error)
+            status = STARTUP_FAILED
         except SystemExit as exit_:
             status = exit_.code if isinstance(exit_.code, int) else 1
         except BaseException:

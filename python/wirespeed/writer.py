@@ -147,8 +147,9 @@ class ResponseWriter:
         body = response.body
         if not connection and not head_only:
             return b"".join((STATUS_LINES.get(status) or status_line(status), self.common, response.fixed_lines(), body))
-        head = self.head(status, response.head_extra(), content_length(len(body)), connection)
-        return head if head_only else head + body
+        if head_only:
+            return self.head(status, response.head_extra(), content_length(response.declared_length), connection)
+        return self.head(status, response.head_extra(), content_length(len(body)), connection) + body
 
     def error(self, error: HTTPError, connection: bytes, head_only: bool = False) -> bytes:
         """The plain-text answer for `error` (its status, its detail, its headers)."""
