@@ -491,6 +491,8 @@ def table(results: dict[str, dict[str, Any]], settings: Settings) -> str:
             entry = row[name]
             label = SERVERS[name].label_of(workload)
             if "rps" not in entry:
+                if entry["status"] == "n/a" and (workload in ASGI) != (SERVERS[name].workloads <= ASGI):
+                    continue  # an ASGI workload on a server of native apps, or the reverse: no row
                 lines.append(f"| {workload} | {label} | {entry['status']} | | | | | | | {entry.get('note', '')} |")
                 continue
             flagged = entry["status"] == "flagged"

@@ -524,7 +524,7 @@ SERVERS: dict[str, ServerDef] = {
             _wirespeed_asgi_argv,
             _wirespeed_asgi_unavailable,
             _wirespeed_version,
-            note="ASGI workloads only (`wirespeed MODULE:app --interface asgi`, the app uvicorn and granian serve)",
+            note="ASGI workloads only (`wirespeed MODULE:app --interface asgi`)",
             variant=_asgi_app,
         ),
     )
