@@ -73,9 +73,13 @@ clean:
 
 # --- benchmarks (benches/; results in benches/RESULTS.md) -----------------------------------------
 #   make bench            wirespeed side by side with nginx, socketify, granian, uvicorn and a uvloop
-#                         limit: 6 workloads, 2 interleaved rounds x 10 s, medians (< 10 minutes); the
-#                         static-file workloads (static-4k, static-1m: nginx, granian, wirespeed with and
-#                         without its small-file cache) are timed for 4 s
+#                         limit: 6 workloads, 2 interleaved rounds x 10 s, medians; the static-file
+#                         workloads (static-4k, static-1m: nginx, granian, wirespeed with and without its
+#                         small-file cache) are timed for 4 s; then wirespeed's ASGI mode (wirespeed-asgi)
+#                         against uvicorn and granian --interface asgi serving the same ASGI app:
+#                         asgi-plaintext, asgi-pipelined, fastapi-json. Only those three:
+#                         make bench SERVERS=wirespeed-asgi,uvicorn,granian \
+#                                    WORKLOADS=asgi-plaintext,asgi-pipelined,fastapi-json
 #   make bench QUICK=1    one round of 3 s per workload
 #                         knobs: ROUNDS= DURATION= STATIC_DURATION= SERVERS=a,b WORKLOADS=a,b SERVER_CPUS=0
 #                         CLIENT_CPUS=1 WAIT_QUIET=60 (on a shared machine: wait up to 60 s in all for
@@ -84,12 +88,15 @@ clean:
 #                         RSS drift over 1,000,000 requests (wirespeed); QUICK=1: 1,000 and 100,000
 #   make bench-smoke      both in their quickest mode, a few seconds per workload (CI; no numbers asserted)
 #   make bench-instructions  instructions per request on the Python side (callgrind; valgrind from Debian)
+#   make bench-asgi-profile  how much of a FastAPI request (fastapi-json) is wirespeed-asgi's and how much
+#                         the app's: py-spy samples the server under wrk for 10 s (benches/profile_asgi.py;
+#                         PROFILE_SERVER=uvicorn for the same split under uvicorn)
 #   make redbot           REDbot (redbot.org, in its own venv .venv-redbot) on `wirespeed --static`: prints
 #                         its notes, fails on a bad one about Content-Length, validation or ranges
 # Each target installs what it needs: nginx, its echo module, wrk and libuv from Debian's packages,
 # the `bench` extra of pyproject.toml into the venv, and wirespeed built in release mode.
 
-.PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps bench-instructions redbot
+.PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps bench-instructions bench-asgi-profile redbot
 
 BENCH_FLAGS = $(if $(filter-out 0,$(QUICK)),--quick) $(if $(ROUNDS),--rounds $(ROUNDS)) \
 	$(if $(DURATION),--duration $(DURATION)) $(if $(STATIC_DURATION),--static-duration $(STATIC_DURATION)) \
@@ -123,6 +130,10 @@ bench-memory: bench-setup
 bench-smoke: bench-setup
 	$(PY) benches/run.py --quick --duration 2 --warmup 1
 	$(PY) benches/bench_memory.py --quick
+
+bench-asgi-profile: bench-setup
+	$(PY) benches/profile_asgi.py $(if $(PROFILE_SERVER),--server $(PROFILE_SERVER)) \
+		$(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS)) $(if $(CLIENT_CPUS),--client-cpus $(CLIENT_CPUS))
 
 bench-instructions: setup
 	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }

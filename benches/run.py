@@ -1,4 +1,5 @@
-"""Servers side by side: wirespeed against nginx, socketify, granian, uvicorn and a uvloop limit.
+"""Servers side by side: wirespeed against nginx, socketify, granian, uvicorn and a uvloop limit,
+and wirespeed's ASGI mode against uvicorn and granian serving the same ASGI apps.
 
 This module owns the orchestration of `make bench`: it checks that wrk counts pipelined
 responses, then for each round starts every server in turn (pinned with taskset to the server
@@ -13,12 +14,19 @@ directory; nginx, granian and wirespeed (also with its small-file cache off, as
 "wirespeed-nocache") serve that directory. They are timed for --static-duration seconds (at
 most --duration) to keep `make bench` under 10 minutes.
 
+The ASGI workloads (asgi-plaintext, asgi-pipelined, fastapi-json) are served by the ASGI servers
+only, each serving the same module: wirespeed-asgi (`wirespeed MODULE:app --interface asgi`),
+uvicorn and granian (`--interface asgi`). Their targets (wirespeed-asgi against uvicorn and
+granian) are printed apart from DESIGN.md's. A wirespeed without the ASGI mode makes
+wirespeed-asgi "skipped" with the reason, not a failure.
+
     python benches/run.py [--quick] [--rounds N] [--duration S] [--static-duration S]
                           [--servers a,b] [--workloads a,b] [--server-cpus 0] [--client-cpus 1]
                           [--out DIR]
 
 Exit status 1 when the harness itself fails (wrk miscounts pipelined responses) or when
-wirespeed or nginx does not start or answers wrongly; other servers are flagged, not fatal.
+wirespeed, wirespeed-asgi (when available) or nginx does not start or answers wrongly; other
+servers are flagged, not fatal.
 """
 
 from __future__ import annotations
@@ -53,7 +61,9 @@ from harness import (
     run_wrk,
 )
 from serverdefs import (
+    ASGI,
     PIPELINE_DEPTH,
+    PIPELINED,
     PYTHON,
     SERVERS,
     STATIC,
@@ -64,6 +74,8 @@ from serverdefs import (
 )
 
 FATAL_SERVERS = ("wirespeed", "nginx")
+# Fatal when it fails; skipped with a note when it is unavailable (a wirespeed without its ASGI mode).
+FATAL_WHEN_AVAILABLE = ("wirespeed-asgi",)
 NOISE_CPU = 0.05  # other processes using more than this share of a CPU make a timed run suspect
 
 
@@ -286,7 +298,7 @@ def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Pa
                     script=spec.script,
                     script_args=spec.script_args,
                 )
-                if workload == "pipelined":
+                if workload in PIPELINED:
                     # wrk's latency percentiles are wrong with pipelining: its coordinated-omission
                     # correction assumes one response per round trip and adds samples below the
                     # histogram's minimum, which the percentile walk never reaches (p75+ read 0).
@@ -296,7 +308,7 @@ def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Pa
                     raise BenchError(f"{server.name} died during {workload}:\n{process.log_tail()}")
                 flag = f"  [errors: {result.error_text()}]" if result.errors else ""
                 log(
-                    f"  {server.name:<10} {workload:<10} {result.rps:>12,.0f} req/s  p99 {fmt_ms(result.p99_ms):>9}"
+                    f"  {server.name:<10} {workload:<14} {result.rps:>12,.0f} req/s  p99 {fmt_ms(result.p99_ms):>9}"
                     f"  server CPU {use.server:4.0%}  other CPU {use.other:4.0%}{flag}"
                 )
                 samples.append(Sample(round_no, server.name, workload, result, None, use.server, use.other))
@@ -339,7 +351,8 @@ def summarize(samples: list[Sample], settings: Settings, skipped: dict[str, str]
                 row[name] = {"status": "skipped", "note": skipped[name]}
                 continue
             if workload not in server.workloads:
-                row[name] = {"status": "n/a", "note": server.note}
+                note = "serves no ASGI app" if workload in ASGI else server.note
+                row[name] = {"status": "n/a", "note": note}
                 continue
             mine = [s for s in samples if s.server == name and s.workload == workload]
             timed = [s.result for s in mine if s.result is not None]
@@ -366,7 +379,7 @@ def summarize(samples: list[Sample], settings: Settings, skipped: dict[str, str]
                 "server_cpu": statistics.median(s.server_cpu for s in mine if s.server_cpu is not None),
                 "other_cpu_max": max(s.other_cpu or 0.0 for s in mine),
             }
-        for reference in ("nginx", "uvicorn"):
+        for reference in ("nginx", "uvicorn", "granian"):
             base = row.get(reference, {}).get("rps")
             for entry in row.values():
                 if "rps" in entry:
@@ -376,7 +389,8 @@ def summarize(samples: list[Sample], settings: Settings, skipped: dict[str, str]
 
 
 def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """DESIGN.md's throughput targets for wirespeed, from the medians of this run."""
+    """DESIGN.md's throughput targets for wirespeed, and the ASGI mode's against its peers serving
+    the same ASGI app (group "asgi"), from the medians of this run."""
 
     def rps(workload: str, server: str) -> float | None:
         value = results.get(workload, {}).get(server, {}).get("rps")
@@ -384,22 +398,35 @@ def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
     checks: list[dict[str, Any]] = []
 
-    def add(name: str, numerator: float | None, denominator: float | None, threshold: float) -> None:
+    def add(
+        name: str, numerator: float | None, denominator: float | None, threshold: float, group: str = "design"
+    ) -> None:
         if numerator is None or denominator is None:
-            checks.append({"target": name, "ratio": None, "threshold": threshold, "met": None})
+            checks.append({"target": name, "group": group, "ratio": None, "threshold": threshold, "met": None})
             return
         ratio = numerator / denominator
-        checks.append({"target": name, "ratio": ratio, "threshold": threshold, "met": ratio >= threshold})
+        checks.append(
+            {"target": name, "group": group, "ratio": ratio, "threshold": threshold, "met": ratio >= threshold}
+        )
 
     add("plaintext keep-alive >= 0.9x nginx", rps("plaintext", "wirespeed"), rps("plaintext", "nginx"), 0.9)
     add("16 pipelined >= 4x nginx (pipelined)", rps("pipelined", "wirespeed"), rps("pipelined", "nginx"), 4.0)
     add("JSON /users/{id} >= 0.8x nginx plaintext", rps("json", "wirespeed"), rps("plaintext", "nginx"), 0.8)
     for workload in results:
-        if workload in SERVERS["uvicorn"].workloads:
+        if workload in SERVERS["uvicorn"].workloads & SERVERS["wirespeed"].workloads:
             add(f"{workload} >= 3x uvicorn", rps(workload, "wirespeed"), rps(workload, "uvicorn"), 3.0)
     add("plaintext >= 1.4x socketify", rps("plaintext", "wirespeed"), rps("plaintext", "socketify"), 1.4)
     add("static-4k >= 0.7x nginx", rps("static-4k", "wirespeed"), rps("static-4k", "nginx"), 0.7)
     add("static-1m >= 0.8x nginx", rps("static-1m", "wirespeed"), rps("static-1m", "nginx"), 0.8)
+    mine = "wirespeed-asgi"
+    for workload, peer, threshold in (
+        ("asgi-plaintext", "uvicorn", 2.0),
+        ("asgi-plaintext", "granian", 1.3),
+        ("asgi-pipelined", "uvicorn", 5.0),
+        ("fastapi-json", "uvicorn", 1.5),
+    ):
+        name = f"{workload} >= {threshold:g}x {SERVERS[peer].label_of(workload)}"
+        add(name, rps(workload, mine), rps(workload, peer), threshold, group="asgi")
     return checks
 
 
@@ -431,8 +458,9 @@ def static_text(ratios: list[dict[str, Any]], results: dict[str, dict[str, Any]]
         ratio = f"{item['vs_nginx']:.2f}x nginx" if item["vs_nginx"] else "no nginx figure"
         nginx = f"{fmt_rps(item['nginx_rps'])}" if item["nginx_rps"] else "-"
         framing = ", sent chunked" if SERVERS[item["server"]].chunked_files else ""
+        label = SERVERS[item["server"]].label_of(item["workload"])
         lines.append(
-            f"- {item['workload']}: {SERVERS[item['server']].label}: {fmt_rps(item['rps'])} req/s vs nginx {nginx} "
+            f"- {item['workload']}: {label}: {fmt_rps(item['rps'])} req/s vs nginx {nginx} "
             f"-> {ratio} (server CPU {item['server_cpu']:.0%}{framing})"
         )
     for workload, row in results.items():
@@ -461,8 +489,10 @@ def table(results: dict[str, dict[str, Any]], settings: Settings) -> str:
     for workload, row in results.items():
         for name in settings.servers:
             entry = row[name]
-            label = SERVERS[name].label
+            label = SERVERS[name].label_of(workload)
             if "rps" not in entry:
+                if entry["status"] == "n/a" and (workload in ASGI) != (SERVERS[name].workloads <= ASGI):
+                    continue  # an ASGI workload on a server of native apps, or the reverse: no row
                 lines.append(f"| {workload} | {label} | {entry['status']} | | | | | | | {entry.get('note', '')} |")
                 continue
             flagged = entry["status"] == "flagged"
@@ -471,7 +501,7 @@ def table(results: dict[str, dict[str, Any]], settings: Settings) -> str:
                 errors = "; ".join(filter(None, [errors, *entry["failures"]]))
             ratio_n = f"{entry['vs_nginx']:.2f}" if entry.get("vs_nginx") else "-"
             ratio_u = f"{entry['vs_uvicorn']:.2f}" if entry.get("vs_uvicorn") else "-"
-            if name == "wirespeed":
+            if name in ("wirespeed", "wirespeed-asgi"):
                 label = f"**{label}**"
             lines.append(
                 f"| {workload} | {label}{' (!)' if flagged else ''} | {fmt_rps(entry['rps'])} | {fmt_ms(entry['p99_ms'])} "
@@ -503,7 +533,13 @@ def chart(results: dict[str, dict[str, Any]], settings: Settings, path: Path, ti
     for ax, workload in zip(axes[0], workloads, strict=True):
         names = [n for n in settings.servers if "rps" in results[workload][n]]
         values = [results[workload][n]["rps"] / 1000 for n in names]
-        palette = {"wirespeed": "#d62728", "wirespeed-nocache": "#ff9896", "limit": "#7f7f7f", "nginx": "#2ca02c"}
+        palette = {
+            "wirespeed": "#d62728",
+            "wirespeed-nocache": "#ff9896",
+            "wirespeed-asgi": "#d62728",
+            "limit": "#7f7f7f",
+            "nginx": "#2ca02c",
+        }
         colors = [palette.get(n, "#1f77b4") for n in names]
         bars = ax.bar(range(len(names)), values, color=colors)
         for bar, value in zip(bars, values, strict=True):
@@ -565,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
         if STATIC & set(settings.workloads):
             write_static_tree(scratch)
         pipeline_check: dict[str, Any] = {"ok": None}
-        if "pipelined" in settings.workloads:
+        if PIPELINED & set(settings.workloads):
             try:
                 pipeline_check = check_pipeline_counting(settings, scratch)
             except BenchError as error:
@@ -592,8 +628,11 @@ def main(argv: list[str] | None = None) -> int:
     results = summarize(samples, settings, skipped)
     checks = targets(results)
     statics = static_ratios(results)
-    for name in FATAL_SERVERS:
-        if name in settings.servers and (name in skipped or any(s.error for s in samples if s.server == name)):
+    for name in (*FATAL_SERVERS, *FATAL_WHEN_AVAILABLE):
+        if name not in settings.servers:
+            continue
+        failed = any(s.error for s in samples if s.server == name)
+        if failed or (name in skipped and name in FATAL_SERVERS):
             log(f"error: {name} was not measured on every workload")
             status = 1
 
@@ -614,7 +653,9 @@ def main(argv: list[str] | None = None) -> int:
         "that all other processes used during one timed run (wrk itself not counted)."
     )
     print("\nDESIGN.md targets (wirespeed):")
-    print(targets_text(checks))
+    print(targets_text([check for check in checks if check["group"] == "design"]))
+    print("\nASGI mode targets (wirespeed-asgi against its peers, the same ASGI app on each):")
+    print(targets_text([check for check in checks if check["group"] == "asgi"]))
     if statics:
         print("\nStatic files against nginx (same run):")
         print(static_text(statics, results))
@@ -653,6 +694,9 @@ def main(argv: list[str] | None = None) -> int:
         "disturbed_runs": len(noisy),
         "skipped": skipped,
         "labels": {name: SERVERS[name].label for name in settings.servers},
+        "workload_labels": {
+            name: SERVERS[name].workload_labels for name in settings.servers if SERVERS[name].workload_labels
+        },
         "results": results,
         "targets": checks,
         "static_vs_nginx": statics,

@@ -70,9 +70,24 @@ WORKLOADS: dict[str, Workload] = {
         Workload("echo", "POST /echo, 4 KiB body", "/echo", LUA_DIR / "post_echo.lua"),
         Workload("static-4k", "GET of a 4 KiB file", "/static/4k.bin", file_size=4096, static=True),
         Workload("static-1m", "GET of a 1 MiB file", "/static/1m.bin", file_size=1024 * 1024, static=True),
+        # ASGI servers only (wirespeed-asgi, uvicorn, granian), each serving the same ASGI app:
+        # servers/asgi_app.py for asgi-*, servers/fastapi_app.py for fastapi-json.
+        Workload("asgi-plaintext", "ASGI app: plaintext GET /", "/"),
+        Workload(
+            "asgi-pipelined",
+            f"ASGI app: plaintext, {PIPELINE_DEPTH} pipelined",
+            "/",
+            LUA_DIR / "pipeline.lua",
+            (str(PIPELINE_DEPTH),),
+        ),
+        Workload("fastapi-json", "FastAPI: GET /users/{id} -> JSON", f"/users/{JSON_ID}"),
     )
 }
 STATIC = frozenset(name for name, workload in WORKLOADS.items() if workload.static)
+# The workloads whose app is an ASGI module served as is by every ASGI server, and that module.
+ASGI_APPS = {"asgi-plaintext": "asgi_app:app", "asgi-pipelined": "asgi_app:app", "fastapi-json": "fastapi_app:app"}
+ASGI = frozenset(ASGI_APPS)
+PIPELINED = frozenset({"pipelined", "asgi-pipelined"})
 
 
 def static_content(size: int) -> bytes:
@@ -122,16 +137,16 @@ def verify(workload: str, port: int, fixed_response: bool = False, chunked_files
     come with its exact Content-Length, unless `chunked_files` (a peer that streams files
     chunked): then chunked framing is accepted; the body must be the file's in both cases.
     """
-    if workload == "plaintext":
+    if workload in ("plaintext", "asgi-plaintext"):
         one = build_request("GET", "/", port)
         for response in http_exchange(port, [(one, 1), (one, 1)]):
             _check_hello(response)
-    elif workload == "pipelined":
+    elif workload in PIPELINED:
         batch = build_request("GET", "/", port) * PIPELINE_DEPTH
         responses = http_exchange(port, [(batch, PIPELINE_DEPTH), (batch, PIPELINE_DEPTH)])
         for response in responses:
             _check_hello(response)
-    elif workload == "json":
+    elif workload in ("json", "fastapi-json"):
         ids = [JSON_ID] if fixed_response else [JSON_ID, "abc-42"]
         writes = [(build_request("GET", f"/users/{user_id}", port), 1) for user_id in ids]
         for user_id, response in zip(ids, http_exchange(port, writes), strict=True):
@@ -220,6 +235,11 @@ class ServerDef:
     chunked_files: bool = False  # sends static files chunked, without Content-Length (granian)
     # Workloads with the same variant are served by one start of the server.
     variant: Callable[[str], str] = lambda workload: ""
+    # A label for the workloads the server runs differently (granian: asgi instead of rsgi).
+    workload_labels: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def label_of(self, workload: str) -> str:
+        return self.workload_labels.get(workload, self.label)
 
 
 def _static_variant(workload: str) -> str:
@@ -227,6 +247,7 @@ def _static_variant(workload: str) -> str:
 
 
 ALL = frozenset(WORKLOADS)
+NATIVE = ALL - ASGI  # the workloads each server runs with its own app
 
 
 def nginx_binary() -> str | None:
@@ -308,12 +329,17 @@ def _limit_argv(port: int, workload: str, scratch: Path) -> list[str]:
     return argv
 
 
+def _asgi_app(workload: str) -> str:
+    """The ASGI app (module:attribute under benches/servers/) an ASGI server serves for `workload`."""
+    return ASGI_APPS.get(workload, "asgi_app:app")
+
+
 def _uvicorn_argv(port: int, workload: str, scratch: Path) -> list[str]:
     return [
         PYTHON,
         "-m",
         "uvicorn",
-        "asgi_app:app",
+        _asgi_app(workload),
         "--host",
         HOST,
         "--port",
@@ -329,12 +355,16 @@ def _uvicorn_argv(port: int, workload: str, scratch: Path) -> list[str]:
 
 
 def _granian_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    # Its native RSGI app, or for the ASGI workloads the same ASGI app as the other ASGI servers;
+    # the same flags either way: one worker, one runtime thread, one blocking thread (the only
+    # value granian accepts for ASGI and RSGI, set here to say so).
+    asgi = workload in ASGI
     return [
         PYTHON,
         "-m",
         "granian",
         "--interface",
-        "rsgi",
+        "asgi" if asgi else "rsgi",
         "--host",
         HOST,
         "--port",
@@ -342,6 +372,8 @@ def _granian_argv(port: int, workload: str, scratch: Path) -> list[str]:
         "--workers",
         "1",
         "--runtime-threads",
+        "1",
+        "--blocking-threads",
         "1",
         "--http",
         "1",
@@ -356,8 +388,12 @@ def _granian_argv(port: int, workload: str, scratch: Path) -> list[str]:
             if workload in STATIC
             else []
         ),
-        "rsgi_app:app",
+        _asgi_app(workload) if asgi else "rsgi_app:app",
     ]
+
+
+def _granian_variant(workload: str) -> str:
+    return _asgi_app(workload) if workload in ASGI else _static_variant(workload)
 
 
 def _socketify_argv(port: int, workload: str, scratch: Path) -> list[str]:
@@ -380,6 +416,25 @@ def wirespeed_static_argv(directory: Path, port: int, *flags: str) -> list[str]:
     return wirespeed_cli_argv(port, "--static", str(directory), *flags)
 
 
+def _wirespeed_asgi_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    return wirespeed_cli_argv(port, _asgi_app(workload), "--interface", "asgi")
+
+
+def _wirespeed_asgi_unavailable() -> str | None:
+    """None when this wirespeed's command line serves ASGI apps (`--interface asgi`)."""
+    missing = _python_module_missing("wirespeed")
+    if missing:
+        return missing
+    done = subprocess.run(
+        [PYTHON, "-m", "wirespeed", "--help"], capture_output=True, text=True, timeout=60, check=False, cwd=SERVERS_DIR
+    )
+    if done.returncode != 0:
+        return f"`wirespeed --help` failed: {(done.stderr.strip() or 'no output').splitlines()[-1]}"
+    if "--interface" not in done.stdout:
+        return "this wirespeed has no ASGI mode (`wirespeed --help` lists no --interface)"
+    return None
+
+
 def _wirespeed_version() -> str:
     commit = command_version(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"])
     return f"{_dist_version('wirespeed')} ({commit})"
@@ -391,7 +446,7 @@ SERVERS: dict[str, ServerDef] = {
         ServerDef(
             "nginx",
             "nginx (1 worker)",
-            ALL,
+            NATIVE,
             _nginx_argv,
             _nginx_unavailable,
             _nginx_version,
@@ -412,7 +467,7 @@ SERVERS: dict[str, ServerDef] = {
         ServerDef(
             "socketify",
             "socketify",
-            ALL - STATIC,
+            NATIVE - STATIC,
             _socketify_argv,
             lambda: _python_module_missing("socketify"),
             lambda: _dist_version("socketify"),
@@ -425,9 +480,11 @@ SERVERS: dict[str, ServerDef] = {
             _granian_argv,
             lambda: _python_module_missing("granian"),
             lambda: _dist_version("granian"),
-            note="static files by granian's own --static-path-mount (sent chunked, no Content-Length)",
+            note="static files by granian's own --static-path-mount (sent chunked, no Content-Length); "
+            "the ASGI workloads with --interface asgi and the ASGI app",
             chunked_files=True,
-            variant=_static_variant,
+            variant=_granian_variant,
+            workload_labels={workload: "granian (asgi)" for workload in ASGI},
         ),
         ServerDef(
             "uvicorn",
@@ -437,11 +494,12 @@ SERVERS: dict[str, ServerDef] = {
             lambda: _python_module_missing("uvicorn") or _python_module_missing("httptools"),
             lambda: _dist_version("uvicorn"),
             note="static files not benchmarked (uvicorn serves none itself)",
+            variant=_asgi_app,
         ),
         ServerDef(
             "wirespeed",
             "wirespeed (App)",
-            ALL,
+            NATIVE,
             _wirespeed_argv,
             lambda: _python_module_missing("wirespeed"),
             _wirespeed_version,
@@ -458,6 +516,16 @@ SERVERS: dict[str, ServerDef] = {
             lambda: _python_module_missing("wirespeed"),
             _wirespeed_version,
             note="static workloads only (`wirespeed --static DIR --static-cache-size 0`)",
+        ),
+        ServerDef(
+            "wirespeed-asgi",
+            "wirespeed (ASGI)",
+            ASGI,
+            _wirespeed_asgi_argv,
+            _wirespeed_asgi_unavailable,
+            _wirespeed_version,
+            note="ASGI workloads only (`wirespeed MODULE:app --interface asgi`)",
+            variant=_asgi_app,
         ),
     )
 }

@@ -1,6 +1,11 @@
-"""The benchmark app as a raw ASGI 3 callable (no framework), served by uvicorn.
+"""The benchmark app as a raw ASGI 3 callable (no framework), served by every ASGI server.
+
+uvicorn serves it for the native workloads and the asgi-* ones; granian (--interface asgi) and
+wirespeed's ASGI mode serve it for the asgi-* workloads:
 
 uvicorn asgi_app:app --loop uvloop --http httptools --log-level warning --no-access-log
+granian --interface asgi asgi_app:app --workers 1 --runtime-threads 1 --blocking-threads 1 ...
+wirespeed asgi_app:app --interface asgi --host 127.0.0.1 --port PORT --log-level warning
 """
 
 from __future__ import annotations
