@@ -29,6 +29,9 @@ WORKLOADS: dict[str, tuple[bytes, int]] = {
     "json": (b"GET /users/42 HTTP/1.1\r\n" + HOST + b"\r\n", 1),
     "pipelined": ((b"GET / HTTP/1.1\r\n" + HOST + b"\r\n") * 16, 16),
     "static-4k": (b"GET /static/4k.bin HTTP/1.1\r\n" + HOST + b"\r\n", 1),
+    # The ASGI mode, serving benches/servers/asgi_app.py (the app's own cost included).
+    "asgi-plaintext": (b"GET / HTTP/1.1\r\n" + HOST + b"\r\n", 1),
+    "asgi-pipelined": ((b"GET / HTTP/1.1\r\n" + HOST + b"\r\n") * 16, 16),
 }
 WARM_UP = 2000
 
@@ -68,9 +71,18 @@ def feed(workload: str, count: int, parser: str) -> None:
     app.static("/static", root)
     data = WORKLOADS[workload][0]
 
+    served: Any = app
+    if workload.startswith("asgi"):
+        from wirespeed.asgi import serving_app
+
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "servers"))
+        from asgi_app import app as asgi_app
+
+        served = serving_app(asgi_app, Config(lifespan="off"))
+
     async def run() -> None:
         config = Config(parser=parser, max_requests_per_connection=0)  # type: ignore[arg-type]
-        protocol = HttpProtocol(ServerState(app, config, asyncio.get_running_loop()))
+        protocol = HttpProtocol(ServerState(served, config, asyncio.get_running_loop()))
         protocol.connection_made(DroppingTransport())
         for _ in range(WARM_UP + count):
             protocol.data_received(data)
@@ -114,7 +126,7 @@ def main() -> int:
     for workload in args.workloads or WORKLOADS:
         requests = args.n * WORKLOADS[workload][1]
         per_request = (collected(workload, args.n, args.parser) - collected(workload, 0, args.parser)) / requests
-        print(f"{workload:<10} {per_request:>8,.0f} instructions per request ({args.parser} parser, n={args.n})")
+        print(f"{workload:<14} {per_request:>8,.0f} instructions per request ({args.parser} parser, n={args.n})")
     return 0
 
 

@@ -1,13 +1,16 @@
 """Helpers for tests that run wirespeed as a real process: a free port, starting the CLI,
 collecting a process's output without ever blocking it, and waiting for a condition.
 
-Strategy: this module owns what the subprocess tests (the demo and CLI, robustness, workers)
-share, so each of them states only what it checks.
+Strategy: this module owns what the subprocess tests (the demo and CLI, robustness, workers,
+the proofs under strace that bodies go out with sendfile) share, so each of them states only
+what it checks.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -97,3 +100,30 @@ class OutputCollector:
 
     def join(self, timeout: float = 5) -> None:
         self._thread.join(timeout)
+
+
+# -- strace: which system calls carried a body
+STRACE = shutil.which("strace") or ("/usr/bin/strace" if os.path.exists("/usr/bin/strace") else None)
+WRITE_CALLS = ("write", "writev", "sendto", "sendmsg")
+# "PID call(args) = N", or "PID <... call resumed> args) = N"; an error adds "ERRNO (text)".
+TRACE_LINE = re.compile(
+    r"^(?:\[pid\s+)?\d+\]?\s+(?:<\.\.\. (\w+) resumed>|(\w+)\().*\)\s+=\s+(-?\d+)(?:\s+\w+\s+\(.*\))?$"
+)
+
+
+def traced_bytes(trace: str) -> dict[str, list[int]]:
+    """Byte counts (positive results) of the traced calls, by call name."""
+    calls: dict[str, list[int]] = {}
+    for line in trace.splitlines():
+        match = TRACE_LINE.match(line)
+        if match and int(match[3]) > 0:
+            calls.setdefault(match[1] or match[2], []).append(int(match[3]))
+    return calls
+
+
+def child_pid(pid: int) -> int | None:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    return int(children[0]) if children else None

@@ -36,7 +36,16 @@ import httpx
 import pytest
 from conftest import RunningServer
 from http_wire import Connection, WireResponse, multipart_parts
-from processes import OutputCollector, free_port, start_cli, stop_cli
+from processes import (
+    STRACE,
+    WRITE_CALLS,
+    OutputCollector,
+    child_pid,
+    free_port,
+    start_cli,
+    stop_cli,
+    traced_bytes,
+)
 from wirespeed import App, Request, StaticFiles
 
 ServerFor = Callable[..., RunningServer]
@@ -1264,32 +1273,6 @@ def test_an_unreadable_file_is_403(backend: str, shared_dir: Path) -> None:
     finally:
         secret.chmod(0o644)
         stop_cli(cli.process)
-
-
-STRACE = shutil.which("strace") or ("/usr/bin/strace" if os.path.exists("/usr/bin/strace") else None)
-WRITE_CALLS = ("write", "writev", "sendto", "sendmsg")
-# "PID call(args) = N", or "PID <... call resumed> args) = N"; an error adds "ERRNO (text)".
-TRACE_LINE = re.compile(
-    r"^(?:\[pid\s+)?\d+\]?\s+(?:<\.\.\. (\w+) resumed>|(\w+)\().*\)\s+=\s+(-?\d+)(?:\s+\w+\s+\(.*\))?$"
-)
-
-
-def traced_bytes(trace: str) -> dict[str, list[int]]:
-    """Byte counts (positive results) of the traced calls, by call name."""
-    calls: dict[str, list[int]] = {}
-    for line in trace.splitlines():
-        match = TRACE_LINE.match(line)
-        if match and int(match[3]) > 0:
-            calls.setdefault(match[1] or match[2], []).append(int(match[3]))
-    return calls
-
-
-def child_pid(pid: int) -> int | None:
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return None
-    return int(children[0]) if children else None
 
 
 @slow
