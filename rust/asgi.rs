@@ -56,19 +56,24 @@ pub fn percent_decode(raw: &[u8]) -> Cow<'_, [u8]> {
     if !raw.contains(&b'%') {
         return Cow::Borrowed(raw);
     }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
+    // Written by index into a buffer as long as the input (the output is never longer), and
+    // cut to length at the end: no Vec::push, whose growth path the parser's code shares.
+    let mut out = vec![0u8; raw.len()];
+    let (mut i, mut n) = (0, 0);
     while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            if let (Some(high), Some(low)) = (hex(raw[i + 1]), hex(raw[i + 2])) {
-                out.push(high << 4 | low);
-                i += 3;
-                continue;
+        let mut byte = raw[i];
+        i += 1;
+        if byte == b'%' {
+            if let (Some(high), Some(low)) = (raw.get(i).copied().and_then(hex), raw.get(i + 1).copied().and_then(hex))
+            {
+                byte = high << 4 | low;
+                i += 2;
             }
         }
-        out.push(raw[i]);
-        i += 1;
+        out[n] = byte;
+        n += 1;
     }
+    out.truncate(n);
     Cow::Owned(out)
 }
 
@@ -182,24 +187,20 @@ fn trim(s: &[u8]) -> &[u8] {
 
 /// Python's repr of a bytes object, for messages that match the Python twin's.
 fn bytes_repr(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') { '"' } else { '\'' };
-    let mut out = String::from("b");
-    out.push(quote);
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') { "\"" } else { "'" };
+    let mut out = format!("b{quote}");
     for &b in bytes {
         match b {
             b'\\' => out.push_str("\\\\"),
             b'\t' => out.push_str("\\t"),
             b'\n' => out.push_str("\\n"),
             b'\r' => out.push_str("\\r"),
-            _ if char::from(b) == quote => {
-                out.push('\\');
-                out.push(quote);
-            }
-            0x20..=0x7E => out.push(char::from(b)),
+            _ if [b] == quote.as_bytes() => out.push_str(&format!("\\{quote}")),
+            0x20..=0x7E => out.push_str(std::str::from_utf8(&[b]).unwrap_or("?")),
             _ => out.push_str(&format!("\\x{b:02x}")),
         }
     }
-    out.push(quote);
+    out.push_str(quote);
     out
 }
 

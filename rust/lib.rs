@@ -46,8 +46,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<python::RequestParser>()?;
-    module.add_function(wrap_pyfunction!(python_asgi::asgi_scope, module)?)?;
-    module.add_function(wrap_pyfunction!(python_asgi::read_start, module)?)?;
+    python_asgi::add_functions(module)?;
     let raw_headers = python::raw_headers_type(module.py())?;
     module.add("RawHeaders", raw_headers)?;
     let sequence = module.py().import("collections.abc")?.getattr("Sequence")?;

@@ -527,7 +527,7 @@ impl RawHeaders {
 
 /// Hands a slot function's result to the interpreter: a new reference, or NULL with the
 /// exception set.
-fn to_interpreter(py: Python<'_>, result: PyResult<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
+pub(crate) fn to_interpreter(py: Python<'_>, result: PyResult<Bound<'_, PyAny>>) -> *mut ffi::PyObject {
     match result {
         Ok(object) => object.into_ptr(),
         Err(err) => {

@@ -367,10 +367,6 @@ class HttpProtocol(asyncio.Protocol):
                 yielded = result.send(None)
             except StopIteration as stop:
                 result = stop.value
-                if result is ANSWERED:  # written already, as it was made (an ASGI app's streamed body)
-                    if self.phase >= CLOSING:
-                        self._flush()  # nothing is left to write: this ends the connection
-                    return
             except Exception as error:
                 result = self.app.failure_response(request, error)
             else:
