@@ -45,6 +45,15 @@ def refused(port: int) -> bool:
         return True
 
 
+async def plain_lifespan(receive: Receive, send: Send, events: list[str]) -> None:
+    """The lifespan protocol with nothing to do but note the shutdown in `events`."""
+    await receive()
+    await send({"type": "lifespan.startup.complete"})
+    await receive()
+    events.append("lifespan.shutdown")
+    await send({"type": "lifespan.shutdown.complete"})
+
+
 def messages(caplog: pytest.LogCaptureFixture, level: int | None = None) -> list[str]:
     return [
         record.getMessage()
@@ -218,11 +227,7 @@ def test_background_work_after_the_response_is_awaited_at_shutdown(
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await receive()
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-            events.append("lifespan.shutdown")
-            await send({"type": "lifespan.shutdown.complete"})
+            await plain_lifespan(receive, send, events)
             return
         await answer_json(send, "answered")
         await asyncio.sleep(0.3)  # work after the answer, like a background task
@@ -245,11 +250,7 @@ def test_app_task_hanging_past_shutdown_timeout_is_cancelled(
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await receive()
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-            events.append("lifespan.shutdown")
-            await send({"type": "lifespan.shutdown.complete"})
+            await plain_lifespan(receive, send, events)
             return
         await answer_json(send, "answered")
         try:
@@ -279,11 +280,7 @@ def test_app_hanging_before_its_response_is_cut_and_cancelled(
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await receive()
-            await send({"type": "lifespan.startup.complete"})
-            await receive()
-            events.append("lifespan.shutdown")
-            await send({"type": "lifespan.shutdown.complete"})
+            await plain_lifespan(receive, send, events)
             return
         events.append("started")
         try:

@@ -14,7 +14,7 @@ same rules in Rust (rust/asgi.rs) do it in one call when the extension is built.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 try:
@@ -98,21 +98,13 @@ def encode_headers(headers: Iterable[Any]) -> tuple[bytes, int | None, bool]:
     length: int | None = None
     close = False
     parts: list[bytes] = []
-    for name, value in headers:
-        kind = _NAME_KINDS.get(name)
-        if kind is None:
-            kind = _name_kind(name)
-        if value.__class__ is not bytes:
-            value = _as_bytes(value, name)
-        if b"\r" in value or b"\n" in value or b"\0" in value:
-            raise InvalidHead("a header value holds CR, LF or NUL")
-        if kind:
-            if kind == CONTENT_LENGTH:
-                length = _content_length(value, length)
-            elif kind == CONNECTION:
-                close = close or b"close" in [token.strip(b" \t") for token in value.lower().split(b",")]
-            continue
-        parts += (name, b": ", value, b"\r\n")
+    for kind, name, value in _checked_fields(headers, "header"):
+        if kind == CONTENT_LENGTH:
+            length = _content_length(value, length)
+        elif kind == CONNECTION:
+            close = close or b"close" in [token.strip(b" \t") for token in value.lower().split(b",")]
+        elif not kind:
+            parts += (name, b": ", value, b"\r\n")
     return b"".join(parts), length, close
 
 
@@ -120,21 +112,24 @@ def encode_trailers(headers: Iterable[Any]) -> bytes:
     """The trailer section's field lines (RFC 9112 §7.1.2), checked like header lines. The
     framing fields are not allowed in it (RFC 9110 §6.5.1) and are dropped."""
     parts: list[bytes] = []
-    lines = 0
+    for kind, name, value in _checked_fields(headers, "trailer"):
+        if not kind:
+            parts += (name, b": ", value, b"\r\n")
+    return b"".join(parts)
+
+
+def _checked_fields(headers: Iterable[Any], what: str) -> Iterator[tuple[int, bytes, bytes]]:
+    """Each (kind, name, value) of an app's field list, checked in order, each name before
+    its value."""
     for name, value in headers:
         kind = _NAME_KINDS.get(name)
         if kind is None:
             kind = _name_kind(name)
         if value.__class__ is not bytes:
             value = _as_bytes(value, name)
-        if kind:
-            continue
-        parts += (name, b": ", value, b"\r\n")
-        lines += 1
-    block = b"".join(parts)
-    if lines and (block.count(b"\n") != lines or block.count(b"\r") != lines or b"\0" in block):
-        raise InvalidHead("a trailer value holds CR, LF or NUL")
-    return block
+        if b"\r" in value or b"\n" in value or b"\0" in value:
+            raise InvalidHead(f"a {what} value holds CR, LF or NUL")
+        yield kind, name, value
 
 
 def _name_kind(name: Any) -> int:
