@@ -372,6 +372,22 @@ def test_sigterm_runs_the_lifespan_shutdown_and_exits_0(launch: Callable[..., Cl
     assert pids == {cli.process.pid}  # in the server's own process
 
 
+def test_workers_each_run_the_lifespan_and_serve(launch: Callable[..., Cli], workdir: Path) -> None:
+    """Under --workers 2 each worker process runs the app's startup and, on SIGTERM, its
+    shutdown; both serve the app meanwhile."""
+    port = free_port()
+    cli = launch("asgi_apps:asgi3", "--port", str(port), "--workers", "2")
+    assert wait_until(lambda: marker_lines(workdir).count("startup") == 2, 15), cli.output
+    with httpx.Client() as client:
+        for _ in range(20):
+            assert client.get(f"http://127.0.0.1:{port}/").status_code == 200
+    assert cli.stop() == 0
+    lines = (workdir / "marker.txt").read_text().splitlines()
+    started = {int(line.split()[1]) for line in lines if line.startswith("startup")}
+    stopped = {int(line.split()[1]) for line in lines if line.startswith("shutdown")}
+    assert len(started) == 2 and stopped == started and cli.process.pid not in started
+
+
 def test_sigterm_during_a_slow_startup_stops_gracefully(launch: Callable[..., Cli], workdir: Path) -> None:
     """A SIGTERM that comes while the lifespan startup is still running (as a supervisor's
     or systemd's may) is a graceful stop, as it is for a worker under --workers: the process
