@@ -60,6 +60,7 @@ class RunningServer:
         except BaseException as error:  # reported to the test thread
             self._error = error
             self._started.set()
+            self.loop.close()  # its descriptors are not left behind for later tests
             return
         self._started.set()
         try:
