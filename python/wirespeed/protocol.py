@@ -357,10 +357,6 @@ class HttpProtocol(asyncio.Protocol):
 
     def _handle(self, request: Request, result: Any) -> None:
         """Answer `request` with what dispatch returned, driving an async handler's coroutine."""
-        if result is ANSWERED:  # written already, as it was made (by an ASGI app)
-            if self.phase >= CLOSING:
-                self._flush()  # nothing is left to write: this ends the connection
-            return
         if result.__class__ is CoroutineType:
             # An async handler: drive it here; only if it really suspends does it get a Task.
             try:
@@ -372,6 +368,10 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 self._active = self.loop.create_task(self._finish_async(request, result, yielded))
                 return
+        elif result is ANSWERED:  # written already, as it was made (by an ASGI app)
+            if self.phase >= CLOSING:
+                self._flush()  # nothing is left to write: this ends the connection
+            return
         self.respond(request, result)
 
     def respond(self, request: Request, result: Any, settled: bool = False) -> None:
