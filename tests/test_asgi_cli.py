@@ -281,22 +281,14 @@ def test_factory_builds_the_app(launch: Callable[..., Cli], workdir: Path) -> No
     assert marker_lines(workdir) == ["factory called", "startup", "shutdown"]
 
 
-def test_factory_without_the_flag_is_served_as_an_app_and_fails_each_request(
-    launch: Callable[..., Cli], workdir: Path
-) -> None:
-    """Without --factory, a function of no arguments is taken for an ASGI 3 app: the server
-    starts, says the lifespan call failed, and answers every request with a 500 whose log
-    names the TypeError of calling it with (scope, receive, send)."""
-    port = free_port()
-    cli = launch("asgi_apps:create_app", "--port", str(port))
-    cli.wait_serving()
-    type_error = "TypeError: create_app() takes 0 positional arguments but 3 were given"
-    assert f"the app does not support the ASGI lifespan protocol ({type_error})" in cli.output
-    response = httpx.get(f"http://127.0.0.1:{port}/")
-    assert response.status_code == 500
-    assert cli.stop() == 0
-    assert "ASGI app raised before its response to GET /" in cli.output
-    assert type_error in cli.output
+def test_factory_without_the_flag_is_refused_with_a_hint(workdir: Path) -> None:
+    """Without --factory, a function of no arguments cannot be an ASGI app (it would fail on
+    every request): the command refuses it in one line that names --factory."""
+    result = run_cli(workdir, "asgi_apps:create_app", "--port", str(free_port()))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "wirespeed: error: create_app takes no arguments, so it is not an ASGI app: if it builds one, add --factory"
+    ]
     assert marker_lines(workdir) == []  # never called as a factory
 
 

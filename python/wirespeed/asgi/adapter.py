@@ -1,8 +1,8 @@
 """An ASGI application in the place of a native App: what the server and the protocol call.
 
 Strategy: this module owns the adapter that makes an ASGI app look to the server like any app
-it serves: `dispatch(request)` (an `Exchange`'s coroutine, driven by the protocol like an
-async handler's), `failure_response`, `configure`, and the startup and shutdown hooks (the
+it serves: `dispatch(request)` (what an `Exchange` answers with, or a coroutine that waits for
+it, driven by the protocol like an async handler's), `failure_response`, `configure`, and the startup and shutdown hooks (the
 lifespan protocol, then the app Tasks still running at shutdown). It also tells the kinds of
 app apart (`detect_interface`) and wraps an ASGI 2 app as an ASGI 3 one. Nothing here reads
 bytes or writes them.
@@ -77,7 +77,7 @@ class AsgiAdapter:
         return Exchange(self, request).start()
 
     def failure_response(self, request: Request, error: Exception) -> Response:
-        """`Exchange.run` answers the app's failures itself; this is a failure of the server."""
+        """`Exchange.start` answers the app's failures itself; this is a failure of the server."""
         logger.error("ASGI request cycle for %s %s failed", request.method, request.target, exc_info=error)
         return internal_error_response()
 
@@ -116,14 +116,17 @@ def detect_interface(app: Any) -> str:
     if inspect.iscoroutinefunction(call):
         return "asgi"
     try:
-        parameters = [
-            p
-            for p in inspect.signature(call).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
+        signature = inspect.signature(call)
     except (TypeError, ValueError):
         return "asgi"
-    return "asgi2" if len(parameters) == 1 else "asgi"
+    parameters = [p for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_more = any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values())
+    if not parameters and not takes_more:
+        # Called with (scope, receive, send) it could only fail, on every request: most likely
+        # a function that builds the app.
+        name = getattr(app, "__name__", type(app).__name__)
+        raise TypeError(f"{name} takes no arguments, so it is not an ASGI app: if it builds one, add --factory")
+    return "asgi2" if len(parameters) == 1 and not takes_more else "asgi"
 
 
 def asgi2_as_asgi3(app: Callable[[dict[str, Any]], Any]) -> AsgiApp:
