@@ -15,11 +15,9 @@ import logging
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-
 from conftest import RunningServer
 from http_wire import Connection
 from wirespeed import Config

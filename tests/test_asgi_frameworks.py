@@ -27,7 +27,14 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_apps import ALLOWED_ORIGIN, LARGE_TEXT, STREAM_PIECES, Probe, fastapi_app, starlette_app
+from asgi_apps import (
+    ALLOWED_ORIGIN,
+    LARGE_TEXT,
+    STREAM_PIECES,
+    Probe,
+    fastapi_app,
+    starlette_app,
+)
 from http_wire import Connection, exchange
 
 ServerFor = Callable[..., Any]

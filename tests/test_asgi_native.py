@@ -13,10 +13,9 @@ import asyncio
 from typing import Any
 
 import pytest
+from conftest import HAVE_RUST
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from conftest import HAVE_RUST
 from mock_transport import connect
 from wirespeed import Config
 from wirespeed.asgi import serving_app

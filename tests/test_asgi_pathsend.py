@@ -14,9 +14,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from http_wire import Connection
-from processes import STRACE, WRITE_CALLS, child_pid, free_port, start_cli, stop_cli, traced_bytes
+from processes import (
+    STRACE,
+    WRITE_CALLS,
+    child_pid,
+    free_port,
+    start_cli,
+    stop_cli,
+    traced_bytes,
+)
 
 SIZE = 3 * 1024 * 1024
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import RunningServer
 from http_wire import Connection
 from mock_transport import connect
@@ -155,7 +154,7 @@ def test_a_large_and_a_chunked_body_come_as_they_arrive(server_for: Callable[...
     assert len(events) > 1
     assert all(event["more_body"] for event in events[:-1]) and not events[-1]["more_body"]
     assert b"".join(event["body"] for event in events) == payload
-    assert [event["body"] for event in app.events[1]][0] == b"abc"
+    assert app.events[1][0]["body"] == b"abc"
     assert b"".join(event["body"] for event in app.events[1]) == b"abcde"
 
 

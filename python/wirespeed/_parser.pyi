@@ -4,7 +4,7 @@ The event contract is described in `wirespeed.parser`.
 """
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol, overload
+from typing import Any, Protocol, overload
 
 from .errors import ParseError
 
@@ -59,3 +59,11 @@ class RequestParser:
     @property
     def limits(self) -> dict[str, int]:
         """The five limits this parser enforces."""
+
+def asgi_scope(
+    base: dict[str, Any], request: tuple[Any, ...], root_path: str, state: dict[str, Any], extensions: dict[str, Any]
+) -> dict[str, Any]:
+    """The HTTP scope of a request for the ASGI mode (see wirespeed.asgi.exchange)."""
+
+def read_start(message: Any) -> tuple[int, bytes, int | None, bool, bool] | None:
+    """An http.response.start message checked, or None for the Python twin to take."""

@@ -222,13 +222,18 @@ async def _run_hooks(hooks: list[Callable[[], Any]]) -> None:
             await result
 
 
-async def serve(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> None:
-    """Serve `app` (a wirespeed App or an ASGI app) until SIGINT/SIGTERM (when run in the main thread) or cancellation. Always
-    in this process: `workers` > 1 needs `run` (the wirespeed command, `App.run`)."""
+def _settled(config: Config | None, settings: dict[str, Any]) -> Config:
+    """`config` (or the defaults) with `settings` (Config fields) applied."""
     if config is None:
-        config = Config(**settings)
-    elif settings:
-        config = config.replace(**settings)
+        return Config(**settings)
+    return config.replace(**settings) if settings else config
+
+
+async def serve(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> None:
+    """Serve `app` (a wirespeed App or an ASGI app) until SIGINT/SIGTERM (when run in the main
+    thread) or cancellation. Always in this process: `workers` > 1 needs `run` (the wirespeed
+    command, `App.run`)."""
+    config = _settled(config, settings)
     if config.workers > 1:
         raise ValueError("workers > 1 needs run() (the wirespeed command or App.run), not serve()")
     server = Server(app, config)
@@ -255,12 +260,10 @@ async def serve(app: App | AsgiApp, config: Config | None = None, **settings: An
 
 
 def run(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> None:
-    """Serve `app` (a wirespeed App or an ASGI app) on a new event loop until SIGINT/SIGTERM; with `config.workers` > 1, from
-    that many pre-forked worker processes under a supervisor (see `workers`)."""
-    if config is None:
-        config = Config(**settings)
-    elif settings:
-        config = config.replace(**settings)
+    """Serve `app` (a wirespeed App or an ASGI app) on a new event loop until SIGINT/SIGTERM;
+    with `config.workers` > 1, from that many pre-forked worker processes under a supervisor
+    (see `workers`). `settings` are Config fields."""
+    config = _settled(config, settings)
     if config.workers > 1:
         from .workers import supervise
 

@@ -38,8 +38,9 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from .app import App
-from .config import Config
+from .asgi.adapter import AsgiApp
 from .asgi.lifespan import STARTUP_FAILED, LifespanFailure
+from .config import Config
 from .server import Server, new_event_loop
 
 logger = logging.getLogger("wirespeed.workers")
@@ -91,7 +92,7 @@ class _Worker:
     restart_at: float | None = None
 
 
-def supervise(app: App, config: Config, *, reuse_port: bool | None = None) -> None:
+def supervise(app: App | AsgiApp, config: Config, *, reuse_port: bool | None = None) -> None:
     """Serve `app` from `config.workers` worker processes until SIGINT/SIGTERM.
 
     reuse_port: share the port with SO_REUSEPORT (None: where the kernel balances it, Linux)
@@ -111,7 +112,7 @@ def supervise(app: App, config: Config, *, reuse_port: bool | None = None) -> No
 class Supervisor:
     """The parent of the worker processes. `run()` returns when every worker has exited."""
 
-    def __init__(self, app: App, config: Config, *, reuse_port: bool) -> None:
+    def __init__(self, app: App | AsgiApp, config: Config, *, reuse_port: bool) -> None:
         self.app = app
         self.config = config
         self.reuse_port = reuse_port
@@ -345,7 +346,7 @@ class Supervisor:
 
 
 async def _serve_worker(
-    app: App, config: Config, sock: socket.socket, mask: Iterable[int], supervisor: int
+    app: App | AsgiApp, config: Config, sock: socket.socket, mask: Iterable[int], supervisor: int
 ) -> None:
     """`server.serve` for a worker, but any number of SIGTERMs is one graceful stop: forcing is
     the supervisor's SIGKILL, so a SIGTERM sent to the whole process group (or cgroup), which

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("wirespeed.error")
 
 AsgiApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
-INTERFACES = ("auto", "native", "asgi")
 
 
 class AsgiAdapter:
@@ -110,9 +109,9 @@ def detect_interface(app: Any) -> str:
         # A class called with the scope, whose instance takes (receive, send): ASGI 2,
         # unless its instances are themselves awaitable (called with all three).
         return "asgi" if hasattr(app, "__await__") else "asgi2"
-    call = app if inspect.isfunction(app) or inspect.ismethod(app) else getattr(app, "__call__", None)
-    if call is None:
+    if not callable(app):
         raise TypeError(f"{type(app).__name__} is neither a wirespeed.App nor an ASGI app")
+    call = app if inspect.isfunction(app) or inspect.ismethod(app) else app.__call__  # bound: no self
     if inspect.iscoroutinefunction(call):
         return "asgi"
     try:
@@ -145,9 +144,7 @@ def serving_app(app: Any, config: Config) -> App | AsgiAdapter:
     `config.interface` names the kind, or "auto" tells it from the object."""
     if isinstance(app, AsgiAdapter):
         return app
-    interface = config.interface
-    if interface not in INTERFACES:
-        raise ValueError(f"unknown interface {interface!r}: use auto, native or asgi")
+    interface = config.interface  # one of auto, native, asgi (Config checks it)
     kind = detect_interface(app)
     if interface == "native" and kind != "native":
         raise TypeError(f"interface native needs a wirespeed.App, not {type(app).__name__}")

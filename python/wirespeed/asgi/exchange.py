@@ -47,7 +47,13 @@ from ..connection_state import CLOSED, READ_ENDED
 from ..errors import HTTPError
 from ..protocol import resume_coroutine
 from ..request import origin_path as _origin_path
-from ..response import ANSWERED, FileResponse, Response, error_response, internal_error_response
+from ..response import (
+    ANSWERED,
+    FileResponse,
+    Response,
+    error_response,
+    internal_error_response,
+)
 from ..senders import drain
 from ..sendfile import ClientGone
 from ..writer import CHUNKED, LAST_CHUNK, NO_BODY_STATUSES, chunk, content_length
@@ -56,7 +62,7 @@ from .head import InvalidHead, encode_trailers, read_start
 try:
     from .._parser import asgi_scope as native_scope
 except ImportError:  # the extension is not built: Exchange.scope_py
-    native_scope = None
+    native_scope = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from ..protocol import HttpProtocol
@@ -84,7 +90,7 @@ class ClientDisconnected(OSError):
 class AsgiResponse(Response):
     """A complete answer an app gave in one piece: its checked head lines and its body."""
 
-    __slots__ = ("declared_length",)
+    __slots__ = ("_declared_length",)
 
     def __init__(self, status: int, lines: bytes, body: bytes, declared_length: int) -> None:
         self.status = status
@@ -93,8 +99,12 @@ class AsgiResponse(Response):
         self.content_type = None
         self._head_extra = lines
         self._fixed_lines = None
-        # The length the head states: the body's, or for HEAD the one the app declared.
-        self.declared_length = declared_length
+        self._declared_length = declared_length
+
+    @property
+    def declared_length(self) -> int:
+        """The length the head states: the body's, or for HEAD the one the app declared."""
+        return self._declared_length
 
 
 class Exchange:
@@ -102,24 +112,35 @@ class Exchange:
 
     __slots__ = (
         "adapter",
-        "request",
-        "connection",
-        "state",
-        "status",
-        "lines",
-        "length",
-        "close",
-        "trailers",
-        "result",
-        "sent",
-        "chunked",
-        "sending",
         "body_done",
         "body_error",
+        "chunked",
+        "close",
+        "connection",
         "done",
-        "waiter",
+        "length",
+        "lines",
         "lost",
+        "request",
+        "result",
+        "sending",
+        "sent",
+        "state",
+        "status",
+        "trailers",
+        "waiter",
     )
+
+    # Set as the exchange goes (see __init__), so declared here.
+    status: int
+    lines: bytes
+    length: int | None
+    close: bool
+    trailers: bool
+    result: Any
+    sent: int
+    chunked: bool
+    sending: bool
 
     def __init__(self, adapter: AsgiAdapter, request: Request) -> None:
         self.adapter = adapter
@@ -156,7 +177,7 @@ class Exchange:
             if self.state == COMPLETE:  # the common case: answered, and returned
                 return self.result
             return self.outcome(None)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - whatever the app raised is answered by outcome
             return self.outcome(error)
         # The app waits for something: it goes on in a Task of its own, and the protocol
         # waits only for its answer (which it may have completed already).
@@ -184,7 +205,7 @@ class Exchange:
         except asyncio.CancelledError:
             self.outcome(asyncio.CancelledError("the app was cancelled"), cancelled=True)
             raise
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - whatever the app raised is answered by outcome
             self.outcome(error)
         else:
             self.outcome(None)
@@ -211,7 +232,8 @@ class Exchange:
                 error = RuntimeError("the app returned before its response was complete")
             # Part of the answer is written: only closing the connection is left (logged there,
             # as an error unless the client itself went away).
-            self.connection.sending_failed(request, ClientGone(str(error)) if self._quiet(error) or cancelled else error)
+            quiet = cancelled or self._quiet(error) or not isinstance(error, Exception)
+            self.connection.sending_failed(request, ClientGone(str(error)) if quiet else error)  # type: ignore[arg-type]
             self.result = ANSWERED
         elif self.body_error is not None or self.lost or self.connection.phase == CLOSED:
             body_error = self.body_error

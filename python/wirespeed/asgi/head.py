@@ -20,7 +20,7 @@ from typing import Any
 try:
     from .._parser import read_start as native_read_start
 except ImportError:  # the extension is not built: the rules below in Python
-    native_read_start = None
+    native_read_start = None  # type: ignore[assignment]
 
 # tchar (RFC 9110 §5.6.2)
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -161,4 +161,4 @@ def _content_length(value: bytes, earlier: int | None) -> int:
     return length
 
 
-__all__ = ["CONNECTION", "CONTENT_LENGTH", "InvalidHead", "TRANSFER_ENCODING", "encode_headers", "encode_trailers", "read_start", "read_start_py"]
+__all__ = ["CONNECTION", "CONTENT_LENGTH", "TRANSFER_ENCODING", "InvalidHead", "encode_headers", "encode_trailers", "read_start", "read_start_py"]

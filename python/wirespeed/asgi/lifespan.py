@@ -98,7 +98,7 @@ class Lifespan:
         scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": self.state}
         try:
             await self.app(scope, self._receive, self._send)
-        except BaseException as error:  # noqa: BLE001 - reported as the mode says, never raised
+        except BaseException as error:
             answered = self._started
             if not answered and self.mode == "auto":
                 logger.info("the app does not support the ASGI lifespan protocol (%s: %s)", type(error).__name__, error)
