@@ -171,7 +171,7 @@ redbot: setup $(REDBOT_VENV)/bin/python
 FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ_EXAMPLES      ?= 20000
-FUZZ_TARGETS       ?= feed scanners
+FUZZ_TARGETS       ?= feed scanners ws_frames
 FUZZ_SANITIZER     ?= none
 FUZZ_CPU           ?= 1
 FUZZ_PIN           := $(shell command -v taskset >/dev/null 2>&1 && [ "$$(nproc)" -gt $(FUZZ_CPU) ] && echo taskset -c $(FUZZ_CPU))

@@ -4,6 +4,7 @@
 //! machine) drives `head` (request heads, on top of httparse), `request_line` and `fields`
 //! (our strict scanners), `head_progress` (which spares parsing a trickling head again),
 //! `framing` (bodies) and `error` (what is rejected, with its status).
+//! `ws_frames` reads and writes WebSocket frames (RFC 6455) and reassembles their messages.
 //! `asgi` holds what the ASGI server mode needs of bytes (a target split for a scope, the checks
 //! of an app's response head).
 //! `python` and `python_asgi` are the only modules that touch Python; they are built with the
@@ -28,6 +29,7 @@ mod python;
 #[cfg(feature = "python")]
 mod python_asgi;
 pub mod request_line;
+pub mod ws_frames;
 
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,8 @@ its own, prefixed with the configuration bytes the target reads first:
             encoding of feed.rs can express them), then four piece lengths
   scanners  1 byte (max_target_length and max_fields); each input is written whole and from
             its second line on, so the field-section scanner sees field lines first
+  ws_frames 3 bytes (settings, two split points) before a stream of WebSocket client frames
+            built here: messages whole and fragmented, control frames, and bad frames
 
 Usage (with the project's venv): .venv/bin/python rust/fuzz/seed_corpus.py [--target feed] [DIR]
 DIR defaults to target/fuzz-corpus/<target> (git-ignored, as all of target/ is).
@@ -82,14 +84,47 @@ def scanner_seeds() -> Iterator[bytes]:
             yield b"\x13" + fields
 
 
+def _client_frame(first: int, payload: bytes) -> bytes:
+    """A client's frame (RFC 6455 §5.2): masked, its length in the fewest bytes."""
+    key = b"\x37\xfa\x21\x3d"
+    size = len(payload)
+    if size < 126:
+        length = bytes([0x80 | size])
+    elif size <= 0xFFFF:
+        length = bytes([0x80 | 126]) + size.to_bytes(2, "big")
+    else:
+        length = bytes([0x80 | 127]) + size.to_bytes(8, "big")
+    return bytes([first]) + length + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+def ws_frames_seeds() -> Iterator[bytes]:
+    """Sequences of client frames: messages whole and in fragments, control frames between
+    them, and the faults of the cargo test table (settings byte, two split points, bytes)."""
+    streams = [
+        _client_frame(0x81, b"Hello"),
+        _client_frame(0x82, bytes(range(200))),
+        _client_frame(0x01, b"Hel") + _client_frame(0x89, b"ping") + _client_frame(0x80, b"lo"),
+        _client_frame(0x01, "€".encode()[:1]) + _client_frame(0x80, "€".encode()[1:]),
+        _client_frame(0x88, b"\x03\xe8bye"),
+        _client_frame(0x8A, b"") + _client_frame(0x88, b""),
+        _client_frame(0xC1, b"deflated?"),
+        _client_frame(0x81, b"ok\xc0"),
+        _client_frame(0x82, bytes(70000))[:200],
+        b"\x81\x05Hello",  # unmasked
+        b"\x82\xfe\x00\x7d" + bytes(4 + 125),  # a non-minimal length
+    ]
+    for i, stream in enumerate(streams):
+        yield bytes([i % 16, 3 + i, 17 + 2 * i]) + stream
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", choices=["feed", "scanners"], default="feed")
+    parser.add_argument("--target", choices=["feed", "scanners", "ws_frames"], default="feed")
     parser.add_argument("corpus", nargs="?", type=Path, help="directory to write (default target/fuzz-corpus/<target>)")
     args = parser.parse_args()
     corpus: Path = args.corpus or ROOT / "target" / "fuzz-corpus" / args.target
     corpus.mkdir(parents=True, exist_ok=True)
-    seeds = feed_seeds() if args.target == "feed" else scanner_seeds()
+    seeds = {"feed": feed_seeds, "scanners": scanner_seeds, "ws_frames": ws_frames_seeds}[args.target]()
     written = 0
     for seed in seeds:
         path = corpus / hashlib.sha1(seed).hexdigest()
