@@ -427,3 +427,44 @@ def test_an_app_that_hangs_past_a_disconnect_hears_of_it_and_harms_no_one(backen
     # The shutdown waited its timeout for the hung app, then cancelled it.
     assert HUNG.get("cancelled") is True
     assert stopped < 5
+
+
+def test_a_client_gone_mid_stream_is_not_an_error_of_the_app(backend: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A client that resets while a Starlette StreamingResponse runs: Starlette turns the
+    ClientDisconnected of send() into its own exception, which ends the app. That is the
+    client's doing: logged at debug, never as an error with a traceback."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse, StreamingResponse
+    from starlette.routing import Route
+
+    async def ok(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("ok GET")
+
+    async def stream(request: Any) -> StreamingResponse:
+        async def pieces() -> Any:
+            for _ in range(1000):
+                yield b"x" * 1000
+                await asyncio.sleep(0.001)
+
+        return StreamingResponse(pieces())
+
+    app = Starlette(routes=[Route("/s", stream), Route("/ok", ok)])
+    caplog.set_level(logging.DEBUG, logger="wirespeed")
+    config = Config(parser=backend, port=0, shutdown_timeout=1.0)  # type: ignore[arg-type]
+    server = RunningServer(app, config).start()
+    try:
+        for _ in range(5):
+            sock = socket.create_connection(("127.0.0.1", server.port))
+            sock.sendall(request("/s"))
+            assert sock.recv(2000).startswith(b"HTTP/1.1 200 OK")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.close()
+        deadline = time.monotonic() + 2
+        while server.server.app.tasks and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.01)
+        assert not server.server.app.tasks  # type: ignore[union-attr]
+        assert_served(server)
+    finally:
+        server.stop()
+    assert error_lines(caplog) == []
+    assert any("left during GET /s" in record.getMessage() for record in caplog.records)

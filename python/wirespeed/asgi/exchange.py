@@ -232,7 +232,9 @@ class Exchange:
                 error = RuntimeError("the app returned before its response was complete")
             # Part of the answer is written: only closing the connection is left (logged there,
             # as an error unless the client itself went away).
-            quiet = cancelled or self._quiet(error) or not isinstance(error, Exception)
+            # An app that fails once its client has gone (Starlette turns ClientDisconnected
+            # into its own ClientDisconnect) fails because of it: not an error of the app.
+            quiet = cancelled or self._quiet(error) or not isinstance(error, Exception) or self.connection.phase == CLOSED
             self.connection.sending_failed(request, ClientGone(str(error)) if quiet else error)  # type: ignore[arg-type]
             self.result = ANSWERED
         elif self.body_error is not None or self.lost or self.connection.phase == CLOSED:
