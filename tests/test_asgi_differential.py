@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.metadata
 import re
 import socket
 import struct
@@ -393,8 +394,16 @@ def compare(servers: Servers, backend: str, case: Row, row_id: str, root_path: s
     assert unexplained(row_id, differences(reference, observed)) == NONE_UNEXPLAINED
 
 
+# uvicorn before 0.55 (the newest on Python 3.10) kept the whitespace after a header value,
+# which RFC 9110 §5.5 says is no part of it; this row then compares with a reference that is
+# itself wrong. wirespeed's own stripping is in the parser case table.
+UVICORN_KEEPS_TRAILING_WHITESPACE = tuple(int(part) for part in importlib.metadata.version("uvicorn").split(".")[:2]) < (0, 55)
+
+
 @pytest.mark.parametrize("case", ROWS)
 def test_row_matches_uvicorn(case: Row, backend: str, servers: Servers) -> None:
+    if row_id_of(case) == "header-whitespace" and UVICORN_KEEPS_TRAILING_WHITESPACE:
+        pytest.skip("uvicorn < 0.55 keeps the whitespace after a header value (RFC 9110 §5.5)")
     compare(servers, backend, case, row_id_of(case))
 
 

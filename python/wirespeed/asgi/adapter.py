@@ -81,7 +81,9 @@ class AsgiAdapter:
         return internal_error_response()
 
     def start_task(self, coro: Coroutine[Any, Any, None], context: contextvars.Context) -> None:
-        task = asyncio.get_running_loop().create_task(coro, context=context)
+        # Made inside `context`, the Task runs in a copy of it: what the app's first step set
+        # there carries on. (create_task's own `context=` argument needs Python 3.11.)
+        task = context.run(asyncio.get_running_loop().create_task, coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
