@@ -95,6 +95,13 @@ class RequestHeaderFieldsTooLarge(HTTPError):
     status = 431
 
 
+class UpgradeRequired(HTTPError):
+    """426: the client must switch to another protocol version, which `headers` name (a
+    WebSocket handshake of a version other than 13 gets `Sec-WebSocket-Version: 13`)."""
+
+    status = 426
+
+
 class InternalServerError(HTTPError):
     status = 500
 
