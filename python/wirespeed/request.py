@@ -214,20 +214,12 @@ class BodyStream:
             self._waiter = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        self._start_reading()
         while True:
-            if self._chunks:
-                chunks, self._chunks = self._chunks, []
-                self.buffered = 0
-                self._protocol.body_drained()
-                for data in chunks:
-                    yield data
-                continue
-            if self._error is not None:
-                raise self._error
-            if self._done:
+            data, more = await self.read_some()
+            if data:
+                yield data
+            if not more:
                 return
-            await self._wait()
 
     async def read_all(self) -> bytes:
         return b"".join([data async for data in self])
@@ -235,7 +227,7 @@ class BodyStream:
     async def read_some(self) -> tuple[bytes, bool]:
         """Everything that has arrived and not been read, as one piece, once there is any,
         and whether more is to come: (b"", False) at the end. Raises what broke the body off.
-        This is an ASGI app's `receive()`: one piece per call rather than an iterator."""
+        Iterating the stream and an ASGI app's `receive()` both read through it."""
         self._start_reading()
         while True:
             chunks = self._chunks

@@ -120,7 +120,6 @@ class Exchange:
         "done",
         "length",
         "lines",
-        "lost",
         "request",
         "result",
         "sending",
@@ -159,7 +158,6 @@ class Exchange:
         self.body_error: BaseException | None = None  # why the request body broke off
         self.done: asyncio.Future[None] | None = None  # `answer()` waits on it
         self.waiter: asyncio.Future[None] | None = None  # `receive()` waits on it for the end
-        self.lost = False
 
     # -- the protocol's side
     def start(self) -> Any:
@@ -211,8 +209,7 @@ class Exchange:
             self.outcome(None)
 
     def lose(self) -> None:
-        """The connection is gone: wake whatever waits on it."""
-        self.lost = True
+        """The connection is gone (its phase is CLOSED): wake whatever waits on it."""
         self._wake()
 
     def outcome(self, error: BaseException | None, cancelled: bool = False) -> Any:
@@ -237,7 +234,7 @@ class Exchange:
             quiet = cancelled or self._quiet(error) or not isinstance(error, Exception) or self.connection.phase == CLOSED
             self.connection.sending_failed(request, ClientGone(str(error)) if quiet else error)  # type: ignore[arg-type]
             self.result = ANSWERED
-        elif self.body_error is not None or self.lost or self.connection.phase == CLOSED:
+        elif self.body_error is not None or self.connection.phase == CLOSED:
             body_error = self.body_error
             self.result = error_response(body_error) if isinstance(body_error, HTTPError) else ANSWERED
             if error is not None and not self._quiet(error):
@@ -321,7 +318,7 @@ class Exchange:
                 self.body_done = True
                 return {"type": "http.request", "body": body, "more_body": False}
             stream = request.body_stream
-            if stream is not None and not self.lost:
+            if stream is not None and self.connection.phase != CLOSED:
                 try:
                     data, more = await stream.read_some()
                 except HTTPError as error:  # malformed, over a limit, late: the server answers it
@@ -341,7 +338,7 @@ class Exchange:
         # answer still goes out then, but a client that has stopped sending is taken to have
         # given up, as nginx takes it).
         connection = self.connection
-        if self.state != COMPLETE and not self.lost and connection.phase != CLOSED and not connection.flow & READ_ENDED:
+        if self.state != COMPLETE and connection.phase != CLOSED and not connection.flow & READ_ENDED:
             waiter = self.waiter = connection.loop.create_future()
             connection.end_waiter = waiter
             try:

@@ -39,15 +39,6 @@ class InvalidHead(ValueError):
     """The app's `http.response.start` cannot be put on the wire as it is."""
 
 
-# header list -> (lines, Content-Length, close): the encoding of the lists an app sends again
-# and again (a constant list, or one built the same way for each answer), kept so that each
-# is checked and joined once. Keyed by the list as a tuple of its pairs (lists of lists are
-# unhashable and are encoded every time); bounded, and small lists only.
-_ENCODED: dict[tuple[Any, ...], tuple[bytes, int | None, bool]] = {}
-_ENCODED_MAX = 512
-_ENCODED_MAX_FIELDS = 16
-
-
 def read_start(message: Any) -> tuple[int, bytes, int | None, bool, bool]:
     """An `http.response.start` message, checked: (status, the header lines, the app's
     Content-Length or None, whether it said `Connection: close`, whether it announced
@@ -69,19 +60,8 @@ def read_start_py(message: Any) -> tuple[int, bytes, int | None, bool, bool]:
     status = message["status"]
     if status.__class__ is not int or not 200 <= status <= 599:
         _refuse_status(status)
-    headers = message.get("headers", ())
-    try:
-        key = tuple(headers)
-        encoded = _ENCODED.get(key)
-    except TypeError:  # unhashable pairs (lists)
-        key = None
-        encoded = None
-    if encoded is None:
-        encoded = encode_headers(headers)
-        if key is not None and len(_ENCODED) < _ENCODED_MAX and len(key) <= _ENCODED_MAX_FIELDS:
-            _ENCODED[key] = encoded
-    trailers = message.get("trailers", False)
-    return status, encoded[0], encoded[1], encoded[2], trailers is True or bool(trailers)
+    lines, length, close = encode_headers(message.get("headers", ()))
+    return status, lines, length, close, bool(message.get("trailers", False))
 
 
 def _refuse_status(status: Any) -> None:
