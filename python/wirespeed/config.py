@@ -19,6 +19,7 @@ ParserName = Literal["auto", "rust", "httptools"]
 InterfaceName = Literal["auto", "native", "asgi"]
 LifespanMode = Literal["auto", "on", "off"]
 LoopName = Literal["auto", "uvloop", "asyncio"]
+WebSocketMode = Literal["auto", "on", "off"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,29 @@ class Config:
     # 0 turns ranges off (Accept-Ranges: none).
     max_ranges: int = 200
 
+    # WebSockets (RFC 6455). "on" answers every `Upgrade: websocket` request as a handshake
+    # (a route without a WebSocket handler declines it); "off" serves such requests as plain
+    # HTTP, Upgrade ignored (RFC 9110 §7.8); "auto" is on for ASGI apps and for a native App
+    # with at least one WebSocket route.
+    ws: WebSocketMode = "auto"
+    # A message larger than this (after decompression) ends the connection with 1009.
+    ws_max_message_size: int = 16 * 1024 * 1024
+    # A frame that announces a payload larger than this ends the connection with 1009, before
+    # any of its payload is read.
+    ws_max_frame_size: int = 16 * 1024 * 1024
+    # Outgoing bytes a WebSocket may have queued in the transport before `send` waits for the
+    # client to read (the transport's high-water mark).
+    ws_max_queued: int = 1024 * 1024
+    # permessage-deflate (RFC 7692): offered compression is accepted unless this is False.
+    ws_per_message_deflate: bool = True
+    # Server pings to keep an idle WebSocket alive and find a dead peer: one every
+    # ws_ping_interval seconds (0: never); no pong within ws_ping_timeout ends the connection.
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
+    # How long a closing handshake may take (our close sent, the client's awaited, or the
+    # client's answered and its TCP close awaited) before the connection is cut.
+    ws_close_timeout: float = 10.0
+
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
@@ -127,6 +151,14 @@ class Config:
             raise ValueError(f"unknown lifespan mode {self.lifespan!r}: use auto, on or off")
         if self.root_path and not self.root_path.startswith("/"):
             raise ValueError("root_path must start with /")
+        if self.ws not in ("auto", "on", "off"):
+            raise ValueError(f"unknown WebSocket mode {self.ws!r}: use auto, on or off")
+        for name in ("ws_max_message_size", "ws_max_frame_size", "ws_max_queued"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        for name in ("ws_ping_interval", "ws_ping_timeout", "ws_close_timeout"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
         if self.loop not in ("auto", "uvloop", "asyncio"):
             raise ValueError(f"unknown loop {self.loop!r}: use auto, uvloop or asyncio")
 

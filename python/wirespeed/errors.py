@@ -120,6 +120,47 @@ class HTTPVersionNotSupported(HTTPError):
     status = 505
 
 
+class WebSocketError(Exception):
+    """A fault on an open WebSocket: the connection is closed with `close_code` (RFC 6455
+    §7.4.1) and `reason`. The frame readers (Rust and Python) name faults by these codes."""
+
+    close_code: ClassVar[int] = 1011
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason
+        super().__init__(reason or f"close code {self.close_code}")
+
+
+class WebSocketProtocolError(WebSocketError):
+    """1002: a frame or message the protocol forbids (RFC 6455 §5)."""
+
+    close_code = 1002
+
+
+class WebSocketInvalidData(WebSocketError):
+    """1007: text that is not UTF-8, or a payload that does not inflate (RFC 6455 §8.1)."""
+
+    close_code = 1007
+
+
+class WebSocketMessageTooBig(WebSocketError):
+    """1009: a frame or message, after decompression, over the configured limit."""
+
+    close_code = 1009
+
+
+_WEBSOCKET_ERRORS: dict[int, type[WebSocketError]] = {
+    1002: WebSocketProtocolError,
+    1007: WebSocketInvalidData,
+    1009: WebSocketMessageTooBig,
+}
+
+
+def websocket_error(close_code: int, reason: str) -> WebSocketError:
+    """The exception for a fault a frame reader reports as (close code, reason)."""
+    return _WEBSOCKET_ERRORS.get(close_code, WebSocketError)(reason)
+
+
 class ParseError(HTTPError):
     """Malformed or over-limit request bytes. The connection is closed after the answer.
 
