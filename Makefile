@@ -80,8 +80,14 @@ clean:
 #                         asgi-plaintext, asgi-pipelined, fastapi-json. Only those three:
 #                         make bench SERVERS=wirespeed-asgi,uvicorn,granian \
 #                                    WORKLOADS=asgi-plaintext,asgi-pipelined,fastapi-json
+#                         WebSockets: ws-echo (32-byte text messages, 64 connections x 16 in flight)
+#                         and ws-1m (1 MiB binary messages) echoed by wirespeed, wirespeed-asgi,
+#                         uvicorn (--ws websockets) and granian (asgi), and by ws-limit (a uvloop TCP
+#                         echo of the same bytes, their reference), timed for 5 s each, the load from
+#                         benches/ws_load.py (its own CPU use reported). Only those:
+#                         make bench WORKLOADS=ws-echo,ws-1m SERVERS=wirespeed,wirespeed-asgi,uvicorn,granian
 #   make bench QUICK=1    one round of 3 s per workload
-#                         knobs: ROUNDS= DURATION= STATIC_DURATION= SERVERS=a,b WORKLOADS=a,b SERVER_CPUS=0
+#                         knobs: ROUNDS= DURATION= STATIC_DURATION= WS_DURATION= SERVERS=a,b WORKLOADS=a,b SERVER_CPUS=0
 #                         CLIENT_CPUS=1 WAIT_QUIET=60 (on a shared machine: wait up to 60 s in all for
 #                         other load to stop)
 #   make bench-memory     RSS growth with 10,000 idle keep-alive connections (wirespeed, uvicorn) and
@@ -100,6 +106,7 @@ clean:
 
 BENCH_FLAGS = $(if $(filter-out 0,$(QUICK)),--quick) $(if $(ROUNDS),--rounds $(ROUNDS)) \
 	$(if $(DURATION),--duration $(DURATION)) $(if $(STATIC_DURATION),--static-duration $(STATIC_DURATION)) \
+	$(if $(WS_DURATION),--ws-duration $(WS_DURATION)) \
 	$(if $(SERVERS),--servers $(SERVERS)) \
 	$(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS)) \
 	$(if $(CLIENT_CPUS),--client-cpus $(CLIENT_CPUS)) $(if $(WAIT_QUIET),--wait-quiet $(WAIT_QUIET))

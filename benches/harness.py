@@ -2,13 +2,15 @@
 
 This module owns: starting a server process pinned with `taskset -c` in its own session and
 stopping it (and only it), waiting for its port, reading its RSS, a minimal raw-socket HTTP/1.1
-client used to verify answers, and running wrk and parsing its report. It knows nothing about
-which servers or workloads exist (benches/serverdefs.py does).
+client used to verify answers, running wrk and parsing its report, and running the WebSocket
+load generator (benches/ws_load.py) and reading its JSON report. It knows nothing about which
+servers or workloads exist (benches/serverdefs.py does).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import resource
@@ -16,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -320,6 +323,9 @@ def build_request(method: str, path: str, port: int, body: bytes | None = None, 
 
 @dataclasses.dataclass
 class WrkResult:
+    """What one timed load run measured: wrk's report, or benches/ws_load.py's (then `requests`
+    counts echoed messages, and the fields after `timeouts` are filled in)."""
+
     requests: int
     seconds: float
     rps: float
@@ -330,10 +336,18 @@ class WrkResult:
     read_errors: int = 0
     write_errors: int = 0
     timeouts: int = 0
+    protocol_errors: int = 0  # ws_load: wrong echoes, broken frames, refused handshakes, lost connections
+    mib_per_s: float | None = None  # ws_load: payload MiB echoed per second
+    client_cpu: float | None = None  # ws_load: its own CPU seconds per second (1.0: its whole CPU)
+    server_cpu: float | None = None  # ws_load: the server's process group, measured over the timed run
+    other_cpu: float | None = None  # ws_load: every other process, the same way
+    first_error: str | None = None
 
     @property
     def errors(self) -> int:
-        return self.non2xx + self.connect_errors + self.read_errors + self.write_errors + self.timeouts
+        return (
+            self.non2xx + self.connect_errors + self.read_errors + self.write_errors + self.timeouts
+        ) + self.protocol_errors
 
     def error_text(self) -> str:
         parts = [
@@ -344,9 +358,12 @@ class WrkResult:
                 ("read", self.read_errors),
                 ("write", self.write_errors),
                 ("timeout", self.timeouts),
+                ("protocol", self.protocol_errors),
             )
             if value
         ]
+        if self.first_error:
+            parts.append(f"first: {self.first_error[:160]}")
         return ", ".join(parts)
 
 
@@ -432,6 +449,40 @@ def run_wrk(
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}): {' '.join(argv)}\n{output}")
     return parse_wrk(output), output
+
+
+def run_ws_load(port: int, cpus: str, args: Sequence[str], server_pgid: int | None, budget: float) -> WrkResult:
+    """Run benches/ws_load.py pinned to `cpus` against `port` (its run takes about `budget` s)."""
+    argv = ["taskset", "-c", cpus, sys.executable, str(BENCHES / "ws_load.py"), "--port", str(port), *args]
+    if server_pgid is not None:
+        argv += ["--server-pgid", str(server_pgid)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=budget + 60, check=False, cwd=BENCHES)
+    except subprocess.TimeoutExpired as error:
+        raise BenchError(f"ws_load did not finish: {' '.join(argv)}") from error
+    lines = done.stdout.strip().splitlines()
+    try:
+        report = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        report = {}
+    if done.returncode != 0 or not report.get("ok"):
+        detail = report.get("error") or (done.stderr.strip() or "no output")[-2000:]
+        raise BenchError(f"ws_load failed ({done.returncode}): {detail}")
+    errors = report["errors"]
+    return WrkResult(
+        requests=report["messages"],
+        seconds=report["seconds"],
+        rps=report["messages_per_s"],
+        p50_ms=None,
+        p99_ms=None,
+        connect_errors=errors.get("connect", 0),
+        protocol_errors=sum(count for kind, count in errors.items() if kind != "connect"),
+        mib_per_s=report["mib_per_s"],
+        client_cpu=report["client_cpu"],
+        server_cpu=report.get("server_cpu"),
+        other_cpu=report.get("other_cpu"),
+        first_error=report.get("first_error"),
+    )
 
 
 def command_version(argv: Sequence[str]) -> str:

@@ -20,7 +20,20 @@ uvicorn and granian (`--interface asgi`). Their targets (wirespeed-asgi against 
 granian) are printed apart from DESIGN.md's. A wirespeed without the ASGI mode makes
 wirespeed-asgi "skipped" with the reason, not a failure.
 
-    python benches/run.py [--quick] [--rounds N] [--duration S] [--static-duration S]
+The WebSocket workloads (ws-echo: 32-byte text messages, 64 connections x 16 in flight; ws-1m:
+1 MiB binary messages) echo messages at /ws: wirespeed with its native app, wirespeed-asgi,
+uvicorn (--ws websockets) and granian (--interface asgi) with the ASGI app. They are driven by
+benches/ws_load.py instead of wrk (warm-up and timed run on the same connections), which also
+reports its own CPU use: a client near 100 % of its CPU sets the pace, and the table says so.
+ws-limit, a uvloop TCP echo of the same client bytes without any WebSocket, is their reference
+(the ws-1m target is held against it); it joins the run whenever a ws-* workload does. They
+are timed for --ws-duration seconds (at most --duration), after a --warmup on the same
+connections. With ws-1m, the run also times a plain 1 MiB memcpy on the client CPU, for scale. A server
+that cannot serve WebSockets here (uvicorn without the websockets package, a wirespeed without
+WebSocket support) is skipped on them with the reason; one that fails them is treated as on
+any other workload.
+
+    python benches/run.py [--quick] [--rounds N] [--duration S] [--static-duration S] [--ws-duration S]
                           [--servers a,b] [--workloads a,b] [--server-cpus 0] [--client-cpus 1]
                           [--out DIR]
 
@@ -59,6 +72,7 @@ from harness import (
     pin_self,
     process_cpu,
     run_wrk,
+    run_ws_load,
 )
 from serverdefs import (
     ASGI,
@@ -68,15 +82,18 @@ from serverdefs import (
     SERVERS,
     STATIC,
     WORKLOADS,
+    WS,
     ServerDef,
     verify,
     write_static_tree,
 )
 
-FATAL_SERVERS = ("wirespeed", "nginx")
+FATAL_SERVERS = ("wirespeed", "nginx", "ws-limit")
 # Fatal when it fails; skipped with a note when it is unavailable (a wirespeed without its ASGI mode).
 FATAL_WHEN_AVAILABLE = ("wirespeed-asgi",)
 NOISE_CPU = 0.05  # other processes using more than this share of a CPU make a timed run suspect
+# ws_load using this much of its CPU sets the pace itself: the server's figure is a lower bound.
+CLIENT_BOUND = 0.9
 
 
 @dataclasses.dataclass
@@ -84,6 +101,7 @@ class Settings:
     rounds: int
     duration: float
     static_duration: float
+    ws_duration: float
     warmup: float
     connections: int
     server_cpus: str
@@ -122,6 +140,12 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         default=4.0,
         help="seconds per static workload, at most --duration (default 4)",
     )
+    parser.add_argument(
+        "--ws-duration",
+        type=float,
+        default=5.0,
+        help="seconds per WebSocket workload, at most --duration (default 5)",
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up after each start (default 1)")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     parser.add_argument("--servers", default=",".join(SERVERS), help=f"comma list from {','.join(SERVERS)}")
@@ -154,14 +178,17 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     for name in workloads:
         if name not in WORKLOADS:
             parser.error(f"unknown workload {name!r}; choose from {', '.join(WORKLOADS)}")
+    if WS & set(workloads) and "ws-limit" not in servers:
+        servers.append("ws-limit")  # the reference of the WebSocket workloads is measured with them
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 2)
     duration = args.duration if args.duration is not None else (3.0 if args.quick else 10.0)
-    if rounds < 1 or duration < 1 or args.static_duration < 1:
-        parser.error("--rounds, --duration and --static-duration must be at least 1")
+    if rounds < 1 or duration < 1 or args.static_duration < 1 or args.ws_duration < 1:
+        parser.error("--rounds, --duration, --static-duration and --ws-duration must be at least 1")
     return Settings(
         rounds,
         duration,
         min(duration, args.static_duration),
+        min(duration, args.ws_duration),
         args.warmup,
         args.connections,
         args.server_cpus,
@@ -238,12 +265,12 @@ class QuietGate:
 # --- one server, one round -----------------------------------------------------------------------------
 
 
-def workload_groups(server: ServerDef, workloads: list[str]) -> list[list[str]]:
+def workload_groups(server: ServerDef, workloads: list[str], skipped: frozenset[str] = frozenset()) -> list[list[str]]:
     """Consecutive workloads a server serves from one start (the limit restarts for JSON)."""
     groups: list[list[str]] = []
     previous: str | None = None
     for workload in workloads:
-        if workload not in server.workloads:
+        if workload not in server.workloads or workload in skipped:
             continue
         variant = server.variant(workload)
         if groups and variant == previous:
@@ -254,9 +281,12 @@ def workload_groups(server: ServerDef, workloads: list[str]) -> list[list[str]]:
     return groups
 
 
-def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Path) -> list[Sample]:
+def run_server(
+    server: ServerDef, round_no: int, settings: Settings, scratch: Path, skipped: frozenset[str] = frozenset()
+) -> list[Sample]:
+    """Start `server` for each group of its workloads (but `skipped`), verify, warm up and time."""
     samples: list[Sample] = []
-    for group in workload_groups(server, settings.workloads):
+    for group in workload_groups(server, settings.workloads, skipped):
         port = free_port()
         argv = server.argv(port, group[0], scratch)
         process = ServerProcess(
@@ -269,7 +299,13 @@ def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Pa
         try:
             process.wait_ready()
             for workload in group:
-                verify(workload, port, fixed_response=server.fixed_response, chunked_files=server.chunked_files)
+                verify(
+                    workload,
+                    port,
+                    fixed_response=server.fixed_response,
+                    chunked_files=server.chunked_files,
+                    raw_echo=server.raw_echo,
+                )
         except BenchError as error:
             process.stop()
             log(f"  {server.name}: FAILED: {error}")
@@ -277,7 +313,7 @@ def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Pa
             continue
         try:
             first = WORKLOADS[group[0]]
-            if settings.warmup > 0:
+            if settings.warmup > 0 and first.ws is None:  # ws_load warms up on its own connections
                 run_wrk(
                     f"http://{HOST}:{port}{first.path}",
                     settings.warmup,
@@ -289,6 +325,9 @@ def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Pa
                 )
             for workload in group:
                 spec = WORKLOADS[workload]
+                if spec.ws is not None:
+                    samples.append(run_ws(server, process, port, workload, round_no, settings))
+                    continue
                 before = process_cpu()
                 result, _ = run_wrk(
                     f"http://{HOST}:{port}{spec.path}",
@@ -323,6 +362,43 @@ def run_server(server: ServerDef, round_no: int, settings: Settings, scratch: Pa
     return samples
 
 
+def run_ws(
+    server: ServerDef, process: ServerProcess, port: int, workload: str, round_no: int, settings: Settings
+) -> Sample:
+    """One timed WebSocket run (benches/ws_load.py: warm-up, then the timed run, same connections)."""
+    spec = WORKLOADS[workload]
+    assert spec.ws is not None
+    args = spec.ws.args(spec.path, server.raw_echo)
+    args += ["--warmup", f"{settings.warmup:g}", "--duration", f"{settings.ws_duration:g}"]
+    budget = settings.warmup + settings.ws_duration + 20
+    result = run_ws_load(port, settings.client_cpus, args, process.pid, budget)
+    if not process.alive():
+        raise BenchError(f"{server.name} died during {workload}:\n{process.log_tail()}")
+    flag = f"  [errors: {result.error_text()}]" if result.errors else ""
+    client = result.client_cpu or 0.0
+    bound = "  CLIENT-BOUND" if client >= CLIENT_BOUND else ""
+    log(
+        f"  {server.name:<10} {workload:<14} {result.rps:>12,.0f} msg/s  {result.mib_per_s or 0:8.1f} MiB/s"
+        f"  server CPU {result.server_cpu or 0:4.0%}  client CPU {client:4.0%}"
+        f"  other CPU {result.other_cpu or 0:4.0%}{bound}{flag}"
+    )
+    return Sample(round_no, server.name, workload, result, None, result.server_cpu, result.other_cpu)
+
+
+def memcpy_rate(size: int = 1 << 20, seconds: float = 0.3) -> float:
+    """GiB/s of copying one `size`-byte buffer into another, in this process (on the client CPUs)."""
+    source = os.urandom(size)
+    target = bytearray(size)
+    copies = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while time.perf_counter() < deadline and copies < 1_000_000:
+        for _ in range(16):
+            target[:] = source  # same length: one memcpy
+        copies += 16
+    return copies * size / (time.perf_counter() - started) / (1 << 30)
+
+
 # --- report -------------------------------------------------------------------------------------------
 
 
@@ -340,8 +416,13 @@ def fmt_rps(value: float) -> str:
     return f"{value:.0f}"
 
 
-def summarize(samples: list[Sample], settings: Settings, skipped: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Per workload, per server: median req/s and p99 over rounds, errors summed, ratios."""
+def summarize(
+    samples: list[Sample], settings: Settings, skipped: dict[str, str], ws_skipped: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per workload, per server: median req/s and p99 over rounds, errors summed, ratios.
+
+    `ws_skipped`: the servers that cannot serve the WebSocket workloads here, and why."""
+    ws_skipped = ws_skipped or {}
     results: dict[str, dict[str, Any]] = {}
     for workload in settings.workloads:
         row: dict[str, Any] = {}
@@ -349,6 +430,9 @@ def summarize(samples: list[Sample], settings: Settings, skipped: dict[str, str]
             server = SERVERS[name]
             if name in skipped:
                 row[name] = {"status": "skipped", "note": skipped[name]}
+                continue
+            if workload in WS and workload in server.workloads and name in ws_skipped:
+                row[name] = {"status": "skipped", "note": ws_skipped[name]}
                 continue
             if workload not in server.workloads:
                 note = "serves no ASGI app" if workload in ASGI else server.note
@@ -364,7 +448,7 @@ def summarize(samples: list[Sample], settings: Settings, skipped: dict[str, str]
             p99 = [r.p99_ms for r in timed if r.p99_ms is not None]
             errors = {
                 key: sum(getattr(r, key) for r in timed)
-                for key in ("non2xx", "connect_errors", "read_errors", "write_errors", "timeouts")
+                for key in ("non2xx", "connect_errors", "read_errors", "write_errors", "timeouts", "protocol_errors")
             }
             median = statistics.median(rps)
             row[name] = {
@@ -379,11 +463,22 @@ def summarize(samples: list[Sample], settings: Settings, skipped: dict[str, str]
                 "server_cpu": statistics.median(s.server_cpu for s in mine if s.server_cpu is not None),
                 "other_cpu_max": max(s.other_cpu or 0.0 for s in mine),
             }
-        for reference in ("nginx", "uvicorn", "granian"):
+            if workload in WS:
+                client = [r.client_cpu for r in timed if r.client_cpu is not None]
+                row[name].update(
+                    {
+                        "mib_per_s": statistics.median(r.mib_per_s or 0.0 for r in timed),
+                        "client_cpu": statistics.median(client) if client else None,
+                        "client_cpu_rounds": client,
+                        "client_bound": any(c >= CLIENT_BOUND for c in client),
+                        "first_error": next((r.first_error for r in timed if r.first_error), None),
+                    }
+                )
+        for reference in ("nginx", "uvicorn", "granian", "ws-limit"):
             base = row.get(reference, {}).get("rps")
             for entry in row.values():
                 if "rps" in entry:
-                    entry[f"vs_{reference}"] = entry["rps"] / base if base else None
+                    entry[f"vs_{reference.replace('-', '_')}"] = entry["rps"] / base if base else None
         results[workload] = row
     return results
 
@@ -409,11 +504,15 @@ def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             {"target": name, "group": group, "ratio": ratio, "threshold": threshold, "met": ratio >= threshold}
         )
 
+    def bound(workload: str, *servers: str) -> list[str]:
+        """Those of `servers` whose WebSocket figure the client set the pace of."""
+        return [s for s in servers if results.get(workload, {}).get(s, {}).get("client_bound")]
+
     add("plaintext keep-alive >= 0.9x nginx", rps("plaintext", "wirespeed"), rps("plaintext", "nginx"), 0.9)
     add("16 pipelined >= 4x nginx (pipelined)", rps("pipelined", "wirespeed"), rps("pipelined", "nginx"), 4.0)
     add("JSON /users/{id} >= 0.8x nginx plaintext", rps("json", "wirespeed"), rps("plaintext", "nginx"), 0.8)
     for workload in results:
-        if workload in SERVERS["uvicorn"].workloads & SERVERS["wirespeed"].workloads:
+        if workload in SERVERS["uvicorn"].workloads & SERVERS["wirespeed"].workloads - WS:
             add(f"{workload} >= 3x uvicorn", rps(workload, "wirespeed"), rps(workload, "uvicorn"), 3.0)
     add("plaintext >= 1.4x socketify", rps("plaintext", "wirespeed"), rps("plaintext", "socketify"), 1.4)
     add("static-4k >= 0.7x nginx", rps("static-4k", "wirespeed"), rps("static-4k", "nginx"), 0.7)
@@ -427,6 +526,21 @@ def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     ):
         name = f"{workload} >= {threshold:g}x {SERVERS[peer].label_of(workload)}"
         add(name, rps(workload, mine), rps(workload, peer), threshold, group="asgi")
+    # WebSockets: messages/s against the peers serving the same echo (ws-echo), and against the
+    # raw TCP echo of the same bytes (ws-1m).
+    for mine in ("wirespeed", "wirespeed-asgi"):
+        for workload, peer, threshold in (
+            ("ws-echo", "uvicorn", 2.0),
+            ("ws-echo", "granian", 1.0),
+            ("ws-1m", "ws-limit", 0.7),
+        ):
+            name = (
+                f"{workload}: {SERVERS[mine].label_of(workload)} >= {threshold:g}x {SERVERS[peer].label_of(workload)}"
+            )
+            add(name, rps(workload, mine), rps(workload, peer), threshold, group="ws")
+            pace = bound(workload, mine, peer)
+            if pace:
+                checks[-1]["note"] = f"client-bound on {', '.join(pace)}: the ratio is not the servers' alone"
     return checks
 
 
@@ -481,17 +595,24 @@ def static_text(ratios: list[dict[str, Any]], results: dict[str, dict[str, Any]]
     return "\n".join(lines)
 
 
+def family(workload: str) -> str:
+    """Which kind of app serves `workload`: "asgi", "ws" or "native"."""
+    return "asgi" if workload in ASGI else "ws" if workload in WS else "native"
+
+
 def table(results: dict[str, dict[str, Any]], settings: Settings) -> str:
     lines = [
         "| workload | server | req/s | p99 | × nginx | × uvicorn | spread | server CPU | other CPU | wrk errors |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for workload, row in results.items():
+        if workload in WS:
+            continue  # in ws_table
         for name in settings.servers:
             entry = row[name]
             label = SERVERS[name].label_of(workload)
             if "rps" not in entry:
-                if entry["status"] == "n/a" and (workload in ASGI) != (SERVERS[name].workloads <= ASGI):
+                if entry["status"] == "n/a" and family(workload) not in {family(w) for w in SERVERS[name].workloads}:
                     continue  # an ASGI workload on a server of native apps, or the reverse: no row
                 lines.append(f"| {workload} | {label} | {entry['status']} | | | | | | | {entry.get('note', '')} |")
                 continue
@@ -511,6 +632,49 @@ def table(results: dict[str, dict[str, Any]], settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def ws_table(results: dict[str, dict[str, Any]], settings: Settings) -> str:
+    """The WebSocket workloads: messages/s and MiB/s, ratios, and the client's own CPU use."""
+    lines = [
+        (
+            "| workload | server | messages/s | MiB/s | × uvicorn | × granian | × limit | spread | server CPU "
+            "| client CPU | other CPU | errors |"
+        ),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for workload, row in results.items():
+        if workload not in WS:
+            continue
+        for name in settings.servers:
+            entry = row[name]
+            if workload not in SERVERS[name].workloads:
+                continue
+            label = SERVERS[name].label_of(workload)
+            if name in ("wirespeed", "wirespeed-asgi"):
+                label = f"**{label}**"
+            if "rps" not in entry:
+                lines.append(f"| {workload} | {label} | {entry['status']} | | | | | | | | | {entry.get('note', '')} |")
+                continue
+            errors = ", ".join(f"{k.replace('_errors', '')} {v}" for k, v in entry["errors"].items() if v)
+            if entry.get("first_error"):
+                errors = f"{errors} (first: {entry['first_error'][:100]})"
+            if entry["failures"]:
+                errors = "; ".join(filter(None, [errors, *entry["failures"]]))
+
+            def ratio(key: str, entry: dict[str, Any] = entry) -> str:
+                return f"{entry[key]:.2f}" if entry.get(key) else "-"
+
+            client = f"{entry['client_cpu']:.0%}" if entry.get("client_cpu") is not None else "-"
+            if entry.get("client_bound"):
+                client += " (client-bound)"
+            lines.append(
+                f"| {workload} | {label}{' (!)' if entry['status'] == 'flagged' else ''} | {fmt_rps(entry['rps'])} "
+                f"| {entry['mib_per_s']:.1f} | {ratio('vs_uvicorn')} | {ratio('vs_granian')} | {ratio('vs_ws_limit')} "
+                f"| {entry['spread'] * 100:.0f}% | {entry['server_cpu']:.0%} | {client} | {entry['other_cpu_max']:.0%} "
+                f"| {errors or '0'} |"
+            )
+    return "\n".join(lines)
+
+
 def targets_text(checks: list[dict[str, Any]]) -> str:
     lines = []
     for check in checks:
@@ -518,7 +682,8 @@ def targets_text(checks: list[dict[str, Any]]) -> str:
             lines.append(f"- {check['target']}: not measured in this run")
         else:
             verdict = "met" if check["met"] else "MISSED"
-            lines.append(f"- {check['target']}: {check['ratio']:.2f}x -> {verdict}")
+            note = f" ({check['note']})" if check.get("note") else ""
+            lines.append(f"- {check['target']}: {check['ratio']:.2f}x -> {verdict}{note}")
     return "\n".join(lines)
 
 
@@ -532,12 +697,18 @@ def chart(results: dict[str, dict[str, Any]], settings: Settings, path: Path, ti
     fig, axes = plt.subplots(1, len(workloads), figsize=(4.2 * len(workloads), 4.6), squeeze=False)
     for ax, workload in zip(axes[0], workloads, strict=True):
         names = [n for n in settings.servers if "rps" in results[workload][n]]
-        values = [results[workload][n]["rps"] / 1000 for n in names]
+        spec = WORKLOADS[workload]
+        in_mib = spec.ws is not None and spec.ws.size >= 65536
+        if in_mib:
+            values = [results[workload][n]["mib_per_s"] for n in names]
+        else:
+            values = [results[workload][n]["rps"] / 1000 for n in names]
         palette = {
             "wirespeed": "#d62728",
             "wirespeed-nocache": "#ff9896",
             "wirespeed-asgi": "#d62728",
             "limit": "#7f7f7f",
+            "ws-limit": "#7f7f7f",
             "nginx": "#2ca02c",
         }
         colors = [palette.get(n, "#1f77b4") for n in names]
@@ -553,7 +724,8 @@ def chart(results: dict[str, dict[str, Any]], settings: Settings, path: Path, ti
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels(names, rotation=35, ha="right", fontsize=9)
         ax.set_title(WORKLOADS[workload].title, fontsize=10)
-        ax.set_ylabel("thousand requests/s")
+        unit = "messages" if spec.ws is not None else "requests"
+        ax.set_ylabel("MiB/s of messages echoed" if in_mib else f"thousand {unit}/s")
         ax.margins(y=0.15)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -589,6 +761,15 @@ def main(argv: list[str] | None = None) -> int:
             log(f"note: skipping {name}: {reason}")
         versions[name] = SERVERS[name].version()
     versions["wrk"] = command_version(["wrk", "-v"])
+    ws_skipped: dict[str, str] = {}
+    if WS & set(settings.workloads):
+        for name in settings.servers:
+            if name in skipped or not WS & SERVERS[name].workloads:
+                continue
+            reason = SERVERS[name].ws_unavailable()
+            if reason:
+                ws_skipped[name] = reason
+                log(f"note: skipping {name} on the WebSocket workloads: {reason}")
 
     date = dt.date.today().isoformat()
     suffix = "-quick" if settings.quick else ""
@@ -596,6 +777,7 @@ def main(argv: list[str] | None = None) -> int:
     png_path = settings.out / f"{date}{suffix}.png"
     status = 0
     samples: list[Sample] = []
+    memcpy_gib_s = memcpy_rate() if "ws-1m" in settings.workloads else None
     with tempfile.TemporaryDirectory(prefix="wirespeed-bench-") as tmp:
         scratch = Path(tmp)
         if STATIC & set(settings.workloads):
@@ -618,14 +800,16 @@ def main(argv: list[str] | None = None) -> int:
             for name in this_round:
                 if settings.wait_quiet > 0:
                     gate.wait()
-                samples += run_server(SERVERS[name], round_no, settings, scratch)
+                samples += run_server(
+                    SERVERS[name], round_no, settings, scratch, WS if name in ws_skipped else frozenset()
+                )
         logs_dir = scratch / "logs"
         failed_logs = {s.server for s in samples if s.error}
         for name in sorted(failed_logs):
             for log_file in sorted(logs_dir.glob(f"{name}-round*.log")):
                 log(f"--- {log_file.name} (last lines) ---\n" + "\n".join(log_file.read_text().splitlines()[-10:]))
 
-    results = summarize(samples, settings, skipped)
+    results = summarize(samples, settings, skipped, ws_skipped)
     checks = targets(results)
     statics = static_ratios(results)
     for name in (*FATAL_SERVERS, *FATAL_WHEN_AVAILABLE):
@@ -640,6 +824,8 @@ def main(argv: list[str] | None = None) -> int:
     static_note = ""
     if STATIC & set(settings.workloads) and settings.static_duration != settings.duration:
         static_note = f" ({settings.static_duration:g} s per static workload)"
+    if WS & set(settings.workloads) and settings.ws_duration != settings.duration:
+        static_note += f" ({settings.ws_duration:g} s per WebSocket workload)"
     header = (
         f"{date}, {settings.rounds} round(s) x {settings.duration:g} s per workload{static_note}, "
         f"wrk -t1 -c{settings.connections}, servers on CPU {settings.server_cpus}, wrk on CPU {settings.client_cpus}; "
@@ -656,11 +842,30 @@ def main(argv: list[str] | None = None) -> int:
     print(targets_text([check for check in checks if check["group"] == "design"]))
     print("\nASGI mode targets (wirespeed-asgi against its peers, the same ASGI app on each):")
     print(targets_text([check for check in checks if check["group"] == "asgi"]))
+    if WS & set(settings.workloads):
+        print("\nWebSocket workloads (benches/ws_load.py; the same echo on every server):\n")
+        print(ws_table(results, settings))
+        print(
+            "\nmessages/s: messages echoed back and checked byte for byte; MiB/s: their payload. × limit: against "
+            "ws-limit, a uvloop TCP echo of the same client bytes without WebSocket (no handshake, framing or "
+            "unmasking). client CPU: the load generator's own CPU use over the timed run (100 % = its whole CPU); "
+            f"from {CLIENT_BOUND:.0%} on it sets the pace (client-bound) and the server's figure is a lower bound."
+        )
+        if memcpy_gib_s is not None:
+            print(
+                f"\nmemcpy of a 1 MiB buffer on the client CPU: {memcpy_gib_s:.1f} GiB/s. An echo copies each byte "
+                "twice on each side (into the kernel, out of it), so no echo over the loopback can pass half of "
+                "that; ws-limit also pays the loopback's TCP and the client's checks."
+            )
+        print("\nWebSocket targets (wirespeed and wirespeed-asgi against the peers and the limit):")
+        print(targets_text([check for check in checks if check["group"] == "ws"]))
     if statics:
         print("\nStatic files against nginx (same run):")
         print(static_text(statics, results))
     if skipped:
         print("\nSkipped: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    if ws_skipped:
+        print("\nSkipped on the WebSocket workloads: " + "; ".join(f"{k}: {v}" for k, v in ws_skipped.items()))
     noisy = [s for s in samples if (s.other_cpu or 0.0) > NOISE_CPU]
     if noisy:
         worst = max(s.other_cpu or 0.0 for s in noisy)
@@ -691,8 +896,10 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions,
         "pipeline_check": pipeline_check,
         "waited_for_quiet_s": round(gate.waited, 1),
+        "memcpy_1mib_gib_s": memcpy_gib_s,
         "disturbed_runs": len(noisy),
         "skipped": skipped,
+        "ws_skipped": ws_skipped,
         "labels": {name: SERVERS[name].label for name in settings.servers},
         "workload_labels": {
             name: SERVERS[name].workload_labels for name in settings.servers if SERVERS[name].workload_labels

@@ -2,8 +2,9 @@
 
 This module owns the server definitions (command line, version, availability, the workloads
 each can serve), the nginx config rendering, and the workloads themselves (URL path, wrk
-script, and the check each server's answers must pass before it is timed). The apps live in
-benches/servers/, one file per server, each written for that server's native interface.
+script or WebSocket load, and the check each server's answers must pass before it is timed).
+The apps live in benches/servers/, one file per server, each written for that server's native
+interface.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import ws_load
 from harness import (
     HOST,
     LUA_DIR,
@@ -44,6 +46,22 @@ JSON_ID = "12345"
 
 
 @dataclasses.dataclass(frozen=True)
+class WsLoad:
+    """A WebSocket workload's load (benches/ws_load.py): echoes of `size`-byte messages over
+    `connections` WebSockets, each keeping `window` messages in flight."""
+
+    size: int
+    binary: bool
+    connections: int
+    window: int
+
+    def args(self, path: str, raw: bool) -> list[str]:
+        argv = ["--path", path, "--size", str(self.size), "--connections", str(self.connections)]
+        argv += ["--window", str(self.window)]
+        return argv + (["--binary"] if self.binary else []) + (["--raw"] if raw else [])
+
+
+@dataclasses.dataclass(frozen=True)
 class Workload:
     name: str
     title: str
@@ -52,12 +70,19 @@ class Workload:
     script_args: tuple[str, ...] = ()
     file_size: int | None = None  # static workloads: the size of the file at `path`
     static: bool = False  # timed for at most --static-duration seconds
+    ws: WsLoad | None = None  # a WebSocket workload, driven by benches/ws_load.py instead of wrk
 
 
 # The static workloads GET one file of a tree the bench writes into its scratch directory
 # (static_root(scratch)/static/...). Every server serves that same directory.
 STATIC_FILES = {"static-4k": 4096, "static-1m": 1024 * 1024}
 
+
+# ws-echo: small messages, many in flight (the server's per-message cost). ws-1m: big messages
+# echoed, so the server's data path both ways (unmasking, framing, copies); enough in flight to
+# keep the loopback busy, few enough that the buffers stay in the caches' reach.
+WS_ECHO = WsLoad(32, False, 64, 16)
+WS_1M = WsLoad(1024 * 1024, True, 8, 2)
 
 WORKLOADS: dict[str, Workload] = {
     w.name: w
@@ -81,6 +106,20 @@ WORKLOADS: dict[str, Workload] = {
             (str(PIPELINE_DEPTH),),
         ),
         Workload("fastapi-json", "FastAPI: GET /users/{id} -> JSON", f"/users/{JSON_ID}"),
+        # WebSocket echo at /ws: servers/asgi_app.py on the ASGI servers, servers/wirespeed_app.py
+        # on wirespeed; the raw TCP echo (ws-limit) gets the same bytes without the WebSocket.
+        Workload(
+            "ws-echo",
+            f"WebSocket echo: {WS_ECHO.size}-byte text, {WS_ECHO.connections} conns x {WS_ECHO.window} in flight",
+            "/ws",
+            ws=WS_ECHO,
+        ),
+        Workload(
+            "ws-1m",
+            f"WebSocket echo: 1 MiB binary, {WS_1M.connections} conns x {WS_1M.window} in flight",
+            "/ws",
+            ws=WS_1M,
+        ),
     )
 }
 STATIC = frozenset(name for name, workload in WORKLOADS.items() if workload.static)
@@ -88,6 +127,9 @@ STATIC = frozenset(name for name, workload in WORKLOADS.items() if workload.stat
 ASGI_APPS = {"asgi-plaintext": "asgi_app:app", "asgi-pipelined": "asgi_app:app", "fastapi-json": "fastapi_app:app"}
 ASGI = frozenset(ASGI_APPS)
 PIPELINED = frozenset({"pipelined", "asgi-pipelined"})
+WS = frozenset(name for name, workload in WORKLOADS.items() if workload.ws)
+WS_APP = "asgi_app:app"  # the ASGI app with the /ws echo
+WS_MAX_SIZE = 32 * 1024 * 1024  # the largest message a server is told to accept (peers' defaults vary)
 
 
 def static_content(size: int) -> bytes:
@@ -111,6 +153,7 @@ def write_static_tree(scratch: Path) -> Path:
         target.write_bytes(static_content(workload.file_size))
     return root
 
+
 HELLO = b"Hello, World!"
 
 
@@ -129,14 +172,32 @@ def _check_hello(response: HTTPResponse) -> None:
     _expect(response.headers.get("connection", "").lower() != "close", "GET / must keep the connection", response)
 
 
-def verify(workload: str, port: int, fixed_response: bool = False, chunked_files: bool = False) -> None:
+def verify(
+    workload: str, port: int, fixed_response: bool = False, chunked_files: bool = False, raw_echo: bool = False
+) -> None:
     """Check a server's answers for one workload; raise BenchError on the first wrong one.
 
     Each check sends what wrk will send (one request at a time on a keep-alive connection, or
     batches of 16 for the pipelined workload), twice on the same connection. A static file must
     come with its exact Content-Length, unless `chunked_files` (a peer that streams files
-    chunked): then chunked framing is accepted; the body must be the file's in both cases.
+    chunked): then chunked framing is accepted; the body must be the file's in both cases. A
+    WebSocket workload: the opening handshake must get 101 with the right accept key, two
+    messages sent in one write must come back byte for byte with their opcode, and a close must
+    be answered; for the raw TCP echo (`raw_echo`), the same client frames must come back as sent.
     """
+    spec = WORKLOADS.get(workload)
+    if spec is not None and spec.ws is not None:
+        try:
+            if raw_echo:
+                ws_load.check_raw_echo(HOST, port, spec.ws.size, spec.ws.binary)
+            else:
+                ws_load.check_echo(HOST, port, spec.path, spec.ws.size, spec.ws.binary)
+        except (ws_load.Unsupported, ws_load.ProtocolError, OSError) as error:
+            kind = "binary" if spec.ws.binary else "text"
+            raise BenchError(
+                f"WebSocket echo of {spec.ws.size}-byte {kind} messages at {spec.path}: {error}"
+            ) from error
+        return
     if workload in ("plaintext", "asgi-plaintext"):
         one = build_request("GET", "/", port)
         for response in http_exchange(port, [(one, 1), (one, 1)]):
@@ -233,6 +294,10 @@ class ServerDef:
     note: str = ""
     fixed_response: bool = False  # answers without routing (the uvloop limit)
     chunked_files: bool = False  # sends static files chunked, without Content-Length (granian)
+    raw_echo: bool = False  # a TCP echo without WebSocket (the ws-* limit): ws_load --raw
+    # For the WebSocket workloads: None when this server can serve them here, else why not (they
+    # are then skipped with that note, the server's other workloads run).
+    ws_unavailable: Callable[[], str | None] = lambda: None
     # Workloads with the same variant are served by one start of the server.
     variant: Callable[[str], str] = lambda workload: ""
     # A label for the workloads the server runs differently (granian: asgi instead of rsgi).
@@ -247,7 +312,7 @@ def _static_variant(workload: str) -> str:
 
 
 ALL = frozenset(WORKLOADS)
-NATIVE = ALL - ASGI  # the workloads each server runs with its own app
+NATIVE = ALL - ASGI - WS  # the HTTP workloads each server runs with its own app
 
 
 def nginx_binary() -> str | None:
@@ -351,14 +416,26 @@ def _uvicorn_argv(port: int, workload: str, scratch: Path) -> list[str]:
         "--log-level",
         "warning",
         "--no-access-log",
+        *(
+            # The websockets library's implementation, as asked for by name; no compression
+            # (the client offers none either); 1 MiB messages well under the size limit.
+            ["--ws", "websockets", "--ws-per-message-deflate", "false", "--ws-max-size", str(WS_MAX_SIZE)]
+            if workload in WS
+            else []
+        ),
     ]
+
+
+def _uvicorn_variant(workload: str) -> str:
+    return "ws" if workload in WS else _asgi_app(workload)
 
 
 def _granian_argv(port: int, workload: str, scratch: Path) -> list[str]:
     # Its native RSGI app, or for the ASGI workloads the same ASGI app as the other ASGI servers;
     # the same flags either way: one worker, one runtime thread, one blocking thread (the only
-    # value granian accepts for ASGI and RSGI, set here to say so).
-    asgi = workload in ASGI
+    # value granian accepts for ASGI and RSGI, set here to say so). WebSockets are on by default
+    # (--ws) and have no size limit to raise: tungstenite's 64 MiB per message.
+    asgi = workload in ASGI or workload in WS
     return [
         PYTHON,
         "-m",
@@ -393,7 +470,7 @@ def _granian_argv(port: int, workload: str, scratch: Path) -> list[str]:
 
 
 def _granian_variant(workload: str) -> str:
-    return _asgi_app(workload) if workload in ASGI else _static_variant(workload)
+    return _asgi_app(workload) if workload in ASGI | WS else _static_variant(workload)
 
 
 def _socketify_argv(port: int, workload: str, scratch: Path) -> list[str]:
@@ -433,6 +510,40 @@ def _wirespeed_asgi_unavailable() -> str | None:
     if "--interface" not in done.stdout:
         return "this wirespeed has no ASGI mode (`wirespeed --help` lists no --interface)"
     return None
+
+
+def _wirespeed_ws_unavailable() -> str | None:
+    """None when this wirespeed's App has WebSocket routes (servers/wirespeed_app.py adds /ws)."""
+    done = subprocess.run(
+        [PYTHON, "-c", "import wirespeed, sys; sys.exit(0 if hasattr(wirespeed.App, 'websocket') else 3)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=SERVERS_DIR,
+    )
+    if done.returncode == 3:
+        return "this wirespeed has no WebSocket routes (no App.websocket)"
+    if done.returncode != 0:
+        return f"import wirespeed failed: {(done.stderr.strip() or 'no output').splitlines()[-1]}"
+    return None
+
+
+def _wirespeed_asgi_ws_unavailable() -> str | None:
+    """None when this wirespeed's ASGI mode serves the websocket scope: its source handles the
+    "websocket.accept" message, which an ASGI server of WebSockets cannot do without."""
+    spec = importlib.util.find_spec("wirespeed")
+    if spec is None or not spec.submodule_search_locations:
+        return "python package 'wirespeed' is not installed"
+    for location in spec.submodule_search_locations:
+        for source in Path(location).rglob("*.py"):
+            if '"websocket.accept"' in source.read_text(errors="replace"):
+                return None
+    return "this wirespeed's ASGI mode does not serve the websocket scope (nothing handles websocket.accept)"
+
+
+def _ws_limit_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    return [PYTHON, str(SERVERS_DIR / "tcp_echo_limit.py"), str(port)]
 
 
 def _wirespeed_version() -> str:
@@ -481,10 +592,10 @@ SERVERS: dict[str, ServerDef] = {
             lambda: _python_module_missing("granian"),
             lambda: _dist_version("granian"),
             note="static files by granian's own --static-path-mount (sent chunked, no Content-Length); "
-            "the ASGI workloads with --interface asgi and the ASGI app",
+            "the ASGI and WebSocket workloads with --interface asgi and the ASGI app",
             chunked_files=True,
             variant=_granian_variant,
-            workload_labels={workload: "granian (asgi)" for workload in ASGI},
+            workload_labels={workload: "granian (asgi)" for workload in ASGI | WS},
         ),
         ServerDef(
             "uvicorn",
@@ -494,17 +605,20 @@ SERVERS: dict[str, ServerDef] = {
             lambda: _python_module_missing("uvicorn") or _python_module_missing("httptools"),
             lambda: _dist_version("uvicorn"),
             note="static files not benchmarked (uvicorn serves none itself)",
-            variant=_asgi_app,
+            variant=_uvicorn_variant,
+            ws_unavailable=lambda: _python_module_missing("websockets"),
+            workload_labels={workload: "uvicorn + websockets" for workload in WS},
         ),
         ServerDef(
             "wirespeed",
             "wirespeed (App)",
-            NATIVE,
+            NATIVE | WS,
             _wirespeed_argv,
             lambda: _python_module_missing("wirespeed"),
             _wirespeed_version,
             note="static files by `wirespeed --static DIR` (StaticFiles, default cache)",
             variant=_static_variant,
+            ws_unavailable=_wirespeed_ws_unavailable,
         ),
         ServerDef(
             "wirespeed-nocache",
@@ -520,12 +634,23 @@ SERVERS: dict[str, ServerDef] = {
         ServerDef(
             "wirespeed-asgi",
             "wirespeed (ASGI)",
-            ASGI,
+            ASGI | WS,
             _wirespeed_asgi_argv,
             _wirespeed_asgi_unavailable,
             _wirespeed_version,
-            note="ASGI workloads only (`wirespeed MODULE:app --interface asgi`)",
+            note="ASGI and WebSocket workloads only (`wirespeed MODULE:app --interface asgi`)",
             variant=_asgi_app,
+            ws_unavailable=_wirespeed_asgi_ws_unavailable,
+        ),
+        ServerDef(
+            "ws-limit",
+            "uvloop TCP echo, no WebSocket (limit)",
+            WS,
+            _ws_limit_argv,
+            lambda: _python_module_missing("uvloop"),
+            lambda: _dist_version("uvloop"),
+            note="WebSocket workloads only: the client's frames echoed as they came, no handshake or framing",
+            raw_echo=True,
         ),
     )
 }

@@ -1,7 +1,8 @@
 """The benchmark app as a raw ASGI 3 callable (no framework), served by every ASGI server.
 
 uvicorn serves it for the native workloads and the asgi-* ones; granian (--interface asgi) and
-wirespeed's ASGI mode serve it for the asgi-* workloads:
+wirespeed's ASGI mode serve it for the asgi-* workloads. All three serve its WebSocket echo at
+/ws for the ws-* workloads (uvicorn with --ws websockets --ws-per-message-deflate false):
 
 uvicorn asgi_app:app --loop uvloop --http httptools --log-level warning --no-access-log
 granian --interface asgi asgi_app:app --workers 1 --runtime-threads 1 --blocking-threads 1 ...
@@ -28,6 +29,26 @@ async def _respond(send: Send, status: int, content_type: bytes, body: bytes) ->
     await send({"type": "http.response.body", "body": body})
 
 
+async def _websocket_echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """/ws: accept, then send every message back as it came (text as text, bytes as bytes)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    if scope["path"] != "/ws":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] != "websocket.receive":
+            return  # websocket.disconnect
+        text = message.get("text")
+        if text is not None:
+            await send({"type": "websocket.send", "text": text})
+        else:
+            await send({"type": "websocket.send", "bytes": message.get("bytes") or b""})
+
+
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         while True:
@@ -37,6 +58,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    if scope["type"] == "websocket":
+        await _websocket_echo(scope, receive, send)
+        return
     path: str = scope["path"]
     method: str = scope["method"]
     if path == "/" and method == "GET":
