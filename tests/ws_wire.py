@@ -74,6 +74,13 @@ def deflated(data: bytes) -> bytes:
     return out[:-4]
 
 
+def deflated_with_context(*messages: bytes) -> list[bytes]:
+    """Message payloads compressed with one compressor, each referring back to the ones before
+    (context takeover, RFC 7692 §7.2.3.2): the second "Hello" is `f2 00 11 00 00`."""
+    compressor = zlib.compressobj(wbits=-15)
+    return [(compressor.compress(m) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4] for m in messages]
+
+
 def inflated(data: bytes) -> bytes:
     return zlib.decompressobj(wbits=-15).decompress(data + b"\x00\x00\xff\xff")
 
