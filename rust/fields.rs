@@ -195,6 +195,13 @@ impl ConnectionOptions {
     }
 }
 
+/// Whether an Upgrade field value (RFC 9110 §7.8: a comma-separated list of protocols)
+/// names `websocket`, case-insensitively (RFC 6455 §4.2.1). A protocol with a version
+/// (`websocket/13`) is another protocol.
+pub fn upgrade_lists_websocket(value: &[u8]) -> bool {
+    value.split(|&b| b == b',').any(|element| trim_ows(element).eq_ignore_ascii_case(b"websocket"))
+}
+
 /// The expectations of the Expect fields (RFC 9110 §10.1.1): a comma-separated list, compared
 /// case-insensitively, whose one defined member is "100-continue" (with no parameters). Empty
 /// members are ignored (RFC 9110 §5.6.1.2).
@@ -302,6 +309,16 @@ mod tests {
         assert_eq!(check(&[b"chunked,"]), Err(InvalidTransferEncoding));
         assert_eq!(check(&[b", chunked"]), Err(InvalidTransferEncoding));
         assert_eq!(check(&[b"gzip,,chunked"]), Err(InvalidTransferEncoding));
+    }
+
+    #[test]
+    fn upgrade_protocols() {
+        assert!(upgrade_lists_websocket(b"websocket"));
+        assert!(upgrade_lists_websocket(b"WebSocket"));
+        assert!(upgrade_lists_websocket(b"h2c, websocket "));
+        assert!(!upgrade_lists_websocket(b"websocket/13"));
+        assert!(!upgrade_lists_websocket(b"h2c"));
+        assert!(!upgrade_lists_websocket(b""));
     }
 
     #[test]

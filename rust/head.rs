@@ -11,7 +11,9 @@ use std::mem::MaybeUninit;
 
 use crate::error::ParseFault;
 use crate::field_names::FieldName;
-use crate::fields::{parse_content_length, ConnectionOptions, Expectations, FieldLines, TransferCodings};
+use crate::fields::{
+    parse_content_length, upgrade_lists_websocket, ConnectionOptions, Expectations, FieldLines, TransferCodings,
+};
 use crate::limits::Limits;
 use crate::request_line;
 
@@ -38,6 +40,9 @@ pub struct Head<'h, 'b> {
     /// An HTTP/1.1 request that expects `100 Continue` before it sends its body
     /// (RFC 9110 §10.1.1; HTTP/1.0 expectations are ignored).
     pub expect_continue: bool,
+    /// An Upgrade field names `websocket`: the request asks to open a WebSocket (RFC 6455
+    /// §4.2.1), whether or not it asks correctly (that is judged above the parser).
+    pub upgrade_websocket: bool,
     /// The fields in order, names as sent, values trimmed.
     pub fields: &'h [Header<'b>],
     /// The id of each field's name, parallel to `fields`.
@@ -217,6 +222,7 @@ fn check_head<'h, 'b>(
     let mut codings: Option<TransferCodings> = None;
     let mut connection = ConnectionOptions::default();
     let mut expectations = Expectations::default();
+    let mut upgrade_websocket = false;
     for (field, id) in fields.iter().zip(names.iter_mut()) {
         *id = FieldName::of(field.name.as_bytes());
         match *id {
@@ -239,6 +245,7 @@ fn check_head<'h, 'b>(
             FieldName::TransferEncoding => codings.get_or_insert_with(Default::default).add(field.value)?,
             FieldName::Connection => connection.add(field.value),
             FieldName::Expect => expectations.add(field.value),
+            FieldName::Upgrade => upgrade_websocket |= upgrade_lists_websocket(field.value),
             _ => {}
         }
     }
@@ -267,6 +274,7 @@ fn check_head<'h, 'b>(
         version,
         keep_alive: connection.keep_alive(version),
         expect_continue: version == 1 && expectations.continue_100,
+        upgrade_websocket,
         fields,
         // httparse's `fields` is a prefix of the slots, which are as many as `names`.
         names: &names[..fields.len()],

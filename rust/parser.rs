@@ -10,7 +10,10 @@
 //!
 //! States: `Head` (waiting for a request head) -> `Body` / `Chunked` (streaming a body) ->
 //! `Head` again, or `Stopped` after an error or after a request that does not keep the
-//! connection alive. `Stopped` ignores all input.
+//! connection alive. `Stopped` ignores all input. With upgrades on (`set_upgrades`), a request
+//! without a body that asks for a WebSocket leads to `Upgraded`: the request is reported as the
+//! connection's last, and every byte after its head is kept, not parsed, for the protocol it
+//! asks for to take with `take_upgraded` (or to be dropped with the parser if it is declined).
 
 use std::mem;
 
@@ -42,6 +45,8 @@ enum State {
     Body { decoder: LengthDecoder, keep_alive: bool },
     Chunked { decoder: ChunkedDecoder, keep_alive: bool },
     Stopped,
+    /// After an upgrade request: input is kept in `pending`, unread.
+    Upgraded,
 }
 
 /// A pending buffer larger than this is given back once it has been used up.
@@ -62,6 +67,8 @@ pub struct Parser {
     /// Requests reported so far, and how many the connection may carry (0: no limit).
     requests: u64,
     max_requests: u64,
+    /// Whether a request that asks for a WebSocket hands the connection over (`Upgraded`).
+    upgrades: bool,
 }
 
 impl Parser {
@@ -74,6 +81,7 @@ impl Parser {
             progress: HeadProgress::new(),
             requests: 0,
             max_requests: 0,
+            upgrades: false,
         }
     }
 
@@ -82,6 +90,24 @@ impl Parser {
     /// it is parsed.
     pub fn set_max_requests(&mut self, max_requests: u64) {
         self.max_requests = max_requests;
+    }
+
+    /// Whether a request without a body whose Upgrade field names `websocket` hands the
+    /// connection over: it is reported as not keep-alive, and the bytes after its head are
+    /// kept for `take_upgraded`. Off, such a request is an ordinary one (RFC 9110 §7.8 lets a
+    /// server ignore Upgrade).
+    pub fn set_upgrades(&mut self, upgrades: bool) {
+        self.upgrades = upgrades;
+    }
+
+    /// After an upgrade request: every byte that followed its head, taken once; the parser
+    /// then ignores all input. None when the parser has not stopped at an upgrade request.
+    pub fn take_upgraded(&mut self) -> Option<Vec<u8>> {
+        if self.state != State::Upgraded {
+            return None;
+        }
+        self.state = State::Stopped;
+        Some(mem::take(&mut self.pending))
     }
 
     /// Requests reported so far.
@@ -111,7 +137,7 @@ impl Parser {
         if self.is_stopped() {
             return;
         }
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.state != State::Upgraded {
             let used = self.run(data, sink);
             if !self.is_stopped() && used < data.len() {
                 self.pending.extend_from_slice(&data[used..]);
@@ -119,6 +145,9 @@ impl Parser {
             return;
         }
         self.pending.extend_from_slice(data);
+        if self.state == State::Upgraded {
+            return;
+        }
         if self.pending.len() < self.wait_for {
             return;
         }
@@ -132,6 +161,11 @@ impl Parser {
         let used = self.run(&pending, sink);
         if self.is_stopped() {
             return; // `pending` is dropped: nothing after this point is ever read.
+        }
+        if self.state == State::Upgraded {
+            pending.drain(..used);
+            self.pending = pending;
+            return;
         }
         if used > 0 {
             self.progress = HeadProgress::new(); // `pending` now starts at the next head
@@ -156,6 +190,7 @@ impl Parser {
         loop {
             match self.state {
                 State::Stopped => return pos,
+                State::Upgraded => return pos,
                 State::Head => {
                     match head::skip_empty_lines(&input[pos..]) {
                         Ok(skipped) => pos += skipped,
@@ -180,6 +215,16 @@ impl Parser {
                     // A client that expects 100 Continue waits for it before sending a body:
                     // the request is reported from its head, whatever the body's size.
                     let inline_limit = if head.expect_continue { 0 } else { self.limits.inline_body_size };
+                    if self.upgrades
+                        && head.upgrade_websocket
+                        && matches!(head.framing, Framing::None | Framing::Length(0))
+                    {
+                        head.keep_alive = false;
+                        self.requests += 1;
+                        sink(Event::Request { head, body: Some(b"") });
+                        self.state = State::Upgraded;
+                        return body_start;
+                    }
                     match head.framing {
                         Framing::None => {
                             self.requests += 1;

@@ -49,8 +49,8 @@ struct RequestType {
 #[pymethods]
 impl RequestParser {
     /// Reads `max_head_size`, `max_headers`, `max_target_length`, `max_body_size`,
-    /// `inline_body_size` and (if present) `max_requests_per_connection` from `config` (a
-    /// `wirespeed.config.Config`).
+    /// `inline_body_size` and (if present) `max_requests_per_connection` and `ws` from
+    /// `config` (a `wirespeed.config.Config`).
     ///
     /// With `request_type` (a subclass of tuple) requests are made as instances of it holding
     /// the six fields and then `owner`.
@@ -90,8 +90,14 @@ impl RequestParser {
                 Some(RequestType { class: class.unbind(), alloc, owner })
             }
         };
+        // `ws` is "on" once the server has settled it (a Config as given may say "auto").
+        let upgrades = match config.getattr("ws") {
+            Ok(value) => value.extract::<String>().is_ok_and(|mode| mode == "on"),
+            Err(_) => false,
+        };
         let mut parser = Parser::new(limits);
         parser.set_max_requests(max_requests);
+        parser.set_upgrades(upgrades);
         let headers_type = raw_headers_type(config.py())?.clone().unbind();
         Ok(RequestParser { parser, recent: Recent::default(), headers_type, request_type })
     }
@@ -136,6 +142,12 @@ impl RequestParser {
             Some(err) => Err(err),
             None => events.into_list(py),
         }
+    }
+
+    /// After a request that asks for a WebSocket (with `ws` "on"): the bytes that followed its
+    /// head, taken once, and the parser stops. None otherwise.
+    fn detach<'py>(&mut self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.parser.take_upgraded().map(|rest| PyBytes::new(py, &rest))
     }
 
     /// Requests reported so far.

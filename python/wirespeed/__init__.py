@@ -25,6 +25,8 @@ from .response import (
 )
 from .server import Server, run, serve
 from .static import StaticFiles
+from .websocket.native import WebSocket, WebSocketDisconnect
+from .websocket.session import WebSocketClosed
 
 __version__ = "0.1.0"
 
@@ -49,6 +51,9 @@ __all__ = [
     "Server",
     "StaticFiles",
     "StreamingResponse",
+    "WebSocket",
+    "WebSocketClosed",
+    "WebSocketDisconnect",
     "run",
     "serve",
 ]

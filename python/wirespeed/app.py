@@ -14,13 +14,16 @@ import logging
 import os
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config
 from .errors import HTTPError, MethodNotAllowed, NotFound
 from .request import Request
 from .response import Response, error_response, internal_error_response
 from .router import ANY_METHOD, Endpoint, Router, compile_path
+
+if TYPE_CHECKING:
+    from .websocket.session import WebSocketSession
 
 logger = logging.getLogger("wirespeed.error")
 
@@ -46,6 +49,8 @@ class App:
     def __init__(self) -> None:
         self.router = Router()
         self._static_routes = self.router.static
+        # WebSocket routes (`websocket`), matched only for requests that ask for a WebSocket.
+        self.websocket_router = Router()
         self.startup_hooks: list[Hook] = []
         self.shutdown_hooks: list[Hook] = []
 
@@ -93,6 +98,20 @@ class App:
             and all(convert is _identity for _, convert in kwargs),
         )
         self.router.add(endpoint)
+
+    def websocket(self, path: str) -> Callable[[HandlerT], HandlerT]:
+        """Register the decorated `async def handler(ws, **path_params)` for WebSockets at
+        `path`; `ws` is a `wirespeed.WebSocket`. Requests that ask for a WebSocket are matched
+        against these routes only (no route: 404)."""
+
+        def register(handler: HandlerT) -> HandlerT:
+            if not inspect.iscoroutinefunction(handler):
+                raise TypeError("a WebSocket handler is an async def function")
+            kwargs = _keyword_params(path, handler)
+            self.websocket_router.add(Endpoint(path, handler, frozenset({"GET"}), kwargs))
+            return handler
+
+        return register
 
     def mount(self, prefix: str, handler: Callable[[Request, str], Any], methods: Methods = ("GET",)) -> None:
         """Give every path under `prefix` ("/static", or "/" for all) to `handler`, called as
@@ -193,6 +212,29 @@ class App:
             if request.target == "*":
                 return _options_response(self.router.all_methods())
         return error_response(error)
+
+    def open_websocket(self, session: WebSocketSession) -> Response | None:
+        """Start the handler of the WebSocket route that `session`'s request names, in a Task
+        of its own (None); or the answer that declines the handshake (404 without a route)."""
+        from .websocket.native import WebSocket, run_handler
+
+        request = session.request
+        try:
+            endpoint, params = self.websocket_router.match("GET", request.raw_path)
+        except HTTPError as error:
+            return error_response(error)
+        try:
+            kwargs = {name: convert(params[name]) for name, convert in endpoint.kwargs}
+        except (ValueError, TypeError):
+            return error_response(NotFound())
+        ws = WebSocket(session, params)
+        session.task = session.loop.create_task(run_handler(ws, endpoint.handler, kwargs))
+        return None
+
+    @property
+    def serves_websockets(self) -> bool:
+        """Whether any WebSocket route is registered (Config.ws "auto" turns them on then)."""
+        return bool(self.websocket_router.all_methods())
 
     def failure_response(self, request: Request, error: Exception) -> Response:
         """The answer when a handler raised: its status for an HTTPError, else a logged 500."""

@@ -119,7 +119,40 @@ def build_parser() -> argparse.ArgumentParser:
         ("lingering_timeout", "a closing connection keeps reading what the client still sends"),
     ):
         _add_setting(timeouts, name, float, help_text)
+    websockets = parser.add_argument_group("WebSockets")
+    websockets.add_argument(
+        "--ws",
+        choices=("auto", "on", "off"),
+        default=DEFAULTS.ws,
+        help="answer `Upgrade: websocket` requests: on, off (served as plain HTTP), or auto: on for ASGI apps "
+        "and for apps with a WebSocket route (default auto)",
+    )
+    for name, kind, help_text in (
+        ("ws_max_message_size", int, "bytes in a message, after decompression, before a close with 1009"),
+        ("ws_max_frame_size", int, "bytes a frame may announce before a close with 1009"),
+        ("ws_max_queued", int, "bytes of outgoing messages queued before send() waits for the client"),
+        ("ws_ping_interval", float, "seconds between the server's keep-alive pings, 0 for none"),
+        ("ws_ping_timeout", float, "seconds a pong may take before the connection is closed (1011)"),
+        ("ws_close_timeout", float, "seconds a closing handshake may take before the connection is cut"),
+    ):
+        _add_setting(websockets, name, kind, help_text)
+    websockets.add_argument(
+        "--ws-per-message-deflate",
+        type=_on_off,
+        default=DEFAULTS.ws_per_message_deflate,
+        metavar="{true,false}",
+        help="accept permessage-deflate compression when a client offers it (default true)",
+    )
     return parser
+
+
+def _on_off(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "on", "yes", "1"):
+        return True
+    if lowered in ("false", "off", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
 
 
 def _add_setting(group: Any, name: str, kind: type, help_text: str) -> None:

@@ -50,7 +50,7 @@ from .connection_state import (
 )
 from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout, ServiceUnavailable
 from .request import BodyStream, Request
-from .response import ANSWERED, FileResponse, Response, StreamingResponse
+from .response import ANSWERED, FileResponse, Response, StreamingResponse, error_response
 from .sendfile import ClientGone, FileBody
 from .senders import send_file_body, send_stream, start_file
 from .timeouts import WAITING_BODY, WAITING_HEAD, WRITING, Watch
@@ -58,6 +58,7 @@ from .writer import CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, CONTINUE_100
 
 if TYPE_CHECKING:
     from .server import ServerState
+    from .websocket.session import WebSocketSession
 
 error_logger = logging.getLogger("wirespeed.error")
 client_logger = logging.getLogger("wirespeed.client")
@@ -115,6 +116,8 @@ class HttpProtocol(asyncio.Protocol):
         "socket",
         "local_address",
         "scope_base",
+        "websocket",
+        "upgrade",
         "_queue",
         "_active",
         "_held",
@@ -133,6 +136,11 @@ class HttpProtocol(asyncio.Protocol):
         self.local_address: tuple[str, int | None] | None | bool = False  # likewise
         # The part of an ASGI scope that is the connection's, made on its first ASGI request.
         self.scope_base: dict[str, Any] | None = None
+        # A request that asks for a WebSocket and the bytes that followed its head (the
+        # parser stops there), until the WebSocket layer takes them; then the WebSocket
+        # session on this connection (websocket/session.py), which is also its `parser`.
+        self.upgrade: tuple[Request, bytes] | None = None
+        self.websocket: WebSocketSession | None = None
         # The state (connection_state.py): where the connection is in its life, and which way
         # its bytes may flow.
         self.phase = OPEN
@@ -204,6 +212,8 @@ class HttpProtocol(asyncio.Protocol):
             self._active = None
         self._wake_writer()
         self._wake_end_waiter()
+        if self.websocket is not None:
+            self.websocket.connection_lost()
 
     def _wake_end_waiter(self) -> None:
         waiter = self.end_waiter
@@ -217,6 +227,8 @@ class HttpProtocol(asyncio.Protocol):
         connection ends. Returning True keeps our side open for those answers."""
         self.flow |= READ_ENDED
         self._wake_end_waiter()
+        if self.websocket is not None:
+            self.websocket.client_ended()
         if self.receiving is not None:  # the rest of a body can never come: its handler gets a 400
             self.receiving.fail(BadRequest("the client closed its side before the body was complete"))
             self.receiving = None
@@ -245,6 +257,8 @@ class HttpProtocol(asyncio.Protocol):
                 request = event
                 if event[5] is None:  # BODY
                     self._attach_stream(request)
+                if not event[4] and self._takes_upgrade(request):  # KEEP_ALIVE: the last request
+                    continue
                 # `not self.idle or writing is paused`, written out: this runs for every request.
                 if self._active is not None or self._queue or (self.flow and self.flow & WRITE_PAUSED):
                     self._queue.append(request)
@@ -296,6 +310,43 @@ class HttpProtocol(asyncio.Protocol):
         if self.flow and self.flow & WRITE_PAUSED:
             self._pause_reading()  # no more requests until the client reads its answers
 
+    def _takes_upgrade(self, request: Request) -> bool:
+        """Whether `request` (the connection's last) asks for a WebSocket and the parser has
+        stopped at it: then it is run or queued here, and reading waits for the handshake's
+        answer. (The parser does this only with `ws` on: Config.ws as the server settles it.)"""
+        rest = self.parser.detach()
+        if rest is None:
+            return False
+        self.upgrade = (request, rest)
+        self._pause_reading()
+        if self._active is not None or self._queue or self.flow & WRITE_PAUSED:
+            self._queue.append(request)
+        else:
+            self._handle(request, self._open_websocket(request))
+        return True
+
+    def _open_websocket(self, request: Request) -> Any:
+        """The answer to the handshake `request`: an error (400, 426) for one that asks
+        wrongly, else what the app makes of it (a decline, or the wait for the WebSocket's end)."""
+        from .websocket.handshake import read_handshake
+        from .websocket.session import WebSocketSession
+
+        assert self.upgrade is not None
+        rest = self.upgrade[1]
+        self.upgrade = None
+        try:
+            handshake = read_handshake(request.method, request.version, request.raw_headers)
+        except HTTPError as error:
+            self.state.client_errors.rejected(self.client, error.body().decode())
+            return error_response(error)
+        if handshake is None:  # the parser saw `websocket` in Upgrade: so does read_handshake
+            return error_response(BadRequest("not a WebSocket handshake"))
+        session = self.websocket = WebSocketSession(self, request, handshake, rest)
+        declined = self.app.open_websocket(session)
+        if declined is not None:
+            return declined
+        return session.finished()
+
     def _attach_stream(self, request: Request) -> None:
         """A request whose body follows in later events: they go to its BodyStream."""
         expect_continue = request.version == 1 and _expects_continue(request.raw_headers)
@@ -308,6 +359,8 @@ class HttpProtocol(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.flow = without(self.flow, WRITE_PAUSED)
         self._wake_writer()
+        if self.websocket is not None:
+            self.websocket.reading_allowed()
         if self._active is None and self.phase != CLOSED:
             self._run_queue()  # answers held back while the client was not reading
 
@@ -347,6 +400,9 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- running requests in order
     def _run(self, request: Request) -> None:
+        if self.upgrade is not None and self.upgrade[0] is request:
+            self._handle(request, self._open_websocket(request))
+            return
         stream = request.body_stream
         if stream is not None and stream.error is not None:
             # Its body broke off while it waited: the error is its answer, and the handler
@@ -627,7 +683,11 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- shutdown
     def close_after_response(self) -> None:
-        """Say `Connection: close` on the next answer and end the connection after it."""
+        """Say `Connection: close` on the next answer and end the connection after it; a
+        WebSocket is closed with 1001 (going away)."""
+        if self.websocket is not None:
+            self.websocket.going_away()
+            return
         self._enter(LAST)
 
     def close_if_idle(self) -> None:
@@ -651,6 +711,22 @@ class HttpProtocol(asyncio.Protocol):
         if self.flow & READ_PAUSED and self.transport is not None and self.phase != CLOSED:
             self.flow = without(self.flow, READ_PAUSED)
             self.transport.resume_reading()
+
+    # -- the WebSocket's side (websocket/session.py)
+    def pause_reading(self) -> None:
+        self._pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read again, unless the client is not reading our answers."""
+        if not self.flow & WRITE_PAUSED:
+            self._resume_reading()
+
+    def wake_writer(self) -> None:
+        self._wake_writer()
+
+    def end_after_websocket(self) -> None:
+        """The WebSocket has ended: the connection closes once what is written is out."""
+        self._enter(CLOSING)
 
     # -- the BodyStream's side
     def send_continue(self) -> None:

@@ -49,6 +49,8 @@ class ServerState:
     )
 
     def __init__(self, app: App | AsgiAdapter, config: Config, loop: asyncio.AbstractEventLoop) -> None:
+        if config.ws == "auto":  # settled here, once: the parsers hand WebSockets over only when "on"
+            config = config.replace(ws="on" if app.serves_websockets else "off")
         self.app = app
         self.config = config
         self.loop = loop

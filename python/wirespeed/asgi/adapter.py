@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 from ..response import Response, internal_error_response
 from .exchange import ASGI_VERSION, Exchange
 from .lifespan import Lifespan
+from .websocket import WebSocketExchange
 
 if TYPE_CHECKING:
     from ..app import App
     from ..config import Config
     from ..protocol import HttpProtocol
     from ..request import Request
+    from ..websocket.session import WebSocketSession
 
 logger = logging.getLogger("wirespeed.error")
 
@@ -80,12 +82,21 @@ class AsgiAdapter:
         logger.error("ASGI request cycle for %s %s failed", request.method, request.target, exc_info=error)
         return internal_error_response()
 
-    def start_task(self, coro: Coroutine[Any, Any, None], context: contextvars.Context) -> None:
+    def open_websocket(self, session: WebSocketSession) -> None:
+        """Call the app with the WebSocket scope of `session`'s handshake, in a Task; the app
+        answers the handshake through the session (see asgi/websocket.py)."""
+        WebSocketExchange(self, session).start()
+
+    # Every ASGI app may take WebSockets (Config.ws "auto" turns them on).
+    serves_websockets = True
+
+    def start_task(self, coro: Coroutine[Any, Any, None], context: contextvars.Context) -> asyncio.Task[None]:
         # Made inside `context`, the Task runs in a copy of it: what the app's first step set
         # there carries on. (create_task's own `context=` argument needs Python 3.11.)
         task = context.run(asyncio.get_running_loop().create_task, coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return task
 
     async def _finish_tasks(self) -> None:
         """At shutdown, after the connections: give the apps still running (background work

@@ -62,7 +62,9 @@ Headers = list[tuple[bytes, bytes]]
 _STAND_IN_LINE = b"GET / HTTP/1.1\r\n"
 # The fields the parser gives a meaning to: they frame the message, or (Expect) decide whether
 # its body is reported with it.
-_FRAMING_NAMES = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"))
+_FRAMING_NAMES = frozenset(
+    (b"host", b"content-length", b"transfer-encoding", b"connection", b"expect", b"upgrade")
+)
 _MAX_LENGTH_DIGITS = 19  # the rules: a Content-Length of more digits is 400 (fits in u64)
 
 # Common methods come back as the same interned str every time.
@@ -98,6 +100,7 @@ class FieldReader:
         "max_body_size",
         "trailing_ows",
         "version",
+        "websocket",
     )
 
     def __init__(self, config: Config) -> None:
@@ -107,6 +110,7 @@ class FieldReader:
         self.length = 0
         self.keep_alive = True
         self.expect_continue = False  # read only when framing is LENGTH
+        self.websocket = False  # an Upgrade field names websocket (RFC 6455 §4.2.1)
         self.start(1)
 
     def start(self, version: int) -> None:
@@ -142,6 +146,7 @@ class FieldReader:
         ):
             self.framing = NO_BODY
             self.keep_alive = self.version == 1
+            self.websocket = False
             return
         self.judge()
 
@@ -163,6 +168,7 @@ class FieldReader:
         codings: list[bytes] | None = None
         connection: list[bytes] = []
         expectations: list[bytes] = []
+        websocket = False
         for name, value in self.framing_fields:
             if name == b"host":
                 # RFC 9112 §3.2: at most one Host.
@@ -189,6 +195,9 @@ class FieldReader:
                     codings.append(coding.lower())
             elif name == b"expect":
                 expectations += [m.strip(OWS).lower() for m in value.split(b",")]
+            elif name == b"upgrade":
+                # RFC 9110 §7.8: a list of protocols; `websocket/13` is another protocol.
+                websocket = websocket or any(p.strip(OWS).lower() == b"websocket" for p in value.split(b","))
             else:
                 connection.append(value)
         version = self.version
@@ -222,6 +231,7 @@ class FieldReader:
             if any(member and member != b"100-continue" for member in expectations):
                 raise self.fail(ParseFault.UNSUPPORTED_EXPECTATION)
             self.expect_continue = b"100-continue" in expectations
+        self.websocket = websocket
         # RFC 9112 §9.3: persistence.
         if connection:
             if len(connection) == 1 and b"," not in connection[0]:

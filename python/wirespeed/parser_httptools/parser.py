@@ -3,7 +3,8 @@ constructor, which reads the limits from a `Config`; the feed loop, which hands 
 the part of the parser for the state it is in (head.py for a head, framing.py for a body); and
 the events: a request reported from its head, with the body that comes with it (collected
 here, where parser.rs slices it from the input) or followed by the pieces of its body, and the
-end of the connection's requests after an error or after a request that is not keep-alive.
+end of the connection's requests after an error or after a request that is not keep-alive; and
+the hand-over after a request that asks for a WebSocket (`detach`).
 What each slot holds is said in state.py.
 """
 
@@ -26,6 +27,7 @@ from .state import (
     LINE,
     STREAM_BODY,
     TRAILERS,
+    UPGRADED,
     Event,
 )
 
@@ -70,6 +72,8 @@ class RequestParser(HeadReader, BodyDecoder):
         self._body_total = 0
         self._line_shift = 0
         self._keep_alive = True
+        self._upgrades = getattr(config, "ws", "off") == "on"
+        self._upgraded = []
 
     @property
     def holding(self) -> bool:
@@ -82,7 +86,9 @@ class RequestParser(HeadReader, BodyDecoder):
 
     def feed(self, data: bytes) -> list[Event]:
         """Every event that `data` completes, in order (see `wirespeed.parser`)."""
-        if self._state == DONE:
+        if self._state >= DONE:
+            if self._state == UPGRADED:
+                self._upgraded.append(data)
             return []
         events: list[Event] = []
         if self._pending:
@@ -121,8 +127,18 @@ class RequestParser(HeadReader, BodyDecoder):
             if pos < 0:
                 return
 
+    def detach(self) -> bytes | None:
+        """After a request that asks for a WebSocket (with `ws` "on"): the bytes that followed
+        its head, taken once, and the parser stops. None otherwise."""
+        if self._state != UPGRADED:
+            return None
+        rest = b"".join(self._upgraded)
+        self._stop()
+        return rest
+
     def _stop(self) -> None:
         self._state = DONE
+        self._upgraded = []
         self._pending = b""
         self._line_parts = []
         self._body_parts = []
@@ -151,6 +167,14 @@ class RequestParser(HeadReader, BodyDecoder):
             self._max_requests and self.requests + 1 >= self._max_requests
         )
         framing = reader.framing
+        if framing == NO_BODY and reader.websocket and self._upgrades:
+            # The connection is handed over: the request is its last, and the rest is kept.
+            self._keep_alive = False
+            events.append(self._request(reader, b""))
+            self._stop()
+            self._state = UPGRADED
+            self._upgraded = [data[pos:]] if pos < len(data) else []
+            return -1
         if framing == NO_BODY:
             events.append(self._request(reader, b""))
             self._request_done()

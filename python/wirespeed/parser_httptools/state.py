@@ -30,6 +30,7 @@ CHUNK_DATA = 5  # inside chunk-data
 CHUNK_CRLF = 6  # the CRLF after chunk-data
 TRAILERS = 7  # the trailer section after the last chunk
 DONE = 8  # after a request that closes the connection, or after an error: input is ignored
+UPGRADED = 9  # after a request that asks for a WebSocket (upgrades on): input is kept unread
 
 
 class ParserState:
@@ -65,6 +66,8 @@ class ParserState:
         "_state",
         "_tail",
         "_target",
+        "_upgraded",
+        "_upgrades",
         "_target_start",
         "_version",
         "requests",
@@ -119,6 +122,10 @@ class ParserState:
     # _pending.
     _line_shift: int
     _keep_alive: bool  # whether the current request keeps the connection open
+    # Whether a request that asks for a WebSocket hands the connection over (Config.ws "on"),
+    # and, once one has, the bytes after its head, kept for `detach`.
+    _upgrades: bool
+    _upgraded: list[bytes]
 
     if TYPE_CHECKING:
         # What the parts call on the parser as a whole (parser.py).
