@@ -43,8 +43,14 @@ pub enum Event<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Head,
-    Body { decoder: LengthDecoder, keep_alive: bool },
-    Chunked { decoder: ChunkedDecoder, keep_alive: bool },
+    Body {
+        decoder: LengthDecoder,
+        keep_alive: bool,
+    },
+    Chunked {
+        decoder: ChunkedDecoder,
+        keep_alive: bool,
+    },
     Stopped,
     /// After an upgrade request: input is kept in `pending`, unread.
     Upgraded,
