@@ -154,16 +154,19 @@ class WebSocketSession:
         """The next bytes from the client (the protocol calls this as its parser's `feed`)."""
         if self.state >= ENDED:
             return ()
-        events = self._reader.feed(data)
-        for event in events:
-            kind = event.__class__
-            if kind is str or kind is bytes:
-                self._incoming.append(event)
-                self._incoming_bytes += len(event)
-            else:
-                self._control(event)
-                if self.state >= ENDED:
-                    break
+        try:
+            for event in self._reader.feed(data):
+                kind = event.__class__
+                if kind is str or kind is bytes:
+                    self._incoming.append(event)
+                    self._incoming_bytes += len(event)
+                else:
+                    self._control(event)
+                    if self.state >= ENDED:
+                        break
+        except Exception:  # a bug of ours: this connection only, never an HTTP answer
+            error_logger.exception("the WebSocket reader failed on bytes from %s", self.connection.client)
+            self._fail(INTERNAL_ERROR, "internal error")
         if self._incoming:
             if self._incoming_bytes > self.config.max_buffered_body:
                 self.connection.pause_reading()
