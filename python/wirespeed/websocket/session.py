@@ -214,11 +214,11 @@ class WebSocketSession:
         """Answer the handshake with 101 and start exchanging messages. Raises RuntimeError
         when the handshake is already answered or the connection gone, ValueError for a
         subprotocol the client did not offer."""
+        connection = self.connection
+        if self.state == ENDED or connection.phase >= CLOSING:
+            raise WebSocketClosed("the client has gone")
         if self.state != CONNECTING:
             raise RuntimeError("the WebSocket handshake has already been answered")
-        connection = self.connection
-        if connection.phase >= CLOSING:
-            raise WebSocketClosed("the client has gone")
         if subprotocol is not None and subprotocol not in self.handshake.subprotocols:
             raise ValueError(f"subprotocol {subprotocol!r} was not offered by the client (RFC 6455 §4.2.2)")
         lines = [b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + self.handshake.accept + b"\r\n"]
@@ -270,8 +270,8 @@ class WebSocketSession:
             if incoming:
                 message = incoming.popleft()
                 self._incoming_bytes -= len(message)
-                if self._incoming_bytes <= self.config.max_buffered_body and self.state == OPEN:
-                    self.connection.resume_reading()
+                if self.connection.flow:  # reading may be paused: resume it if this was why
+                    self.reading_allowed()
                 return message  # type: ignore[no-any-return]
             if self._closed is not None:
                 return self._closed
