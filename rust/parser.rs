@@ -12,7 +12,7 @@
 //! `Head` again, or `Stopped` after an error or after a request that does not keep the
 //! connection alive. `Stopped` ignores all input. With upgrades on (`set_upgrades`), a request
 //! without a body that asks for a WebSocket leads to `Upgraded`: the request is reported as the
-//! connection's last, and every byte after its head is kept, not parsed, for the protocol it
+//! connection's last, without a body (`body: None`, and no `BodyChunk` follows), and every byte after its head is kept, not parsed, for the protocol it
 //! asks for to take with `take_upgraded` (or to be dropped with the parser if it is declined).
 
 use std::mem;
@@ -29,7 +29,8 @@ pub enum Event<'a> {
     /// A request head. `body` is the whole body when there is none or it has a Content-Length
     /// no larger than `inline_body_size`; `None` when it follows as `BodyChunk`s, as it always
     /// does for a non-empty body the client holds back for `100 Continue` (the answer to the
-    /// head decides whether it comes at all).
+    /// head decides whether it comes at all). A request that hands the connection over to a
+    /// WebSocket (see `set_upgrades`) also has `None`, and nothing follows it.
     Request { head: Head<'a, 'a>, body: Option<&'a [u8]> },
     /// The next piece of the current body (never empty).
     BodyChunk(&'a [u8]),
@@ -42,8 +43,14 @@ pub enum Event<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Head,
-    Body { decoder: LengthDecoder, keep_alive: bool },
-    Chunked { decoder: ChunkedDecoder, keep_alive: bool },
+    Body {
+        decoder: LengthDecoder,
+        keep_alive: bool,
+    },
+    Chunked {
+        decoder: ChunkedDecoder,
+        keep_alive: bool,
+    },
     Stopped,
     /// After an upgrade request: input is kept in `pending`, unread.
     Upgraded,
@@ -221,7 +228,9 @@ impl Parser {
                     {
                         head.keep_alive = false;
                         self.requests += 1;
-                        sink(Event::Request { head, body: Some(b"") });
+                        // Reported without a body (`None`), though no piece of one follows:
+                        // the protocol looks for a hand-over only among such requests.
+                        sink(Event::Request { head, body: None });
                         self.state = State::Upgraded;
                         return body_start;
                     }

@@ -563,3 +563,42 @@ fn host_values() {
         assert!(!is_host_value(bad), "{:?}", String::from_utf8_lossy(bad));
     }
 }
+
+/// With upgrades on, a request that asks for a WebSocket is the connection's last, reported
+/// without a body, and the bytes after its head are handed over untouched, however they are
+/// split; without upgrades (or with another protocol) it is an ordinary request.
+#[test]
+fn upgrade_hands_the_rest_over() {
+    let handshake: &[u8] = b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let rest: &[u8] = b"\x81\x85abcdGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let input = [handshake, rest].concat();
+    for cut in 0..=input.len() {
+        let mut parser = Parser::new(Limits::default());
+        parser.set_upgrades(true);
+        let mut requests = Vec::new();
+        for piece in [&input[..cut], &input[cut..]] {
+            parser.feed(piece, &mut |event| {
+                if let Event::Request { head, body } = event {
+                    requests.push((head.target.to_owned(), head.keep_alive, body.is_none()));
+                }
+            });
+        }
+        assert_eq!(requests, vec![("/ws".to_owned(), false, true)], "cut at {cut}");
+        assert_eq!(parser.take_upgraded().as_deref(), Some(rest), "cut at {cut}");
+        assert_eq!(parser.take_upgraded(), None);
+        assert!(parser.is_stopped());
+    }
+    for (upgrades, upgrade) in [(false, "websocket"), (true, "h2c"), (true, "websocket/13")] {
+        let mut parser = Parser::new(Limits::default());
+        parser.set_upgrades(upgrades);
+        let input = format!("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: {upgrade}\r\nConnection: Upgrade\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+        let mut targets = Vec::new();
+        parser.feed(input.as_bytes(), &mut |event| {
+            if let Event::Request { head, .. } = event {
+                targets.push(head.target.to_owned());
+            }
+        });
+        assert_eq!(targets, ["/ws", "/2"], "{upgrades} {upgrade}");
+        assert_eq!(parser.take_upgraded(), None);
+    }
+}

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from websockets.sync.client import connect
 import pytest
 
 from processes import free_port, start_cli, stop_cli
@@ -53,6 +54,11 @@ def test_demo_with_httpx(demo: str) -> None:
         assert missing.headers["content-type"] == "text/plain; charset=utf-8"
         outside = client.get("/static/%2e%2e/demo.py")
         assert outside.status_code == 404
+    with connect(demo.replace("http", "ws") + "/ws/echo") as websocket:
+        websocket.send("echo me")
+        assert websocket.recv() == "echo me"
+        websocket.send(b"\x00\xff")
+        assert websocket.recv() == b"\x00\xff"
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed (make test installs it)")
@@ -218,5 +224,8 @@ def test_fastapi_demo(backend: str) -> None:
             hello = (ROOT / "python/wirespeed/demo_static/hello.txt").read_bytes()
             assert client.get("/hello.txt").content == hello
             assert client.get("/static/hello.txt").content == hello
+        with connect(f"ws://127.0.0.1:{port}/ws/echo") as websocket:
+            websocket.send("from FastAPI")
+            assert websocket.recv() == "from FastAPI"
     finally:
         assert stop_cli(process) == 0

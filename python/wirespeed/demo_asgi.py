@@ -4,7 +4,7 @@ Strategy: this module owns only the FastAPI demo's routes, the same as the nativ
 (`demo.py`) plus what the ASGI mode adds: an HTML home page, a JSON route with a typed path
 parameter, a JSON body validated by a model, a streamed body, a file sent with
 `http.response.pathsend` (zero-copy), the static folder mounted with Starlette's StaticFiles,
-and state set up by the lifespan. FastAPI is not a dependency of wirespeed: it comes with the
+a WebSocket echo, and state set up by the lifespan. FastAPI is not a dependency of wirespeed: it comes with the
 test extra, which `make run` and `make test` install.
 """
 
@@ -16,7 +16,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
@@ -40,6 +40,7 @@ HOME_PAGE = """<!doctype html>
 <li><a href="/hello.txt"><code>GET /hello.txt</code></a> is a file sent with pathsend.</li>
 <li><a href="/static/hello.txt"><code>GET /static/hello.txt</code></a> is Starlette's StaticFiles.</li>
 <li><a href="/docs"><code>GET /docs</code></a> is FastAPI's own documentation page.</li>
+<li><code>ws://.../ws/echo</code> is a FastAPI WebSocket that echoes each text message.</li>
 </ul>
 </body>
 </html>
@@ -92,6 +93,16 @@ async def count() -> StreamingResponse:
 @app.get("/hello.txt")
 async def hello_file() -> FileResponse:
     return FileResponse(os.path.join(STATIC_DIR, "hello.txt"), media_type="text/plain")
+
+
+@app.websocket("/ws/echo")
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
 
 
 app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

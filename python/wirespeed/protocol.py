@@ -255,10 +255,10 @@ class HttpProtocol(asyncio.Protocol):
             kind = event.__class__
             if kind is Request:
                 request = event
-                if event[5] is None:  # BODY
+                if event[5] is None:  # BODY: it follows in pieces, or the request hands the connection over
+                    if not event[4] and self._takes_upgrade(request):  # KEEP_ALIVE
+                        continue
                     self._attach_stream(request)
-                if not event[4] and self._takes_upgrade(request):  # KEEP_ALIVE: the last request
-                    continue
                 # `not self.idle or writing is paused`, written out: this runs for every request.
                 if self._active is not None or self._queue or (self.flow and self.flow & WRITE_PAUSED):
                     self._queue.append(request)
@@ -311,9 +311,11 @@ class HttpProtocol(asyncio.Protocol):
             self._pause_reading()  # no more requests until the client reads its answers
 
     def _takes_upgrade(self, request: Request) -> bool:
-        """Whether `request` (the connection's last) asks for a WebSocket and the parser has
-        stopped at it: then it is run or queued here, and reading waits for the handshake's
-        answer. (The parser does this only with `ws` on: Config.ws as the server settles it.)"""
+        """Whether `request` (the connection's last, reported without a body) asks for a
+        WebSocket and the parser has stopped at it: then it is run or queued here, and reading
+        waits for the handshake's answer. (The parsers do this only with `ws` on, as the
+        server settles Config.ws; they report such a request with BODY None, so that the test
+        for it stays off the path of every other request.)"""
         rest = self.parser.detach()
         if rest is None:
             return False

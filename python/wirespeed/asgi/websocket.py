@@ -124,7 +124,10 @@ class WebSocketExchange:
             for name, value in headers:
                 if not isinstance(name, bytes) or not isinstance(value, bytes):
                     raise TypeError("websocket.accept headers are (bytes, bytes) pairs")
-            session.accept(message.get("subprotocol"), list(headers))
+            try:
+                session.accept(message.get("subprotocol"), list(headers))
+            except WebSocketClosed as error:
+                raise ClientDisconnected(str(error)) from None
         elif kind == "websocket.close":
             if session.state > OPEN:
                 if session.state == DECLINED:

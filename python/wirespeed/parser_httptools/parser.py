@@ -170,7 +170,7 @@ class RequestParser(HeadReader, BodyDecoder):
         if framing == NO_BODY and reader.websocket and self._upgrades:
             # The connection is handed over: the request is its last, and the rest is kept.
             self._keep_alive = False
-            events.append(self._request(reader, b""))
+            events.append(self._request(reader, None))  # None, as parser.rs reports it
             self._stop()
             self._state = UPGRADED
             self._upgraded = [data[pos:]] if pos < len(data) else []
