@@ -224,6 +224,17 @@ class WsApp:
         await send({"type": "websocket.send", "text": Colour.RED})
         await send({"type": "websocket.close"})
 
+    async def ws_late_accept(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        """Accept only after the client has had time to go; report how the app learns of it."""
+        await receive()
+        await asyncio.sleep(0.3)
+        try:
+            await send({"type": "websocket.accept"})
+        except OSError as error:
+            self.seen.put(error)
+            return
+        self.seen.put(await receive())
+
     async def ws_background(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         """Work on after the client has gone: a short step completes, an endless one is
         cancelled once the connection has been gone for ws_close_timeout."""
@@ -604,6 +615,22 @@ def test_send_after_a_tcp_close_raises_an_oserror(server_for: ServerFor, app: Ws
     assert isinstance(sent, ClientDisconnected) and isinstance(sent, OSError)
     assert isinstance(closed, ClientDisconnected)
     assert again == first
+
+
+def test_a_client_gone_before_the_accept_is_a_disconnect_for_the_app(server_for: ServerFor, app: WsApp) -> None:
+    """The client sends its handshake and closes at once. Reading is paused until the app
+    answers, so the server may not have seen the close yet: either websocket.accept raises
+    ClientDisconnected, or the accept goes out and the next receive() is the 1006 disconnect.
+    Either way the app learns of it in one call, and does not wait for ever."""
+    server = server_for(app)
+    with socket.create_connection(("127.0.0.1", server.port)) as client:
+        client.sendall(handshake_request("/late-accept"))
+    outcome = app.take()
+    if isinstance(outcome, OSError):
+        assert isinstance(outcome, ClientDisconnected)
+    else:
+        assert outcome == {"type": "websocket.disconnect", "code": 1006, "reason": ""}
+    assert app.take() == "finished"
 
 
 def test_an_app_task_may_outlive_its_connection_until_the_close_timeout(server_for: ServerFor, app: WsApp) -> None:
