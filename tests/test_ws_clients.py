@@ -9,8 +9,10 @@ app (`@app.websocket` with path and query parameters and `Depends`) and the nati
 (`@app.websocket`, `async for`, `WebSocketDisconnect`). Every app kind answers the same
 `/echo` and `/bye` protocol, so the tests that cover the common ground (text and binary echo,
 fragmented and 1 MiB messages, subprotocols, close codes and reasons both ways) run across all
-of them and both clients; what is the server's alone (pings, permessage-deflate on the wire,
-keep-alive pings and their timeout, many clients at once) runs against the native app. What
+of them and both clients; what is the server's alone (pings, permessage-deflate measured on
+the wire, keep-alive pings and their timeout, many clients at once, Close 1001 at shutdown)
+runs against the native app, and each framework's own API (Starlette's typed helpers,
+`iter_text` and denial response, FastAPI's parameters and dependencies) against its app. What
 the ASGI scope and events hold, field by field, is tests/test_ws_asgi.py's; the byte-level
 RFC table is tests/test_ws_rfc.py's.
 """
@@ -33,6 +35,7 @@ from fastapi import WebSocket as FastAPIWebSocket
 from fastapi import WebSocketDisconnect as FastAPIWebSocketDisconnect
 from fastapi import WebSocketException as FastAPIWebSocketException
 from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket as StarletteWebSocket
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
@@ -51,6 +54,7 @@ from wsproto.events import (
     Ping,
     Pong,
     RejectConnection,
+    RejectData,
     Request,
     TextMessage,
 )
@@ -123,8 +127,15 @@ def starlette_app(seen: queue.Queue[Any]) -> Starlette:
             await websocket.send_text(f"{count}:{text}")
         seen.put(("iter_text ended", count))
 
+    async def deny(websocket: StarletteWebSocket) -> None:
+        """Refuse with an HTTP answer (the websocket.http.response extension)."""
+        response = PlainTextResponse("go away", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        await websocket.send_denial_response(response)
+        seen.put("denied")
+
     return Starlette(
         routes=[
+            WebSocketRoute("/deny", deny),
             WebSocketRoute("/echo", echo),
             WebSocketRoute("/bye", bye),
             WebSocketRoute("/typed", typed),
@@ -870,6 +881,41 @@ def test_starlette_iter_text_ends_on_the_clients_close(server_for: ServerFor, se
             assert [ws.receive() for _ in range(3)] == ["1:one", "2:two", "3:three"]
             ws.close()
     assert take(seen) == ("iter_text ended", 3)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_starlette_denial_response_reaches_the_client(server_for: ServerFor, seen: queue.Queue[Any], client: str) -> None:
+    """`send_denial_response` works only where the server announces websocket.http.response;
+    its Response arrives as the plain HTTP answer to the handshake."""
+    server = serve(server_for, "starlette", seen)
+    if client == "websockets":
+
+        async def scenario() -> None:
+            with pytest.raises(InvalidStatus) as refused:
+                async with ws_connect(server, "/deny"):
+                    pass
+            response = refused.value.response
+            assert response.status_code == 401
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+            assert response.headers["Content-Type"].startswith("text/plain")
+            assert response.body == b"go away"
+
+        asyncio.run(scenario())
+    else:
+        with WsprotoClient(server.port, "/deny") as ws:
+            rejection = ws.handshake
+            assert isinstance(rejection, RejectConnection)
+            assert rejection.status_code == 401
+            assert (b"www-authenticate", b"Bearer") in [(k.lower(), v) for k, v in rejection.headers]
+            body = b""
+            while True:
+                event = ws._next()
+                assert isinstance(event, RejectData)
+                body += event.data
+                if event.body_finished:
+                    break
+            assert body == b"go away"
+    assert take(seen) == "denied"
 
 
 # -- FastAPI: path and query parameters, Depends -------------------------------------------------
