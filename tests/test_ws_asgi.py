@@ -12,7 +12,8 @@ TCP close without one); websocket.accept with headers and a subprotocol; websock
 before the accept (403) and after (the code and reason on the wire); the
 websocket.http.response extension (a denial with any status, headers and a body in pieces);
 what an app that raises or returns early gets (500 with a log line, Close 1011, Close 1000);
-send() after the disconnect (an OSError); and an app Task that outlives its connection.
+which close codes reach the wire; text that is a str subclass; send() after the disconnect
+(an OSError); a client gone before the accept; and an app Task that outlives its connection.
 """
 
 from __future__ import annotations
@@ -647,47 +648,54 @@ def test_an_app_task_may_outlive_its_connection_until_the_close_timeout(server_f
     assert app.take() == "finished"
 
 
-# -- deviations found on the way -------------------------------------------------------------------
-
-# The codes an endpoint may put in a Close frame (RFC 6455 §7.4.1, §7.4.2; 1012-1014 are
-# registered since): 1005, 1006 and 1015 are reserved for reporting, never sent.
-SENDABLE_CLOSE_CODES = {1000, 1001, 1002, 1003, *range(1007, 1015), *range(3000, 5000)}
-RESERVED_CODE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="server bug: WebSocketSession.close/_close_payload (websocket/session.py) put any int "
-    "the app gives on the wire, reserved and out-of-range codes included (RFC 6455 §7.4.1: 1005 "
-    "and 1006 MUST NOT be sent; §7.4.2: codes below 1000 are never used); websocket.close should "
-    "refuse them (an app error, 1011) or send a valid code",
-)
+# -- close codes and text ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "code",
+    ("code", "sent"),
     [
-        pytest.param(1005, marks=RESERVED_CODE_BUG),
-        pytest.param(1006, marks=RESERVED_CODE_BUG),
-        pytest.param(1015, marks=RESERVED_CODE_BUG),
-        pytest.param(999, marks=RESERVED_CODE_BUG),
-        pytest.param(5000, marks=RESERVED_CODE_BUG),
-        70000,  # not even two bytes: the app's send raises, and the app error closes with 1011
+        # Sendable (RFC 6455 §7.4.1, §7.4.2; 1012-1014 registered since): on the wire as given.
+        (1003, 1003),
+        (1014, 1014),
+        (3000, 3000),
+        (4999, 4999),
+        # Never sent: 1004-1006 and 1015 are reserved (1005 and 1006 only report what happened),
+        # codes below 1000 are unused, 5000 and up undefined, 70000 does not fit two bytes.
+        # websocket.close refuses them: the app's error, then the server's 1011.
+        (1004, 1011),
+        (1005, 1011),
+        (1006, 1011),
+        (1015, 1011),
+        (999, 1011),
+        (2999, 1011),
+        (5000, 1011),
+        (70000, 1011),
     ],
 )
-def test_a_reserved_close_code_never_reaches_the_wire(server_for: ServerFor, app: WsApp, code: int) -> None:
+def test_only_sendable_close_codes_reach_the_wire(
+    server_for: ServerFor, app: WsApp, caplog: pytest.LogCaptureFixture, code: int, sent: int
+) -> None:
+    caplog.set_level(logging.ERROR, logger="wirespeed.error")
     server = server_for(app)
     with WsConnection(server.port) as ws:
         ws.open(f"/close-code?{code}")
         closing = ws.read_message()
         assert closing.opcode == CLOSE
-        assert closing.close_code in SENDABLE_CLOSE_CODES, closing.close_code
+        assert closing.close_code == sent
+        ws.send(close_frame(sent))
+        assert ws.closed_by_server()
+    assert app.take() == "finished"
+    if sent == code:
+        time.sleep(0.1)
+        assert error_lines(caplog) == []
+    else:
+        (record,) = wait_for_log(caplog)
+        assert record.getMessage() == f"ASGI WebSocket app for /close-code?{code} raised"
+        assert record.exc_info is not None and isinstance(record.exc_info[1], ValueError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: WebSocketSession.send (websocket/session.py) tests `message.__class__ is "
-    "str`, so text that is a str subclass (a StrEnum member, markupsafe.Markup) raises TypeError "
-    "and the WebSocket closes with 1011",
-)
-def test_text_that_is_a_str_subclass_is_sent(server_for: ServerFor, app: WsApp) -> None:
+def test_text_that_is_a_str_subclass_is_sent_as_text(server_for: ServerFor, app: WsApp) -> None:
+    """A StrEnum member (or markupsafe.Markup) is text."""
     server = server_for(app)
     with WsConnection(server.port) as ws:
         ws.open("/str-subclass")
