@@ -320,6 +320,11 @@ def response_headers(ws: ClientConnection) -> Any:
     return ws.response.headers
 
 
+def split(message: str, count: int) -> list[str]:
+    step = -(-len(message) // count)
+    return [message[i : i + step] for i in range(0, len(message), step)]
+
+
 async def pieces(*parts: str | bytes) -> AsyncIterator[str | bytes]:
     """A message websockets sends fragmented: one frame per part."""
     for part in parts:
@@ -728,9 +733,9 @@ def test_server_shutdown_closes_open_websockets_with_1001(server_for: ServerFor,
 
 @pytest.mark.parametrize("client", CLIENTS)
 def test_permessage_deflate_compresses_both_ways(server_for: ServerFor, seen: queue.Queue[Any], client: str) -> None:
-    """Offered by the client, permessage-deflate is agreed, and 1 MiB of repetitive text
-    crosses the wire in a few KiB each way: the client compressed it and the server inflated
-    it, then the server compressed the echo and the client inflated it."""
+    """Offered by the client, permessage-deflate is agreed, and 1 MiB of repetitive text, whole
+    and in fragments, crosses the wire in a few KiB each way: the client compressed it and the
+    server inflated it, then the server compressed the echo and the client inflated it."""
     server = serve(server_for, "native", seen)
     if client == "websockets":
 
@@ -740,8 +745,8 @@ def test_permessage_deflate_compresses_both_ways(server_for: ServerFor, seen: qu
                 assert [extension.name for extension in ws.protocol.extensions] == ["permessage-deflate"]
                 wire = counted(ws)
                 before_in, before_out = wire.wire_in, wire.wire_out
-                for _ in range(3):  # later messages use the context of the earlier ones
-                    await ws.send(COMPRESSIBLE)
+                for count in (1, 2, 4):  # whole, then fragmented; each on the context of the last
+                    await ws.send(pieces(*split(COMPRESSIBLE, count)))
                     assert await ws.recv() == COMPRESSIBLE
                 return wire.wire_in - before_in, wire.wire_out - before_out
 
@@ -750,8 +755,8 @@ def test_permessage_deflate_compresses_both_ways(server_for: ServerFor, seen: qu
         with WsprotoClient(server.port, "/echo", deflate=True) as ws:
             assert [extension.name for extension in ws.accepted.extensions] == ["permessage-deflate"]
             before_in, before_out = ws.wire_in, ws.wire_out
-            for _ in range(3):
-                ws.send(COMPRESSIBLE)
+            for count in (1, 2, 4):
+                ws.send(COMPRESSIBLE, fragments=count)
                 assert ws.receive() == COMPRESSIBLE
             wire_in, wire_out = ws.wire_in - before_in, ws.wire_out - before_out
             ws.close()
