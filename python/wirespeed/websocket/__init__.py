@@ -1,5 +1,5 @@
-"""WebSockets (RFC 6455): the opening handshake, and the frames. The server does not serve
-WebSockets yet.
+"""WebSockets (RFC 6455 and RFC 7692): the opening handshake, the frames, permessage-deflate,
+the session of an open WebSocket and the native handler's face of it.
 
 Strategy: this package only gathers the WebSocket pieces, each in its own module, and picks the
 frame reader: `WebSocketReader` is the Rust extension's (`wirespeed._parser`, rust/ws_frames.rs)
