@@ -132,6 +132,12 @@ def make_app(record: Record) -> App:
         except WebSocketDisconnect as end:
             record.note("disconnect", end.code, end.reason)
 
+    @app.websocket("/boom")
+    async def boom(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive()
+        raise RuntimeError("the handler failed")
+
     @app.websocket("/refuse")
     async def refuse(ws: WebSocket) -> None:
         return None  # never accepts
@@ -592,6 +598,19 @@ def test_async_for_ends_when_the_client_closes(serve: Callable[..., RunningServe
         conn.expect_close(4003)
         assert conn.closed_by_server(2.0)
     assert record.wait_for(1) == [("iteration ended", 4003, "enough")]
+
+
+def test_a_handler_that_raises_closes_with_1011(serve: Callable[..., RunningServer]) -> None:
+    """A handler that raises after the accept: Close 1011 (§7.4.1, an unexpected condition),
+    then the TCP close; the server goes on serving."""
+    server = serve()
+    with WsConnection(server.port) as conn:
+        conn.open("/boom")
+        conn.send(frame(TEXT, b"go"))
+        conn.expect_close(1011)
+        conn.send(close_frame(1011))
+        assert conn.closed_by_server(2.0)
+    assert_served(server.port)
 
 
 # -- keep-alive pings (RFC 6455 §5.5.2, §5.5.3)
