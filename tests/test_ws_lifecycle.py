@@ -844,12 +844,12 @@ def test_a_message_that_never_ends_is_1009_past_the_message_limit(serve: Callabl
             conn.open("/ws")
 
             def send_forever() -> None:
-                try:
-                    conn.send(frame(BINARY, piece, fin=False))
+                try:  # counted as they are handed to the socket
                     sent[0] += len(piece)
+                    conn.send(frame(BINARY, piece, fin=False))
                     while not stop.is_set() and sent[0] < 64 * MiB:
-                        conn.send(frame(CONTINUATION, piece, fin=False))
                         sent[0] += len(piece)
+                        conn.send(frame(CONTINUATION, piece, fin=False))
                 except OSError:
                     pass
 
