@@ -234,7 +234,7 @@ class App:
     @property
     def serves_websockets(self) -> bool:
         """Whether any WebSocket route is registered (Config.ws "auto" turns them on then)."""
-        return bool(self.websocket_router.all_methods())
+        return not self.websocket_router.empty
 
     def failure_response(self, request: Request, error: Exception) -> Response:
         """The answer when a handler raised: its status for an HTTPError, else a logged 500."""

@@ -197,6 +197,11 @@ class Router:
             raise NotImplementedMethod("CONNECT is not supported: this server is not a proxy")
         raise NotFound()
 
+    @property
+    def empty(self) -> bool:
+        """Nothing is routed: no route, no mount, no CONNECT handler."""
+        return not (self.static or self._patterns or self._mounts or self._connect)
+
     def mounted(self) -> list[Endpoint]:
         """The endpoints of the mounts, longest prefix first."""
         return [next(iter(by_method.values())) for _, by_method in self._mounts]

@@ -35,13 +35,14 @@ error_logger = logging.getLogger("wirespeed.error")
 # -- waits
 async def drain(connection: HttpProtocol) -> None:
     """Wait while the transport's write buffer is over its high-water mark. Raises
-    ConnectionResetError once the client has gone."""
+    ConnectionResetError once the client has gone. Several senders may wait at once (the
+    tasks of a WebSocket app): they share one waiter, and one that is cancelled leaves it to
+    the others."""
     if connection.flow & WRITE_PAUSED and connection.phase != CLOSED:
-        waiter = connection.drain_waiter = connection.loop.create_future()
-        try:
-            await waiter
-        finally:
-            connection.drain_waiter = None
+        waiter = connection.drain_waiter
+        if waiter is None or waiter.done():
+            waiter = connection.drain_waiter = connection.loop.create_future()
+        await asyncio.shield(waiter)
     if connection.phase == CLOSED:
         raise ConnectionResetError("client disconnected")
 

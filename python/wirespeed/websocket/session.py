@@ -65,6 +65,8 @@ INTERNAL_ERROR = 1011
 # Messages below this size are sent uncompressed even when permessage-deflate is on: the
 # deflate header and flush would make them larger, and the work costs more than it saves.
 COMPRESS_AT = 128
+# Frames made in one turn are written together, but no more than this is held back.
+FLUSH_AT = 64 * 1024
 
 
 class Closed:
@@ -107,10 +109,12 @@ class WebSocketSession:
         "_waiter",
         "_finished",
         "_outgoing",
+        "_outgoing_bytes",
         "_flush_handle",
         "_closed",
         "_ping_timer",
         "_ping_payload",
+        "_ping_sent",
         "_pong_timer",
         "_close_timer",
     )
@@ -138,10 +142,12 @@ class WebSocketSession:
         # The protocol's wait: a Response when the app declines, ANSWERED when the connection ends.
         self._finished: asyncio.Future[Any] = self.loop.create_future()
         self._outgoing: list[bytes] = []
+        self._outgoing_bytes = 0
         self._flush_handle: asyncio.Handle | None = None
         self._closed: Closed | None = None  # what the app is told once the connection has closed
         self._ping_timer: asyncio.TimerHandle | None = None
-        self._ping_payload: bytes | None = None
+        self._ping_payload: bytes | None = None  # the payload of the ping awaiting its pong
+        self._ping_sent = 0.0
         self._pong_timer: asyncio.TimerHandle | None = None
         self._close_timer: asyncio.TimerHandle | None = None
 
@@ -300,6 +306,11 @@ class WebSocketSession:
             self._write(encode_frame(opcode, deflate.compress(payload), True, True))
         else:
             self._write(encode_frame(opcode, payload))
+        if self._outgoing_bytes >= FLUSH_AT:
+            # A sender in a loop: hand what it made to the transport (which may say it is
+            # full), and give the other connections their turn.
+            self._flush()
+            await asyncio.sleep(0)
         connection = self.connection
         if connection.flow & WRITE_PAUSED:
             self._flush()
@@ -307,6 +318,8 @@ class WebSocketSession:
                 await drain(connection)
             except ConnectionResetError:
                 raise WebSocketClosed("the client has gone") from None
+            if self.state > CLOSING:
+                raise WebSocketClosed("the WebSocket is closed")
 
     async def close(self, code: int = NORMAL, reason: str = "") -> None:
         """Start the closing handshake (or, before the accept, decline with 403)."""
@@ -324,10 +337,14 @@ class WebSocketSession:
                 self._write(encode_frame(PONG, event[1]))
         elif kind == PONG:
             if self._ping_payload is not None and event[1] == self._ping_payload:
+                # Our ping is answered: the next one goes an interval after it was sent.
                 self._ping_payload = None
                 if self._pong_timer is not None:
                     self._pong_timer.cancel()
                     self._pong_timer = None
+                if self.state == OPEN:
+                    due = max(self.loop.time(), self._ping_sent + self.config.ws_ping_interval)
+                    self._ping_timer = self.loop.call_at(due, self._ping)
         elif kind == CLOSE:
             code, reason = event[1], event[2]
             if self.state == OPEN:
@@ -397,15 +414,20 @@ class WebSocketSession:
 
     # -- keep-alive pings
     def _ping(self) -> None:
+        """Send a keep-alive ping. The next one is scheduled when its pong comes (one ping
+        at a time: a pong answers the latest ping only, RFC 6455 §5.5.3); with no ping
+        timeout, a ping goes every interval whether or not the last was answered."""
         self._ping_timer = None
         if self.state != OPEN:
             return
         self._ping_payload = payload = os.urandom(4)
+        self._ping_sent = self.loop.time()
         self._write(encode_frame(PING, payload))
         self._flush()
         if self.config.ws_ping_timeout > 0:
             self._pong_timer = self.loop.call_later(self.config.ws_ping_timeout, self._pong_timed_out)
-        self._ping_timer = self.loop.call_later(self.config.ws_ping_interval, self._ping)
+        else:
+            self._ping_timer = self.loop.call_later(self.config.ws_ping_interval, self._ping)
 
     def _pong_timed_out(self) -> None:
         self._pong_timer = None
@@ -427,6 +449,7 @@ class WebSocketSession:
     # -- writing: the frames of one turn in one write
     def _write(self, frame: bytes) -> None:
         self._outgoing.append(frame)
+        self._outgoing_bytes += len(frame)
         if self._flush_handle is None:
             self._flush_handle = self.loop.call_soon(self._flush)
 
@@ -441,6 +464,7 @@ class WebSocketSession:
             if transport is not None and self.connection.phase != CLOSED:
                 transport.write(outgoing[0] if len(outgoing) == 1 else b"".join(outgoing))
             outgoing.clear()
+            self._outgoing_bytes = 0
 
 
 _OWN_HEADERS = frozenset(
