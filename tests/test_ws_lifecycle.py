@@ -420,18 +420,7 @@ def test_the_accepted_handshake_on_a_live_server(serve: Callable[..., RunningSer
     ("mode", "routes", "upgrades"),
     [
         pytest.param("off", True, False, id="off"),
-        pytest.param(
-            "auto",
-            False,
-            False,
-            id="auto without WebSocket routes",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="App.serves_websockets (app.py) is bool(websocket_router.all_methods()), and "
-                "all_methods() always lists OPTIONS (router.allow_header), so it is True for every App: "
-                'ws="auto" is always on for native apps',
-            ),
-        ),
+        pytest.param("auto", False, False, id="auto without WebSocket routes"),
         pytest.param("auto", True, True, id="auto with WebSocket routes"),
         pytest.param("on", True, True, id="on"),
     ],
@@ -649,13 +638,6 @@ def test_pings_unanswered_close_with_1011(serve: Callable[..., RunningServer]) -
         assert conn.closed_by_server(2.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WebSocketSession._ping (websocket/session.py) replaces _ping_payload and _pong_timer on every "
-    "ping without cancelling the previous pong timer: with ws_ping_timeout > ws_ping_interval, a pong to "
-    "an earlier ping no longer matches and that ping's timer still fires, so a client answering every ping "
-    "within ws_ping_timeout is closed with 1011",
-)
 def test_a_pong_within_the_ping_timeout_counts_after_the_next_ping(serve: Callable[..., RunningServer]) -> None:
     """ws_ping_timeout 0.5 s, pings every 0.2 s: a client on a slow link answers every ping
     0.3 s after it, within the timeout. It must stay connected (each ping was answered in
@@ -665,7 +647,7 @@ def test_a_pong_within_the_ping_timeout_counts_after_the_next_ping(serve: Callab
         conn.open("/ws")
         pending: list[tuple[float, bytes]] = []
         answered = 0
-        deadline = time.monotonic() + 1.5
+        deadline = time.monotonic() + 1.2
         while (now := time.monotonic()) < deadline:
             while pending and pending[0][0] <= now:
                 conn.send(frame(PONG, pending.pop(0)[1]))
@@ -681,16 +663,6 @@ def test_a_pong_within_the_ping_timeout_counts_after_the_next_ping(serve: Callab
 
 
 # -- flow control
-SEND_NEVER_WAITS = pytest.mark.xfail(
-    strict=True,
-    reason="WebSocketSession.send (websocket/session.py) only queues the frame in _outgoing (flushed by a "
-    "call_soon) and then checks WRITE_PAUSED, which cannot be set since nothing reached the transport: "
-    "send never suspends, so a handler sending in a loop never yields to the event loop, all its frames "
-    "pile up in _outgoing (unbounded memory, other connections starve) and ws_max_queued is never applied",
-)
-
-
-@SEND_NEVER_WAITS
 def test_a_client_that_stops_reading_blocks_the_handlers_send(serve: Callable[..., RunningServer], record: Record) -> None:
     """/flood sends 64 KiB messages to a client that reads three and stops. The handler's send
     blocks (its count stops growing while the client does not read), the transport holds
@@ -727,7 +699,6 @@ def test_a_client_that_stops_reading_blocks_the_handlers_send(serve: Callable[..
     assert record.sent == FLOOD_COUNT
 
 
-@SEND_NEVER_WAITS
 def test_a_client_that_stops_reading_is_cut_at_the_write_timeout(serve: Callable[..., RunningServer], record: Record) -> None:
     """write_timeout holds for WebSockets too: the connection of a client that reads nothing
     is cut, and the handler's blocked send fails (WebSocketClosed) instead of hanging."""
@@ -780,7 +751,7 @@ def test_a_handler_that_does_not_read_pauses_reading(serve: Callable[..., Runnin
 
 
 # -- hostile clients: none of them costs anyone else anything
-HOSTILE_LIMITS = {"ws_max_message_size": 1 * MiB, "ws_max_frame_size": 512 * 1024}
+HOSTILE_LIMITS = {"ws_max_message_size": 1 * MiB, "ws_max_frame_size": 768 * 1024}
 
 
 def test_a_frame_announcing_2_63_minus_1_bytes(serve: Callable[..., RunningServer]) -> None:
@@ -798,10 +769,10 @@ def test_a_frame_announcing_2_63_minus_1_bytes(serve: Callable[..., RunningServe
 
 
 @functools.cache
-def deflate_bomb(expanded: int = 256 * MiB) -> bytes:
+def deflate_bomb(expanded: int = 128 * MiB) -> bytes:
     """`expanded` zero bytes as one permessage-deflate payload (RFC 7692 §7.2.1): about
-    1/1000 of that on the wire."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    1/230 of that on the wire at level 1, which compresses it fastest."""
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
     chunk = bytes(MiB)
     parts = [compressor.compress(chunk) for _ in range(expanded // MiB)]
     parts.append(compressor.flush(zlib.Z_SYNC_FLUSH))
@@ -811,11 +782,11 @@ def deflate_bomb(expanded: int = 256 * MiB) -> bytes:
 
 
 def test_a_deflate_bomb_is_1009_without_inflating_it(serve: Callable[..., RunningServer]) -> None:
-    """256 MiB of zeros in a ~256 KiB compressed message, against a 1 MiB message limit:
+    """128 MiB of zeros in a ~570 KiB compressed message, against a 1 MiB message limit:
     Close 1009 (RFC 7692 §8.1), and the process (server and client share it) never holds
     anything near the inflated size: its peak RSS grows by less than 64 MiB."""
     bomb = frame(BINARY, deflate_bomb(), rsv=4)
-    assert len(bomb) < HOSTILE_LIMITS["ws_max_frame_size"]
+    assert len(bomb) < HOSTILE_LIMITS["ws_max_frame_size"] < HOSTILE_LIMITS["ws_max_message_size"]
     server = serve(**HOSTILE_LIMITS)
     with EchoProbe(server.port) as probe:
         with WsConnection(server.port) as conn:
@@ -1046,5 +1017,5 @@ def test_an_idle_websocket_outlives_the_http_timeouts(serve: Callable[..., Runni
     server = serve(keep_alive_timeout=0.2, header_timeout=0.2)
     with WsConnection(server.port) as conn:
         conn.open("/ws")
-        assert read_frame_within(conn, 1.0) is None
+        assert read_frame_within(conn, 0.6) is None
         assert_echoed(conn, b"idle but open")
