@@ -293,8 +293,8 @@ class WebSocketSession:
             if self.state == CONNECTING:
                 raise RuntimeError("send() before the WebSocket handshake is accepted")
             raise WebSocketClosed("the WebSocket is closed")
-        if message.__class__ is str:
-            payload = message.encode()  # type: ignore[union-attr]
+        if isinstance(message, str):  # a str subclass (StrEnum, Markup) is text too
+            payload = message.encode()
             opcode = TEXT
         elif isinstance(message, (bytes, bytearray, memoryview)):
             payload = bytes(message)
@@ -322,7 +322,11 @@ class WebSocketSession:
                 raise WebSocketClosed("the WebSocket is closed")
 
     async def close(self, code: int = NORMAL, reason: str = "") -> None:
-        """Start the closing handshake (or, before the accept, decline with 403)."""
+        """Start the closing handshake (or, before the accept, decline with 403). Raises
+        ValueError for a code an endpoint may not send (RFC 6455 §7.4: 1004-1006, 1015 and
+        anything outside 1000-4999 are never sent)."""
+        if not _sendable(code):
+            raise ValueError(f"{code!r} is not a close code an endpoint may send (RFC 6455 §7.4)")
         if self.state == CONNECTING:
             self.decline(error_response(Forbidden("the WebSocket was refused")))
         elif self.state == OPEN:
@@ -475,6 +479,14 @@ _OWN_HEADERS = frozenset(
 def _check_field(name: bytes, value: bytes) -> None:
     if not name or any(c in name for c in b" \t\r\n:\0") or any(c in value for c in b"\r\n\0"):
         raise ValueError(f"invalid header field {name!r}: {value!r}")
+
+
+def _sendable(code: object) -> bool:
+    """The close codes an endpoint may send (RFC 6455 §7.4.1, §7.4.2; 1012-1014 are
+    registered since, IANA "WebSocket Close Code Number Registry")."""
+    if not isinstance(code, int) or isinstance(code, bool):
+        return False
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 
 def _close_payload(code: int, reason: str) -> bytes:
