@@ -1056,20 +1056,11 @@ def test_native_send_takes_a_str_subclass_as_text(server_for: ServerFor, seen: q
 
 
 def test_each_backend_reads_frames_with_its_own_reader(
-    server_for: ServerFor, seen: queue.Queue[Any], backend: str, request: pytest.FixtureRequest
+    server_for: ServerFor, seen: queue.Queue[Any], backend: str
 ) -> None:
     """The Rust parser's configuration reads frames with the Rust WebSocketReader, the
     httptools one with the Python twin (websocket/__init__.py `reader_class`), so the tests of
     each backend exercise its own reader."""
-    if backend == "rust":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="server bug: websocket/session.py imports WebSocketReader from .frames (the "
-                "Python twin) and uses it whatever the parser backend; reader_class(backend) of "
-                "websocket/__init__.py is never used, so rust/ws_frames.rs never reads a frame",
-            )
-        )
     server = serve(server_for, "native", seen)
 
     async def scenario() -> None:
