@@ -160,6 +160,11 @@ class WsApp:
         await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
         await send({"type": "websocket.http.response.body", "body": b"partial", "more_body": True})
 
+    async def ws_deny_wrong_length(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": [(b"content-length", b"99")]})
+        await send({"type": "websocket.http.response.body", "body": b"abc"})
+
     async def ws_deny_101(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await receive()
         await send({"type": "websocket.http.response.start", "status": 101, "headers": []})
@@ -524,6 +529,8 @@ def test_close_before_accept_is_a_403(server_for: ServerFor, app: WsApp, caplog:
         ("bad-subprotocol", "ASGI WebSocket app for /bad-subprotocol raised"),
         ("str-headers", "ASGI WebSocket app for /str-headers raised"),
         ("deny-101", "ASGI WebSocket app for /deny-101 raised"),
+        # A Content-Length the denial's body does not match is the app's error, as for any answer.
+        ("deny-wrong-length", "ASGI WebSocket app for /deny-wrong-length raised"),
         ("return-unaccepted", "ASGI WebSocket app for /return-unaccepted returned without accepting or closing"),
         ("half-denial", "ASGI WebSocket app for /half-denial returned in the middle of its HTTP response"),
     ],
