@@ -7,8 +7,9 @@
 //! `ws_frames` reads and writes WebSocket frames (RFC 6455) and reassembles their messages.
 //! `asgi` holds what the ASGI server mode needs of bytes (a target split for a scope, the checks
 //! of an app's response head).
-//! `python` and `python_asgi` are the only modules that touch Python; they are built with the
-//! `python` feature (on by default), so a pure-Rust user takes `default-features = false`.
+//! `python`, `python_asgi` and `python_ws` are the only modules that touch Python; they are
+//! built with the `python` feature (on by default), so a pure-Rust user takes
+//! `default-features = false`.
 
 // Tests may unwrap, expect and panic; the library may not (Cargo.toml [lints.clippy]). The
 // library is also linted without cfg(test), where this does not apply.
@@ -28,6 +29,8 @@ pub mod parser;
 mod python;
 #[cfg(feature = "python")]
 mod python_asgi;
+#[cfg(feature = "python")]
+mod python_ws;
 pub mod request_line;
 pub mod ws_frames;
 
@@ -42,8 +45,8 @@ pub use parser::{Event, Parser};
 use pyo3::prelude::*;
 
 /// The extension module: `RequestParser`, `RawHeaders` (the header fields of its requests,
-/// registered as a `collections.abc.Sequence`), and the ASGI mode's `asgi_scope` and
-/// `read_start`.
+/// registered as a `collections.abc.Sequence`), the ASGI mode's `asgi_scope` and
+/// `read_start`, and `WebSocketReader`.
 #[cfg(feature = "python")]
 #[pymodule]
 fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -51,6 +54,7 @@ fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
     python_asgi::add_functions(module)?;
     let raw_headers = python::raw_headers_type(module.py())?;
     module.add("RawHeaders", raw_headers)?;
+    module.add("WebSocketReader", python_ws::reader_type(module.py())?)?;
     let sequence = module.py().import("collections.abc")?.getattr("Sequence")?;
     sequence.call_method1("register", (raw_headers,))?;
     Ok(())

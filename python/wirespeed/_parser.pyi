@@ -1,6 +1,8 @@
-"""Type stub for the Rust extension `wirespeed._parser` (rust/python.rs).
+"""Type stub for the Rust extension `wirespeed._parser` (rust/python.rs, rust/python_asgi.rs,
+rust/python_ws.rs).
 
-The event contract is described in `wirespeed.parser`.
+The parser's event contract is described in `wirespeed.parser`, the WebSocket reader's in
+`wirespeed.websocket.frames`.
 """
 
 from collections.abc import Iterator, Sequence
@@ -67,3 +69,18 @@ def asgi_scope(
 
 def read_start(message: Any) -> tuple[int, bytes, int | None, bool, bool] | None:
     """An http.response.start message checked, or None for the Python twin to take."""
+
+class WebSocketReader:
+    """Reads one WebSocket connection's client frames (rust/ws_frames.rs); the events are those
+    of the pure-Python twin, `wirespeed.websocket.frames.WebSocketReader`."""
+
+    def __init__(self, max_frame_size: int, max_message_size: int, compression: bool) -> None:
+        """`max_frame_size` and `max_message_size` limit one frame's payload and one message (a
+        compressed message's compressed bytes); `compression`: permessage-deflate was
+        negotiated, so RSV1 may mark a compressed message."""
+
+    def feed(self, data: bytes) -> list[WebSocketEvent]:
+        """Every event that `data` completes, in order (see `wirespeed.websocket.frames`)."""
+
+WebSocketEvent = str | bytes | tuple[int, bytes] | tuple[int, int | None, str]
+"""A message, a control frame or a fault (see `wirespeed.websocket.frames`)."""

@@ -39,7 +39,15 @@ EXTENSIONS: dict[str, dict[str, Any]] = {"websocket.http.response": {}}
 class WebSocketExchange:
     """One WebSocket handshake and what follows it, between a session and an ASGI app."""
 
-    __slots__ = ("adapter", "session", "connected", "response_status", "response_lines", "response_body")
+    __slots__ = (
+        "adapter",
+        "session",
+        "connected",
+        "response_status",
+        "response_lines",
+        "response_length",
+        "response_body",
+    )
 
     def __init__(self, adapter: AsgiAdapter, session: WebSocketSession) -> None:
         self.adapter = adapter
@@ -48,6 +56,7 @@ class WebSocketExchange:
         # A denial response being built (websocket.http.response.start, then its body).
         self.response_status = 0
         self.response_lines = b""
+        self.response_length: int | None = None  # the Content-Length the app gave, if any
         self.response_body: list[bytes] = []
 
     def scope(self) -> dict[str, Any]:
@@ -139,11 +148,12 @@ class WebSocketExchange:
             if session.state != CONNECTING or self.response_status:
                 raise RuntimeError("websocket.http.response.start after the handshake was answered")
             try:
-                status, lines, _, _, _ = read_start(message)
+                status, lines, length, _, _ = read_start(message)
             except InvalidHead as error:
                 raise ValueError(str(error)) from None
             self.response_status = status
             self.response_lines = lines
+            self.response_length = length
         elif kind == "websocket.http.response.body":
             if not self.response_status or session.state != CONNECTING:
                 raise RuntimeError("websocket.http.response.body without websocket.http.response.start")
@@ -153,6 +163,10 @@ class WebSocketExchange:
             self.response_body.append(bytes(body))
             if not message.get("more_body", False):
                 body = b"".join(self.response_body)
+                if self.response_length is not None and self.response_length != len(body):
+                    raise ValueError(
+                        f"the denial response's Content-Length is {self.response_length}, its body {len(body)} bytes"
+                    )
                 session.decline(AsgiResponse(self.response_status, self.response_lines, body, len(body)))
         else:
             raise ValueError(f"unknown message type {kind!r} on a WebSocket")

@@ -38,7 +38,8 @@ from ..errors import Forbidden, ServiceUnavailable, WebSocketError, WebSocketInv
 from ..response import ANSWERED, Response, error_response
 from ..senders import drain
 from .deflate import PerMessageDeflate, negotiate
-from .frames import BINARY, CLOSE, FAULT, PING, PONG, TEXT, WebSocketReader, encode_frame
+from . import reader_class
+from .frames import BINARY, CLOSE, FAULT, PING, PONG, TEXT, encode_frame
 
 if TYPE_CHECKING:
     from ..protocol import HttpProtocol
@@ -241,7 +242,8 @@ class WebSocketSession:
             _check_field(name, value)
             lines.append(name + b": " + value + b"\r\n")
         self.subprotocol = subprotocol
-        self._reader = WebSocketReader(
+        # The frame reader that goes with the connection's parser: the Rust one, or the twin.
+        self._reader = reader_class(connection.state.parser_name)(
             self.config.ws_max_frame_size, self.config.ws_max_message_size, self._deflate is not None
         )
         self.state = OPEN
