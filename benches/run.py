@@ -53,6 +53,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -727,7 +728,7 @@ def chart(results: dict[str, dict[str, Any]], settings: Settings, path: Path, ti
         unit = "messages" if spec.ws is not None else "requests"
         ax.set_ylabel("MiB/s of messages echoed" if in_mib else f"thousand {unit}/s")
         ax.margins(y=0.15)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(textwrap.fill(title, 40 * len(workloads)), fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
