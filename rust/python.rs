@@ -404,22 +404,39 @@ fn new_raw_headers_type(py: Python<'_>) -> PyResult<Py<PyType>> {
         slot(0, std::ptr::null_mut()),
     ];
     let flags = ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE | ffi::Py_TPFLAGS_DISALLOW_INSTANTIATION;
+    type_from_spec(py, c"wirespeed._parser.RawHeaders", size_of::<RawHeaders>(), 1, flags, &mut slots)
+}
+
+/// A type made with `PyType_FromSpec`. `slots` must end with the zero slot, and each of the
+/// others hold a function of its slot's signature (or the doc string, or a method table that
+/// lives as long as the process).
+pub(crate) fn type_from_spec(
+    py: Python<'_>,
+    name: &'static CStr,
+    basicsize: usize,
+    itemsize: c_int,
+    flags: std::ffi::c_ulong,
+    slots: &mut [ffi::PyType_Slot],
+) -> PyResult<Py<PyType>> {
+    if slots.last().is_none_or(|last| last.slot != 0) {
+        return Err(PyTypeError::new_err("type slots must end with the zero slot"));
+    }
     let mut spec = ffi::PyType_Spec {
-        name: c"wirespeed._parser.RawHeaders".as_ptr(),
-        basicsize: c_int::try_from(size_of::<RawHeaders>()).map_err(|_| PyOverflowError::new_err("basicsize"))?,
-        itemsize: 1,
+        name: name.as_ptr(),
+        basicsize: c_int::try_from(basicsize).map_err(|_| PyOverflowError::new_err("basicsize"))?,
+        itemsize,
         flags: c_uint::try_from(flags).map_err(|_| PyOverflowError::new_err("type flags"))?,
         slots: slots.as_mut_ptr(),
     };
     // SAFETY: `spec` is a valid spec: its name is a static string, the slots end with the
-    // zero slot and each holds a function of the slot's signature (or the doc string, or the
-    // leaked method table). PyType_FromSpec copies what it keeps of the rest.
+    // zero slot (checked above) and each holds what its slot takes (the caller's promise).
+    // PyType_FromSpec copies what it keeps of the rest.
     let class = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpec(&mut spec))? };
     // SAFETY: PyType_FromSpec made a type.
     Ok(unsafe { class.cast_into_unchecked::<PyType>() }.unbind())
 }
 
-fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {
+pub(crate) fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {
     ffi::PyType_Slot { slot, pfunc }
 }
 

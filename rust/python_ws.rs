@@ -20,7 +20,7 @@
 //! parser's per-request code calls (see python_asgi.rs).
 
 use std::cell::Cell;
-use std::ffi::{c_int, c_uint, c_void, CStr};
+use std::ffi::{c_void, CStr};
 
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError};
 use pyo3::ffi;
@@ -28,7 +28,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple, PyType};
 
-use crate::python::to_interpreter;
+use crate::python::{slot, to_interpreter, type_from_spec};
 use crate::ws_frames::{unmask_into, ReadEvent, Reader, WsFault, CLOSE, PING, PONG};
 
 /// The opcode that marks a fault in the events, as the Python twin names it (`FAULT`).
@@ -148,23 +148,7 @@ fn new_reader_type(py: Python<'_>) -> PyResult<Py<PyType>> {
         slot(0, std::ptr::null_mut()),
     ];
     let flags = ffi::Py_TPFLAGS_DEFAULT | ffi::Py_TPFLAGS_IMMUTABLETYPE;
-    let mut spec = ffi::PyType_Spec {
-        name: c"wirespeed._parser.WebSocketReader".as_ptr(),
-        basicsize: c_int::try_from(size_of::<ReaderObject>()).map_err(|_| PyOverflowError::new_err("basicsize"))?,
-        itemsize: 0,
-        flags: c_uint::try_from(flags).map_err(|_| PyOverflowError::new_err("type flags"))?,
-        slots: slots.as_mut_ptr(),
-    };
-    // SAFETY: `spec` is a valid spec: its name is a static string, the slots end with the
-    // zero slot and each holds a function of the slot's signature (or the doc string, or the
-    // leaked method table). PyType_FromSpec copies what it keeps of the rest.
-    let class = unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyType_FromSpec(&mut spec))? };
-    // SAFETY: PyType_FromSpec made a type.
-    Ok(unsafe { class.cast_into_unchecked::<PyType>() }.unbind())
-}
-
-fn slot(slot: c_int, pfunc: *mut c_void) -> ffi::PyType_Slot {
-    ffi::PyType_Slot { slot, pfunc }
+    type_from_spec(py, c"wirespeed._parser.WebSocketReader", size_of::<ReaderObject>(), 0, flags, &mut slots)
 }
 
 const PARAMETERS: [&str; 3] = ["max_frame_size", "max_message_size", "compression"];

@@ -10,6 +10,9 @@ its own, prefixed with the configuration bytes the target reads first:
             its second line on, so the field-section scanner sees field lines first
   ws_frames 3 bytes (settings, two split points) before a stream of WebSocket client frames
             built here: messages whole and fragmented, control frames, and bad frames
+  ws_reader 5 bytes (settings: permessage-deflate and the frame and message limits; two 16-bit
+            split points) before the same streams and some more: compressed messages, and
+            frames the message rules refuse, whole and cut off after their length bytes
 
 Usage (with the project's venv): .venv/bin/python rust/fuzz/seed_corpus.py [--target feed] [DIR]
 DIR defaults to target/fuzz-corpus/<target> (git-ignored, as all of target/ is).
@@ -97,10 +100,10 @@ def _client_frame(first: int, payload: bytes) -> bytes:
     return bytes([first]) + length + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
-def ws_frames_seeds() -> Iterator[bytes]:
+def _ws_streams() -> list[bytes]:
     """Sequences of client frames: messages whole and in fragments, control frames between
-    them, and the faults of the cargo test table (settings byte, two split points, bytes)."""
-    streams = [
+    them, and the faults of the cargo test table."""
+    return [
         _client_frame(0x81, b"Hello"),
         _client_frame(0x82, bytes(range(200))),
         _client_frame(0x01, b"Hel") + _client_frame(0x89, b"ping") + _client_frame(0x80, b"lo"),
@@ -113,18 +116,63 @@ def ws_frames_seeds() -> Iterator[bytes]:
         b"\x81\x05Hello",  # unmasked
         b"\x82\xfe\x00\x7d" + bytes(4 + 125),  # a non-minimal length
     ]
-    for i, stream in enumerate(streams):
+
+
+def ws_frames_seeds() -> Iterator[bytes]:
+    """The streams after a settings byte and two split points."""
+    for i, stream in enumerate(_ws_streams()):
         yield bytes([i % 16, 3 + i, 17 + 2 * i]) + stream
+
+
+# ws_reader's settings byte: bit 0 permessage-deflate, bits 1-3 and 4-6 the frame and message
+# limits as indices into LIMITS of ws_reader.rs: [0, 1, 7, 125, 126, 1000, 65536, 1 << 20].
+def _ws_reader_settings(frame_limit: int, message_limit: int, compression: bool) -> int:
+    return frame_limit << 1 | message_limit << 4 | int(compression)
+
+
+ROOMY = _ws_reader_settings(7, 7, False)
+ROOMY_DEFLATE = _ws_reader_settings(7, 7, True)
+
+
+def ws_reader_seeds() -> Iterator[bytes]:
+    """ws_frames' streams, roomy and with small limits, and streams for what only Reader
+    does: compressed messages (RFC 7692), and the message rules judged from a frame's length
+    bytes (settings byte, two 16-bit split points, bytes)."""
+    frame = _client_frame
+    settings = [ROOMY, ROOMY_DEFLATE, _ws_reader_settings(5, 3, False), _ws_reader_settings(3, 5, True)]
+    seeds = [(settings[i % len(settings)], stream) for i, stream in enumerate(_ws_streams())]
+    message_125 = _ws_reader_settings(7, 3, False)
+    seeds += [
+        (ROOMY_DEFLATE, frame(0x41, b"\xff\x00") + frame(0x89, b"p") + frame(0x80, b"\xfe")),  # compressed, fragmented
+        (ROOMY_DEFLATE, frame(0xC2, bytes(300)) + frame(0x81, b"plain")),  # compressed binary, then text
+        (ROOMY_DEFLATE, frame(0x41, b"a") + frame(0xC0, b"b")),  # RSV1 on a continuation
+        (message_125, frame(0x02, bytes(60)) + frame(0x80, bytes(70))),  # 130 bytes, over 125
+        (message_125, (frame(0x02, bytes(60)) + frame(0x80, bytes(70)))[: 66 + 2]),  # cut after the length
+        (ROOMY, frame(0x01, b"a") + frame(0x82, b"b")),  # a new message inside another
+        (ROOMY, frame(0x01, b"a") + frame(0x82, b"b")[:2]),  # the same, cut after the length
+        (ROOMY, frame(0x80, b"x")),  # nothing to continue
+        (_ws_reader_settings(7, 6, False), frame(0x82, bytes(70000))[:14] + bytes(50)),  # over 65536, cut off
+        (ROOMY, frame(0x88, b"\x03\xe8\xff")),  # a close reason that is not UTF-8
+        (ROOMY, frame(0x88, b"\x03\xed")),  # close code 1005, which is never sent
+    ]
+    for i, (setting, stream) in enumerate(seeds):
+        splits = (3 * i + 1) % (len(stream) + 1), (len(stream) // 2 + i) % (len(stream) + 1)
+        yield bytes([setting]) + splits[0].to_bytes(2, "big") + splits[1].to_bytes(2, "big") + stream
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", choices=["feed", "scanners", "ws_frames"], default="feed")
+    parser.add_argument("--target", choices=["feed", "scanners", "ws_frames", "ws_reader"], default="feed")
     parser.add_argument("corpus", nargs="?", type=Path, help="directory to write (default target/fuzz-corpus/<target>)")
     args = parser.parse_args()
     corpus: Path = args.corpus or ROOT / "target" / "fuzz-corpus" / args.target
     corpus.mkdir(parents=True, exist_ok=True)
-    seeds = {"feed": feed_seeds, "scanners": scanner_seeds, "ws_frames": ws_frames_seeds}[args.target]()
+    seeds = {
+        "feed": feed_seeds,
+        "scanners": scanner_seeds,
+        "ws_frames": ws_frames_seeds,
+        "ws_reader": ws_reader_seeds,
+    }[args.target]()
     written = 0
     for seed in seeds:
         path = corpus / hashlib.sha1(seed).hexdigest()

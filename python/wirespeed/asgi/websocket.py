@@ -84,19 +84,14 @@ class WebSocketExchange:
             return  # the client went: nothing to settle
         except Exception as error:
             logger.error("ASGI WebSocket app for %s raised", request.target, exc_info=error)
-            if session.state == CONNECTING:
-                session.decline(internal_error_response())
-            elif session.state == OPEN:
-                await session.close(1011, "internal error")
+            await session.app_raised()
             return
-        if session.state == CONNECTING:
+        if session.state == CONNECTING:  # an app must answer the handshake one way or another
             if self.response_status:
                 logger.error("ASGI WebSocket app for %s returned in the middle of its HTTP response", request.target)
             else:
                 logger.error("ASGI WebSocket app for %s returned without accepting or closing", request.target)
-            session.decline(internal_error_response())
-        elif session.state == OPEN:
-            await session.close(NORMAL)
+        await session.app_returned(internal_error_response())
 
     async def receive(self) -> dict[str, Any]:
         if not self.connected:

@@ -15,9 +15,9 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..request import Headers
-from ..response import error_response, internal_error_response
+from ..response import error_response
 from ..errors import Forbidden
-from .session import CONNECTING, NORMAL, OPEN, Closed, WebSocketClosed, WebSocketSession
+from .session import CONNECTING, NORMAL, Closed, WebSocketClosed, WebSocketSession
 
 if TYPE_CHECKING:
     from ..request import Request
@@ -121,17 +121,10 @@ async def run_handler(
     except (WebSocketDisconnect, WebSocketClosed):
         pass  # the client went: nothing left to settle
     except Exception as error:
-        request = ws.request
-        logger.error("WebSocket handler for %s raised", request.target, exc_info=error)
-        if session.state == CONNECTING:
-            session.decline(internal_error_response())
-        elif session.state == OPEN:
-            await session.close(1011, "internal error")
+        logger.error("WebSocket handler for %s raised", ws.request.target, exc_info=error)
+        await session.app_raised()
         return
-    if session.state == CONNECTING:
-        session.decline(error_response(Forbidden("the WebSocket handler did not accept")))
-    elif session.state == OPEN:
-        await session.close(NORMAL)
+    await session.app_returned(error_response(Forbidden("the WebSocket handler did not accept")))
 
 
 __all__ = ["WebSocket", "WebSocketDisconnect", "run_handler"]

@@ -33,9 +33,9 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..connection_state import CLOSED, CLOSING, WRITE_PAUSED
+from ..connection_state import CLOSED, CLOSING, WRITE_PAUSED  # the connection's phases
 from ..errors import Forbidden, ServiceUnavailable, WebSocketError, WebSocketInvalidData
-from ..response import ANSWERED, Response, error_response
+from ..response import ANSWERED, Response, error_response, internal_error_response
 from ..senders import drain
 from .deflate import PerMessageDeflate, negotiate
 from . import reader_class
@@ -52,7 +52,7 @@ error_logger = logging.getLogger("wirespeed.error")
 # Where the session is. It only moves forward.
 CONNECTING = 0  # the handshake is the app's to accept or decline
 OPEN = 1  # messages flow both ways
-CLOSING = 2  # a Close has been sent; the client's is awaited
+CLOSE_SENT = 2  # our Close has been sent; the client's is awaited
 ENDED = 3  # the closing handshake is over, or the connection failed or was lost
 DECLINED = 4  # the app declined the handshake with an HTTP answer
 
@@ -320,7 +320,7 @@ class WebSocketSession:
                 await drain(connection)
             except ConnectionResetError:
                 raise WebSocketClosed("the client has gone") from None
-            if self.state > CLOSING:
+            if self.state > CLOSE_SENT:
                 raise WebSocketClosed("the WebSocket is closed")
 
     async def close(self, code: int = NORMAL, reason: str = "") -> None:
@@ -334,6 +334,23 @@ class WebSocketSession:
         elif self.state == OPEN:
             self._send_close(code, reason)
             self._flush()
+
+    # -- what the app left open when it ended (for both interfaces)
+    async def app_raised(self) -> None:
+        """The app raised: before the accept, a 500 takes the handshake's place; after it,
+        a Close with 1011."""
+        if self.state == CONNECTING:
+            self.decline(internal_error_response())
+        elif self.state == OPEN:
+            await self.close(INTERNAL_ERROR, "internal error")
+
+    async def app_returned(self, unanswered: Response) -> None:
+        """The app returned: a handshake it never answered gets `unanswered`, an open
+        WebSocket a Close with 1000."""
+        if self.state == CONNECTING:
+            self.decline(unanswered)
+        elif self.state == OPEN:
+            await self.close(NORMAL)
 
     # -- control frames and the close
     def _control(self, event: tuple[Any, ...]) -> None:
@@ -389,13 +406,13 @@ class WebSocketSession:
 
     def _send_close(self, code: int, reason: str) -> None:
         self._write(encode_frame(CLOSE, _close_payload(code, reason)))
-        self.state = CLOSING
+        self.state = CLOSE_SENT
         self._cancel_ping()
         self._close_timer = self.loop.call_later(self.config.ws_close_timeout, self._close_timed_out)
 
     def _close_timed_out(self) -> None:
         self._close_timer = None
-        if self.state == CLOSING:
+        if self.state == CLOSE_SENT:
             client_logger.info("WebSocket from %s: no Close within %.3g s", self.connection.client, self.config.ws_close_timeout)
             self._end(Closed(ABNORMAL))
 
