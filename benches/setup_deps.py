@@ -1,9 +1,8 @@
 """Install the Python side of the benchmarks into the running interpreter's environment.
 
-This module owns reading the `bench` extra from pyproject.toml and installing it with pip,
-together with WS_PEERS (what uvicorn needs to serve the WebSocket workloads). Everything but
-socketify must install; socketify (an sdist on PyPI that bundles a prebuilt library needing
-libuv) may fail, and then the benchmarks skip it with a note. The system side
+This module owns reading the `bench` extra from pyproject.toml and installing it with pip.
+Everything but socketify must install; socketify (an sdist on PyPI that bundles a prebuilt
+library needing libuv) may fail, and then the benchmarks skip it with a note. The system side
 (nginx, its echo module, wrk, libuv) is installed by the Makefile's bench-system-deps target.
 
     python benches/setup_deps.py
@@ -18,8 +17,6 @@ from pathlib import Path
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 OPTIONAL = ("socketify",)
-# uvicorn serves the WebSocket workloads with --ws websockets, which imports this package.
-WS_PEERS = ["websockets>=13"]
 
 
 def bench_requirements() -> list[str]:
@@ -50,7 +47,6 @@ def importable(module: str) -> bool:
 
 def main() -> int:
     requirements = bench_requirements()
-    requirements += [r for r in WS_PEERS if name_of(r) not in {name_of(q) for q in requirements}]
     required = [r for r in requirements if name_of(r) not in OPTIONAL]
     optional = [r for r in requirements if name_of(r) in OPTIONAL]
     if not pip_install(required):
