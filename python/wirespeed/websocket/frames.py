@@ -112,6 +112,18 @@ def encode_frame(opcode: int, payload: bytes, fin: bool = True, rsv1: bool = Fal
     return _HEADER_64.pack(first, 127, size) + payload
 
 
+def data_frame_head(opcode: int, size: int, rsv1: bool = False) -> bytes:
+    """The head of a whole (FIN) text or binary frame of `size` bytes: what `encode_frame`
+    puts before such a payload, without its checks (the server's own sends, which are valid
+    by construction), so that a large payload can be written after it without a copy."""
+    first = 0xC0 | opcode if rsv1 else 0x80 | opcode
+    if size < 126:
+        return bytes((first, size))
+    if size <= 0xFFFF:
+        return _HEADER_16.pack(first, 126, size)
+    return _HEADER_64.pack(first, 127, size)
+
+
 def _limit(value: int) -> int:
     """An int at least 0 (as the Rust reader's u64 takes it)."""
     value = operator.index(value)

@@ -39,7 +39,7 @@ from ..response import ANSWERED, Response, error_response, internal_error_respon
 from ..senders import drain
 from .deflate import PerMessageDeflate, negotiate
 from . import reader_class
-from .frames import BINARY, CLOSE, FAULT, PING, PONG, TEXT, encode_frame
+from .frames import BINARY, CLOSE, FAULT, PING, PONG, TEXT, data_frame_head, encode_frame
 
 if TYPE_CHECKING:
     from ..protocol import HttpProtocol
@@ -68,6 +68,8 @@ INTERNAL_ERROR = 1011
 COMPRESS_AT = 128
 # Frames made in one turn are written together, but no more than this is held back.
 FLUSH_AT = 64 * 1024
+# A payload this large is not copied behind its frame head: the two are written as they are.
+JOIN_BELOW = 16 * 1024
 
 
 class Closed:
@@ -304,10 +306,15 @@ class WebSocketSession:
         else:
             raise TypeError(f"a WebSocket message is str or bytes, not {type(message).__name__}")
         deflate = self._deflate
+        rsv1 = False
         if deflate is not None and len(payload) >= COMPRESS_AT:
-            self._write(encode_frame(opcode, deflate.compress(payload), True, True))
-        else:
-            self._write(encode_frame(opcode, payload))
+            payload = deflate.compress(payload)
+            rsv1 = True
+        if len(payload) < JOIN_BELOW:
+            self._write(data_frame_head(opcode, len(payload), rsv1) + payload)
+        else:  # the payload goes to the transport as it is, after its head
+            self._write(data_frame_head(opcode, len(payload), rsv1))
+            self._write(payload)
         if self._outgoing_bytes >= FLUSH_AT:
             # A sender in a loop: hand what it made to the transport (which may say it is
             # full), and give the other connections their turn.
@@ -485,7 +492,12 @@ class WebSocketSession:
         if outgoing:
             transport = self.connection.transport
             if transport is not None and self.connection.phase != CLOSED:
-                transport.write(outgoing[0] if len(outgoing) == 1 else b"".join(outgoing))
+                if len(outgoing) == 1:
+                    transport.write(outgoing[0])
+                elif self._outgoing_bytes < FLUSH_AT:
+                    transport.write(b"".join(outgoing))
+                else:  # large payloads are not copied into one buffer first
+                    transport.writelines(outgoing)
             outgoing.clear()
             self._outgoing_bytes = 0
 
