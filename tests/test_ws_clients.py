@@ -88,20 +88,26 @@ def choose(offered: Any) -> str | None:
 # Each puts what its handler saw into `seen` (a thread-safe queue: the server runs in a thread).
 
 
+async def echo_until_disconnect(websocket: StarletteWebSocket, seen: queue.Queue[Any]) -> None:
+    """Send each message back as it came (FastAPI's WebSocket is Starlette's), then record
+    the close code and reason the app was told."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise StarletteWebSocketDisconnect(message["code"], message.get("reason"))
+            if message.get("text") is not None:
+                await websocket.send_text(message["text"])
+            else:
+                await websocket.send_bytes(message["bytes"])
+    except StarletteWebSocketDisconnect as error:
+        seen.put(("echo", error.code, error.reason))
+
+
 def starlette_app(seen: queue.Queue[Any]) -> Starlette:
     async def echo(websocket: StarletteWebSocket) -> None:
         await websocket.accept(subprotocol=choose(websocket.scope["subprotocols"]))
-        try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    raise StarletteWebSocketDisconnect(message["code"], message.get("reason"))
-                if message.get("text") is not None:
-                    await websocket.send_text(message["text"])
-                else:
-                    await websocket.send_bytes(message["bytes"])
-        except StarletteWebSocketDisconnect as error:
-            seen.put(("echo", error.code, error.reason))
+        await echo_until_disconnect(websocket, seen)
 
     async def bye(websocket: StarletteWebSocket) -> None:
         await websocket.accept()
@@ -160,17 +166,7 @@ def fastapi_app(seen: queue.Queue[Any]) -> FastAPI:
     @app.websocket("/echo")
     async def echo(websocket: FastAPIWebSocket, chosen: str | None = Depends(subprotocol)) -> None:
         await websocket.accept(subprotocol=chosen)
-        try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    raise FastAPIWebSocketDisconnect(message["code"], message.get("reason"))
-                if message.get("text") is not None:
-                    await websocket.send_text(message["text"])
-                else:
-                    await websocket.send_bytes(message["bytes"])
-        except FastAPIWebSocketDisconnect as error:
-            seen.put(("echo", error.code, error.reason))
+        await echo_until_disconnect(websocket, seen)
 
     @app.websocket("/bye")
     async def bye(websocket: FastAPIWebSocket) -> None:
