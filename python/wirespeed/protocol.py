@@ -22,7 +22,10 @@ running a second one: `app.dispatch(request)` is the only call into the app (wha
 returns, a coroutine included, is driven here); `respond` answers through the same held-answer
 and ordering rules; `out` and `write_now` are the one write path, `senders.drain` the one
 wait for a slow reader; `connection_line` the one decision to close; the timeouts, limits and
-shutdown (`close_after_response`, `close_if_idle`) apply to every connection alike.
+shutdown (`close_after_response`, `close_if_idle`) apply to every connection alike. A request
+that asks for a WebSocket ends the request cycle: the parser stops at it (`_takes_upgrade`),
+and once the app accepts, a `WebSocketSession` takes the parser's place, so its frames still
+come in one call per buffer and share the timeouts, flow control and shutdown.
 """
 
 from __future__ import annotations
