@@ -16,6 +16,8 @@ import time
 import zlib
 from dataclasses import dataclass
 
+from http_wire import Connection
+
 KEY = base64.b64encode(b"0123456789abcdef")
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 
@@ -102,29 +104,16 @@ class ServerFrame:
         return self.payload.decode()
 
 
-class WsConnection:
-    """One raw WebSocket connection to 127.0.0.1:`port`."""
+class WsConnection(Connection):
+    """One raw WebSocket connection to 127.0.0.1:`port` (the raw HTTP client's socket and
+    buffer, with the WebSocket side on top)."""
 
     def __init__(self, port: int, timeout: float = 5.0) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buffer = b""
+        super().__init__(port, timeout)
         self.response_head = b""
 
     def __enter__(self) -> WsConnection:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.sock.close()
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def _fill(self) -> bool:
-        data = self.sock.recv(65536)
-        if not data:
-            return False
-        self.buffer += data
-        return True
 
     def open(self, path: str = "/ws", extra: bytes = b"", early: bytes = b"") -> bytes:
         """Send the handshake (and `early` bytes right behind it); return the answer's head,
