@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -13,9 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from websockets.sync.client import connect
 import pytest
+from websockets.sync.client import connect
 
+import wirespeed
 from processes import free_port, start_cli, stop_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,3 +231,30 @@ def test_fastapi_demo(backend: str) -> None:
             assert websocket.recv() == "from FastAPI"
     finally:
         assert stop_cli(process) == 0
+
+
+@pytest.mark.parametrize("backend", ["rust", "httptools"])
+def test_version_names_the_release_and_the_parser(backend: str) -> None:
+    """`wirespeed --version`: the version, the parser `auto` would use, the Python it runs on."""
+    if backend == "rust":
+        pytest.importorskip("wirespeed._parser", reason="the Rust extension is not built")
+    env = {**os.environ, "WIRESPEED_PARSER": backend}
+    result = subprocess.run(
+        [sys.executable, "-m", "wirespeed", "--version"], capture_output=True, text=True, timeout=30, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    expected = f"wirespeed {wirespeed.__version__} (parser: {backend}, {platform.python_implementation()} {platform.python_version()}, "
+    assert result.stdout.startswith(expected), result.stdout
+
+
+def test_help_is_grouped_by_topic() -> None:
+    result = subprocess.run([sys.executable, "-m", "wirespeed", "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    groups = [line[:-1] for line in result.stdout.splitlines() if line and not line[0].isspace() and line.endswith(":")]
+    assert groups == ["positional arguments", "options", "the app", "static files", "the server", "limits",
+                      "timeouts (seconds, 0 for none)", "WebSockets"]
+    sections = result.stdout.split("\n\n")
+    server = next(section for section in sections if section.startswith("the server:"))
+    assert "--host" in server and "--workers" in server and "--parser" in server
+    websockets = next(section for section in sections if section.startswith("WebSockets:"))
+    assert "--ws " in websockets and "--ws-ping-interval" in websockets and "--ws-max-message-size" in websockets

@@ -8,6 +8,7 @@ unknown parser) ends in one line on stderr and a non-zero exit, never a tracebac
 from __future__ import annotations
 
 import argparse
+import platform
 import dataclasses
 import importlib
 import logging
@@ -65,26 +66,28 @@ def build_parser() -> argparse.ArgumentParser:
     static.add_argument(
         "--static-cache-control", metavar="VALUE", help='a Cache-Control header for every file, e.g. "max-age=3600"'
     )
-    parser.add_argument("--host", default=DEFAULTS.host, help=f"address to bind (default {DEFAULTS.host})")
-    parser.add_argument("--port", type=int, default=DEFAULTS.port, help=f"port to bind (default {DEFAULTS.port})")
-    parser.add_argument(
+    parser.add_argument("--version", action="version", version=version_line(), help="print the version and exit")
+    server = parser.add_argument_group("the server")
+    server.add_argument("--host", default=DEFAULTS.host, help=f"address to bind (default {DEFAULTS.host})")
+    server.add_argument("--port", type=int, default=DEFAULTS.port, help=f"port to bind (default {DEFAULTS.port})")
+    server.add_argument(
         "--parser",
         choices=("auto", "rust", "httptools"),
         default=DEFAULTS.parser,
         help="request parser backend (default auto: rust when built, else httptools)",
     )
-    parser.add_argument(
+    server.add_argument(
         "--loop", choices=("auto", "uvloop", "asyncio"), default=DEFAULTS.loop, help="event loop (default auto)"
     )
-    parser.add_argument(
+    server.add_argument(
         "--log-level",
         choices=("critical", "error", "warning", "info", "debug"),
         default=DEFAULTS.log_level,
         help=f"log level (default {DEFAULTS.log_level})",
     )
-    parser.add_argument("--server-header", default=DEFAULTS.server_header, help="value of the Server header")
-    parser.add_argument("--no-server-header", action="store_true", help="send no Server header")
-    parser.add_argument(
+    server.add_argument("--server-header", default=DEFAULTS.server_header, help="value of the Server header")
+    server.add_argument("--no-server-header", action="store_true", help="send no Server header")
+    server.add_argument(
         "--workers",
         type=int,
         default=DEFAULTS.workers,
@@ -153,6 +156,19 @@ def _on_off(value: str) -> bool:
     if lowered in ("false", "off", "no", "0"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, not {value!r}")
+
+
+def version_line() -> str:
+    """`wirespeed 0.1.0 (parser: rust, Python 3.11.7, Linux)`: the version, the parser backend
+    `--parser auto` would use, and what it runs on."""
+    from . import __version__
+    from .parser import resolve_backend
+
+    try:
+        backend = resolve_backend("auto")
+    except Exception as error:  # noqa: BLE001 - a version line must not fail
+        backend = f"none ({error})"
+    return f"wirespeed {__version__} (parser: {backend}, {platform.python_implementation()} {platform.python_version()}, {platform.system()})"
 
 
 def _add_setting(group: Any, name: str, kind: type, help_text: str) -> None:
