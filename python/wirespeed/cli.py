@@ -146,6 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="{true,false}",
         help="accept permessage-deflate compression when a client offers it (default true)",
     )
+    proxy = parser.add_argument_group("behind a proxy")
+    proxy.add_argument(
+        "--forwarded-allow-ips",
+        default=DEFAULTS.forwarded_allow_ips,
+        metavar="LIST",
+        help="the peers trusted to say who the client is: comma-separated IP addresses, CIDR networks, "
+        f"'*' for any, 'unix' for Unix-socket peers (default {DEFAULTS.forwarded_allow_ips})",
+    )
     return parser
 
 

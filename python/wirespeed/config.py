@@ -130,6 +130,11 @@ class Config:
     # client's answered and its TCP close awaited) before the connection is cut.
     ws_close_timeout: float = 10.0
 
+    # Behind a proxy. The peers trusted to say who the client is (through the proxy headers or
+    # the PROXY protocol): comma-separated IP addresses, CIDR networks, "*" for any peer, and
+    # "unix" for peers on a Unix socket (trust.py).
+    forwarded_allow_ips: str = "127.0.0.1"
+
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
@@ -161,7 +166,27 @@ class Config:
                 raise ValueError(f"{name} must not be negative")
         if self.loop not in ("auto", "uvloop", "asyncio"):
             raise ValueError(f"unknown loop {self.loop!r}: use auto, uvloop or asyncio")
+        _check_trust_list(self.forwarded_allow_ips)
 
     def replace(self, **changes: Any) -> Config:
         """A copy of this config with some settings changed."""
         return dataclasses.replace(self, **changes)
+
+
+def _check_trust_list(spec: str) -> None:
+    """Raise ValueError when `spec` is not a valid forwarded_allow_ips list (the same parse as
+    trust.py's, kept here so that this module imports no other wirespeed module)."""
+    import ipaddress
+
+    for entry in (part.strip() for part in spec.split(",")):
+        if not entry or entry in ("*", "unix"):
+            continue
+        try:
+            if "/" in entry:
+                ipaddress.ip_network(entry, strict=False)
+            else:
+                ipaddress.ip_address(entry)
+        except ValueError:
+            raise ValueError(
+                f"forwarded_allow_ips: {entry!r} is not an IP address, a network (such as 10.0.0.0/8), '*' or 'unix'"
+            ) from None
