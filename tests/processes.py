@@ -29,16 +29,24 @@ def free_port() -> int:
 
 
 def start_cli(
-    *args: str, cwd: Path | None = None, wrapper: Sequence[str] = (), timeout: float = 15
+    *args: str,
+    cwd: Path | None = None,
+    wrapper: Sequence[str] = (),
+    timeout: float = 15,
+    env: dict[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> tuple[subprocess.Popen[str], str]:
     """Run `python -m wirespeed ARGS`, behind an optional wrapper command (setpriv, strace),
-    and wait for its startup line."""
+    with `env` (default: this process's) and the descriptors `pass_fds` left open in it, and
+    wait for its startup line."""
     process = subprocess.Popen(
         [*wrapper, sys.executable, "-m", "wirespeed", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=cwd,
+        env=env,
+        pass_fds=pass_fds,
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout

@@ -135,6 +135,19 @@ class Config:
     # "unix" for peers on a Unix socket (trust.py).
     forwarded_allow_ips: str = "127.0.0.1"
 
+    # Listening sockets (listeners.py), besides host and port. The first of these that is set
+    # is served, and the rest ignored: the sockets systemd passed (socket activation: the
+    # LISTEN_PID and LISTEN_FDS environment variables, not a field), then `fd`, then `uds`,
+    # then host/port. host resolves to every address it names, all bound; "::" is one socket
+    # that takes IPv4 clients too.
+    # A listening socket inherited as this file descriptor (TCP or Unix).
+    fd: int | None = None
+    # A Unix domain socket at this path; a stale socket file there (nobody listening) is
+    # replaced, anything else in the way is an error. Removed on shutdown.
+    uds: str | None = None
+    # The file mode of the Unix socket (who may connect): 0o666 lets every local user.
+    uds_mode: int = 0o666
+
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
@@ -167,6 +180,12 @@ class Config:
         if self.loop not in ("auto", "uvloop", "asyncio"):
             raise ValueError(f"unknown loop {self.loop!r}: use auto, uvloop or asyncio")
         _check_trust_list(self.forwarded_allow_ips)
+        if self.fd is not None and self.fd < 0:
+            raise ValueError("fd must not be negative")
+        if self.uds is not None and not self.uds:
+            raise ValueError("uds must be a path")
+        if not 0 <= self.uds_mode <= 0o7777:
+            raise ValueError(f"uds_mode must be a file mode (0 to 0o7777), not {self.uds_mode:#o}")
 
     def replace(self, **changes: Any) -> Config:
         """A copy of this config with some settings changed."""

@@ -1,7 +1,8 @@
-"""Listening sockets, the event loop, the Date timer, signals and shutdown.
+"""The event loop, serving on the listening sockets, the Date timer, signals and shutdown.
 
 Strategy: this module owns a server's lifetime: choosing the loop (uvloop when installed),
-binding, the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
+serving on every listening socket (opened by listeners.py, or handed to `Server.start`),
+the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
 the app, running the app's startup and shutdown hooks, and stopping on SIGINT/SIGTERM (stop
 accepting, close idle connections, let responses in flight finish up to `shutdown_timeout`,
 a second signal forces it). It knows nothing of HTTP bytes:
@@ -17,13 +18,14 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
 from .config import Config
+from .listeners import Listener, close_all, describe, listen, open_listeners, socket_label
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
@@ -109,7 +111,9 @@ class Server:
         # A native App as it is; an ASGI app in the adapter that serves it (asgi/).
         self.app = serving_app(app, self.config)
         self.state: ServerState | None = None
-        self._server: asyncio.base_events.Server | None = None
+        self._servers: list[asyncio.AbstractServer] = []
+        # The listening sockets this server opened itself (none when they were handed to start).
+        self._listeners: list[Listener] = []
         self._date_timer: asyncio.TimerHandle | None = None
         self._sweep: TimeoutSweep | None = None
         self._stop = asyncio.Event()
@@ -119,11 +123,22 @@ class Server:
 
     @property
     def port(self) -> int:
-        """The bound port (useful with port 0)."""
-        assert self._server is not None, "the server is not started"
-        return int(self._server.sockets[0].getsockname()[1])
+        """The port of the first TCP socket served (useful with port 0)."""
+        assert self._servers, "the server is not started"
+        for server in self._servers:
+            for sock in server.sockets:
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    return int(sock.getsockname()[1])
+        raise RuntimeError("the server listens on no TCP socket")
 
-    async def start(self, sock: socket.socket | None = None) -> None:
+    @property
+    def sockets(self) -> list[socket.socket]:
+        """Every socket served."""
+        return [sock for server in self._servers for sock in server.sockets]
+
+    async def start(self, sockets: socket.socket | Sequence[socket.socket] | None = None) -> None:
+        """Serve on `sockets` (listening, or bound: the caller keeps and closes them), or on
+        the sockets the config asks for (listeners.py), which this server opens and closes."""
         loop = asyncio.get_running_loop()
         state = self.state = ServerState(self.app, self.config, loop)
         await _run_hooks(self.app.startup_hooks)
@@ -134,21 +149,35 @@ class Server:
         def protocol_factory() -> HttpProtocol:
             return HttpProtocol(state)
 
-        if sock is not None:
-            self._server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog)
+        if sockets is None:
+            self._listeners = open_listeners(config)
+            listen(self._listeners, config.backlog)
+            given = [listener.sock for listener in self._listeners]
         else:
-            self._server = await loop.create_server(
-                protocol_factory, config.host, config.port, backlog=config.backlog, reuse_address=True
-            )
+            given = [sockets] if isinstance(sockets, socket.socket) else list(sockets)
+        try:
+            for sock in given:
+                if sock.family == socket.AF_UNIX:
+                    server = await loop.create_unix_server(protocol_factory, sock=sock, backlog=config.backlog)
+                else:
+                    server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog)
+                self._servers.append(server)
+        except BaseException:
+            for server in self._servers:
+                server.close()
+            self._servers.clear()
+            self._close_listeners()
+            raise
         self._schedule_date_tick()
         self._sweep = TimeoutSweep(state)
         self._sweep.start()
-        host, port = self._server.sockets[0].getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
+        if self._listeners:
+            shown = describe(self._listeners)
+        else:
+            shown = ", ".join(socket_label(sock) for sock in given)
         logger.info(
-            "wirespeed serving on http://%s:%d (parser: %s, loop: %s)",
+            "wirespeed serving on %s (parser: %s, loop: %s)",
             shown,
-            port,
             state.parser_name,
             loop_name(loop),
         )
@@ -178,10 +207,12 @@ class Server:
         state = self.state
         if state is None:
             return
-        if self._server is None:  # a signal came during the startup: nothing was served
+        if not self._servers:  # a signal came during the startup: nothing was served
             await self._run_shutdown_hooks()
             return
-        self._server.close()
+        for server in self._servers:
+            server.close()
+        self._close_listeners()
         for connection in list(state.connections):
             connection.close_after_response()
             connection.close_if_idle()
@@ -210,6 +241,10 @@ class Server:
             logger.warning("the app's shutdown was cut short by a second signal")
         finally:
             self._hooks = None
+
+    def _close_listeners(self) -> None:
+        """Close the sockets this server opened (removing a Unix socket's file)."""
+        close_all(self._listeners)
 
     def _close_all(self) -> None:
         if self.state is not None:
