@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from processes import OutputCollector, free_port, start_cli, stop_cli, wait_until
 from wirespeed import App, Config
 from wirespeed.cli import build_parser, config_from_args
@@ -102,9 +101,17 @@ def _exchange(sock: socket.socket) -> dict[str, Any]:
 
 def curl(*args: str) -> dict[str, Any]:
     assert CURL is not None
-    result = subprocess.run([CURL, "-sS", "--max-time", "5", *args], capture_output=True, text=True, timeout=10)
+    result = subprocess.run(check=False, args=[CURL, "-sS", "--max-time", "5", *args], capture_output=True, text=True, timeout=10)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))
+
+
+def all_serving(process: subprocess.Popen[str], workers: int) -> OutputCollector:
+    """After start_cli saw the first worker's startup line: wait for the other workers' (so
+    that every one of them can take connections), collecting the output from now on."""
+    output = OutputCollector(process)
+    assert wait_until(lambda: output.text.count("serving on") >= workers - 1, 10), output.text
+    return output
 
 
 def pids_seen(ask: Any, want: int = 2, tries: int = 200) -> set[int]:
@@ -131,6 +138,7 @@ def run_failing(app_dir: Path, *flags: str, pass_fds: tuple[int, ...] = ()) -> l
     """Run the CLI expecting it to fail at once: its stderr lines (exit code checked: 1)."""
     result = subprocess.run(
         [sys.executable, "-m", "wirespeed", *cli_args(BACKEND, *flags), "--log-level", "critical"],
+        check=False,
         cwd=app_dir, env=env(), capture_output=True, text=True, timeout=15, pass_fds=pass_fds,
     )
     assert result.returncode == 1, (result.stdout, result.stderr)
@@ -170,9 +178,11 @@ def test_uds_served_to_curl_and_httpx(backend: str, app_dir: Path) -> None:
     assert not os.path.exists(path), "the socket file outlived the server"
 
 
-def test_uds_replaces_a_stale_socket_file(app_dir: Path, stale_socket: str) -> None:
-    process, line = start_cli(*cli_args(BACKEND, "--uds", stale_socket), cwd=app_dir, env=env())
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_uds_replaces_a_stale_socket_file(app_dir: Path, stale_socket: str, loop: str) -> None:
+    process, line = start_cli(*cli_args(BACKEND, "--uds", stale_socket, "--loop", loop), cwd=app_dir, env=env())
     try:
+        assert f"loop: {loop}" in line
         assert stat.S_IMODE(os.stat(stale_socket).st_mode) == 0o666  # the default, whatever the umask
         assert ask_unix(stale_socket)["pid"] == process.pid
     finally:
@@ -212,6 +222,7 @@ def test_uds_with_workers(app_dir: Path, stale_socket: str) -> None:
     process, _ = start_cli(
         *cli_args(BACKEND, "--uds", stale_socket, "--uds-mode", "600", "--workers", "2"), cwd=app_dir, env=env()
     )
+    all_serving(process, 2)
     try:
         assert stat.S_IMODE(os.stat(stale_socket).st_mode) == 0o600
         pids = pids_seen(lambda: ask_unix(stale_socket))
@@ -238,6 +249,7 @@ def test_fd_tcp(backend: str, app_dir: Path, workers: int) -> None:
         )
     finally:
         listener.close()  # the server's copy is the one that serves
+    all_serving(process, workers)
     try:
         assert f"http://127.0.0.1:{port}" in line
         answer = curl(f"http://127.0.0.1:{port}/") if CURL else ask_tcp("127.0.0.1", port)
@@ -265,6 +277,7 @@ def test_fd_unix(app_dir: Path, workers: int) -> None:
         )
     finally:
         listener.close()
+    all_serving(process, workers)
     try:
         assert f"unix:{path}" in line
         assert ask_unix(path)["server"] == [path, None]
@@ -313,14 +326,15 @@ def test_fd_wins_over_uds(app_dir: Path) -> None:
 # -- systemd socket activation
 
 
-def socket_activate(app_dir: Path, ports: list[int], *flags: str, names: str | None = None) -> subprocess.Popen[str]:
-    """wirespeed under systemd-socket-activate listening on `ports` of 127.0.0.1; it is started
+def socket_activate(app_dir: Path, listen: list[str], *flags: str, names: str | None = None) -> subprocess.Popen[str]:
+    """wirespeed under systemd-socket-activate listening on `listen` (127.0.0.1:PORT, or the
+    path of a Unix socket); it is started
     by the first connection (the caller's), as systemd starts a service, in the activator's
     own process (it execs the service, as systemd does, so LISTEN_PID is that pid)."""
     assert SOCKET_ACTIVATE is not None
     command = [SOCKET_ACTIVATE]
-    for port in ports:
-        command += ["-l", f"127.0.0.1:{port}"]
+    for address in listen:
+        command += ["-l", address]
     if names:
         command.append(f"--fdname={names}")
     command += ["-E", "PYTHONPATH", sys.executable, "-m", "wirespeed", *cli_args(BACKEND, *flags)]
@@ -328,8 +342,8 @@ def socket_activate(app_dir: Path, ports: list[int], *flags: str, names: str | N
         command, cwd=app_dir, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert process.stdout is not None
-    seen = []
-    while len([line for line in seen if line.startswith("Listening on")]) < len(ports):
+    seen: list[str] = []
+    while len([line for line in seen if line.startswith("Listening on")]) < len(listen):
         line = process.stdout.readline()
         assert line, "systemd-socket-activate ended:\n" + "".join(seen)
         seen.append(line)
@@ -345,7 +359,7 @@ needs_activate = pytest.mark.skipif(
 @pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "workers"])
 def test_socket_activation(app_dir: Path, workers: int) -> None:
     port = free_port()
-    activator = socket_activate(app_dir, [port], "--workers", str(workers), "--port", "1")
+    activator = socket_activate(app_dir, [f"127.0.0.1:{port}"], "--workers", str(workers), "--port", "1")
     output = OutputCollector(activator)
     try:
         answer = curl(f"http://127.0.0.1:{port}/") if CURL else ask_tcp("127.0.0.1", port)  # starts it
@@ -353,6 +367,7 @@ def test_socket_activation(app_dir: Path, workers: int) -> None:
         assert answer["server"] == ["127.0.0.1", port]
         pid = activator.pid
         if workers:
+            assert wait_until(lambda: output.text.count("serving on") >= workers, 10), output.text
             pids = pids_seen(lambda: ask_tcp("127.0.0.1", port))
             assert len(pids) == 2 and pid not in pids
         else:
@@ -361,26 +376,38 @@ def test_socket_activation(app_dir: Path, workers: int) -> None:
         assert stop_cli(activator) == 0
     output.join()
     log = output.text
-    assert f"fd 3 = http://127.0.0.1:{port}" in log, log
+    serving = [line for line in log.splitlines() if "serving on" in line]
+    assert len(serving) == max(workers, 1), log
+    assert all(f"serving on fd 3 = http://127.0.0.1:{port} " in line for line in serving), log
     assert "Traceback" not in log, log
 
 
 @needs_activate
-def test_socket_activation_two_sockets_and_precedence(app_dir: Path) -> None:
+def test_socket_activation_several_sockets_and_precedence(app_dir: Path) -> None:
+    """Two TCP sockets and a Unix one, all served by the one process systemd started; --uds
+    given as well is ignored (systemd's sockets come first)."""
     first, second = free_port(), free_port()
+    unix = str(app_dir / "activated.sock")
     ignored = app_dir / "ignored.sock"
-    activator = socket_activate(app_dir, [first, second], "--uds", str(ignored), names="web:admin")
+    activator = socket_activate(
+        app_dir, [f"127.0.0.1:{first}", f"127.0.0.1:{second}", unix], "--uds", str(ignored), names="web:admin"
+    )
     output = OutputCollector(activator)
     try:
         one = ask_tcp("127.0.0.1", first)
         two = ask_tcp("127.0.0.1", second)
-        assert one["pid"] == two["pid"] == activator.pid
-        assert (one["server"][1], two["server"][1]) == (first, second)
+        three = ask_unix(unix)
+        assert one["pid"] == two["pid"] == three["pid"] == activator.pid
+        assert (one["server"][1], two["server"][1], three["server"]) == (first, second, [unix, None])
+        assert three["client"] is None
         assert not ignored.exists(), "systemd's sockets come first: --uds is not bound"
     finally:
         assert stop_cli(activator) == 0
     output.join()
-    assert f"fd 3 (web) = http://127.0.0.1:{first}, fd 4 (admin) = http://127.0.0.1:{second}" in output.text
+    assert (
+        f"fd 3 (web) = http://127.0.0.1:{first}, fd 4 (admin) = http://127.0.0.1:{second}, fd 5 = unix:{unix}"
+        in output.text
+    ), output.text
     assert "--uds ignored: serving on the sockets systemd passed" in output.text
 
 
@@ -456,6 +483,7 @@ def test_localhost_binds_both_families(app_dir: Path, both_localhosts: dict[str,
         *cli_args(BACKEND, "--host", "localhost", "--port", "0", "--workers", str(workers)),
         cwd=app_dir, env=both_localhosts,
     )
+    all_serving(process, workers)
     try:
         match = re.search(r"http://127\.0\.0\.1:(\d+), http://\[::1\]:(\d+) ", line)
         assert match, line
@@ -466,7 +494,7 @@ def test_localhost_binds_both_families(app_dir: Path, both_localhosts: dict[str,
             assert curl("-6", f"http://localhost:{port}/")["client"][0] == "::1"
         for host in ("127.0.0.1", "::1"):
             if workers:
-                pids = pids_seen(lambda: ask_tcp(host, port))
+                pids = pids_seen(lambda host=host: ask_tcp(host, port))
                 assert len(pids) == 2 and process.pid not in pids, host
             else:
                 assert ask_tcp(host, port)["pid"] == process.pid

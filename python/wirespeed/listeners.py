@@ -150,9 +150,8 @@ def describe(listeners: Iterable[Listener]) -> str:
 def socket_label(sock: socket.socket) -> str:
     """http://127.0.0.1:8080, http://[::1]:8080, http://[::]:8080 (IPv4 too), unix:/path."""
     if sock.family == socket.AF_UNIX:
-        path = sock.getsockname()
-        if isinstance(path, bytes):  # an abstract name
-            path = "@" + path[1:].decode(errors="replace")
+        name = sock.getsockname()
+        path = "@" + name[1:].decode(errors="replace") if isinstance(name, bytes) else str(name)  # @: abstract
         return f"unix:{path or '(unnamed)'}"
     host, port = sock.getsockname()[:2]
     if sock.family == socket.AF_INET6:
@@ -285,8 +284,9 @@ def _bind_host(host: str, port: int, *, reuse_port: bool) -> list[Listener]:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
         raise ListenError(where, f"cannot resolve {host!r}: {error.strerror}") from error
-    addresses: list[tuple[int, Any]] = []
-    for family, _, _, _, address in infos:
+    addresses: list[tuple[int, tuple[Any, ...]]] = []
+    for info in infos:
+        family, address = int(info[0]), tuple(info[4])
         if family in (socket.AF_INET, socket.AF_INET6) and (family, address) not in addresses:
             addresses.append((family, address))
     # "::" given as such: one socket for IPv6 and IPv4.

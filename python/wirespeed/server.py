@@ -16,6 +16,7 @@ import inspect
 import logging
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
 from .config import Config
-from .listeners import Listener, close_all, describe, listen, open_listeners, socket_label
+from .listeners import Listener, close_all, listen, open_listeners, socket_label
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
@@ -112,6 +113,7 @@ class Server:
         self.app = serving_app(app, self.config)
         self.state: ServerState | None = None
         self._servers: list[asyncio.AbstractServer] = []
+        self._sockets: list[socket.socket] = []  # the sockets served, in the order given
         # The listening sockets this server opened itself (none when they were handed to start).
         self._listeners: list[Listener] = []
         self._date_timer: asyncio.TimerHandle | None = None
@@ -124,21 +126,21 @@ class Server:
     @property
     def port(self) -> int:
         """The port of the first TCP socket served (useful with port 0)."""
-        assert self._servers, "the server is not started"
-        for server in self._servers:
-            for sock in server.sockets:
-                if sock.family in (socket.AF_INET, socket.AF_INET6):
-                    return int(sock.getsockname()[1])
+        assert self._sockets, "the server is not started"
+        for sock in self._sockets:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                return int(sock.getsockname()[1])
         raise RuntimeError("the server listens on no TCP socket")
 
     @property
     def sockets(self) -> list[socket.socket]:
         """Every socket served."""
-        return [sock for server in self._servers for sock in server.sockets]
+        return list(self._sockets)
 
-    async def start(self, sockets: socket.socket | Sequence[socket.socket] | None = None) -> None:
-        """Serve on `sockets` (listening, or bound: the caller keeps and closes them), or on
-        the sockets the config asks for (listeners.py), which this server opens and closes."""
+    async def start(self, sockets: socket.socket | Sequence[socket.socket | Listener] | None = None) -> None:
+        """Serve on `sockets` (listening, or only bound; the caller keeps them and closes them),
+        or on the sockets the config asks for (listeners.py), which this server opens and
+        closes, removing a Unix socket's file."""
         loop = asyncio.get_running_loop()
         state = self.state = ServerState(self.app, self.config, loop)
         await _run_hooks(self.app.startup_hooks)
@@ -152,32 +154,39 @@ class Server:
         if sockets is None:
             self._listeners = open_listeners(config)
             listen(self._listeners, config.backlog)
-            given = [listener.sock for listener in self._listeners]
+            given: list[socket.socket | Listener] = list(self._listeners)
         else:
             given = [sockets] if isinstance(sockets, socket.socket) else list(sockets)
+        # Python 3.13's asyncio removes a Unix socket's file when its server closes: the file is
+        # the owner's to remove (Listener.close), and a worker's is its supervisor's.
+        keep_file: dict[str, Any] = {}
+        if sys.version_info >= (3, 13) and loop_name(loop) == "asyncio":
+            keep_file["cleanup_socket"] = False
         try:
-            for sock in given:
+            for item in given:
+                sock = item.sock if isinstance(item, Listener) else item
+                server: asyncio.AbstractServer
                 if sock.family == socket.AF_UNIX:
-                    server = await loop.create_unix_server(protocol_factory, sock=sock, backlog=config.backlog)
+                    server = await loop.create_unix_server(
+                        protocol_factory, sock=sock, backlog=config.backlog, **keep_file
+                    )
                 else:
                     server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog)
                 self._servers.append(server)
+                self._sockets.append(sock)
         except BaseException:
             for server in self._servers:
                 server.close()
             self._servers.clear()
+            self._sockets.clear()
             self._close_listeners()
             raise
         self._schedule_date_tick()
         self._sweep = TimeoutSweep(state)
         self._sweep.start()
-        if self._listeners:
-            shown = describe(self._listeners)
-        else:
-            shown = ", ".join(socket_label(sock) for sock in given)
         logger.info(
             "wirespeed serving on %s (parser: %s, loop: %s)",
-            shown,
+            ", ".join(item.label if isinstance(item, Listener) else socket_label(item) for item in given),
             state.parser_name,
             loop_name(loop),
         )

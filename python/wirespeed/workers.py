@@ -314,13 +314,15 @@ class Supervisor:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             os.close(self._wake_r)
             os.close(self._wake_w)
-            sockets = []
+            sockets: list[Listener] = []
             for listener in self._listeners:
                 if self._per_worker(listener):
-                    sockets.append(listener.rebind())
+                    sockets.append(Listener(listener.rebind(), listener.label))
                     listener.sock.close()  # the supervisor's reservation, never listened on
                 else:
-                    sockets.append(listener.sock)  # the supervisor's: the worker never unlinks its file
+                    # The supervisor's socket, as a Listener without its file: the worker's
+                    # server closes its copy and never removes the file.
+                    sockets.append(Listener(listener.sock, listener.label))
             loop = new_event_loop(self.config.loop)
             try:
                 worker_config = self.config.replace(workers=0)
@@ -345,7 +347,7 @@ class Supervisor:
 
 
 async def _serve_worker(
-    app: App | AsgiApp, config: Config, sockets: list[socket.socket], mask: Iterable[int], supervisor: int
+    app: App | AsgiApp, config: Config, sockets: list[Listener], mask: Iterable[int], supervisor: int
 ) -> None:
     """`server.serve` for a worker, but any number of SIGTERMs is one graceful stop: forcing is
     the supervisor's SIGKILL, so a SIGTERM sent to the whole process group (or cgroup), which
