@@ -288,6 +288,19 @@ def test_fd_unix(app_dir: Path, workers: int) -> None:
     assert os.path.exists(path), "a socket file the server did not make is not its to remove"
 
 
+def test_fd_bound_but_not_listening_is_made_to_listen(app_dir: Path) -> None:
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        port = bound.getsockname()[1]
+        process, _ = start_cli(
+            *cli_args(BACKEND, "--fd", str(bound.fileno())), cwd=app_dir, env=env(), pass_fds=(bound.fileno(),)
+        )
+    try:
+        assert ask_tcp("127.0.0.1", port)["pid"] == process.pid
+    finally:
+        assert stop_cli(process) == 0
+
+
 def test_fd_that_is_not_a_listening_socket(app_dir: Path, tmp_path: Path) -> None:
     closed = 97
     assert run_failing(app_dir, "--fd", str(closed)) == [
