@@ -227,6 +227,10 @@ def test_uds_with_workers(app_dir: Path, stale_socket: str) -> None:
         assert stat.S_IMODE(os.stat(stale_socket).st_mode) == 0o600
         pids = pids_seen(lambda: ask_unix(stale_socket))
         assert len(pids) == 2 and process.pid not in pids
+        if CURL:
+            assert curl("--unix-socket", stale_socket, "http://localhost/")["pid"] in pids
+        with httpx.Client(transport=httpx.HTTPTransport(uds=stale_socket), base_url="http://localhost") as client:
+            assert client.get("/").json()["server"] == [stale_socket, None]
     finally:
         assert stop_cli(process) == 0
     assert not os.path.exists(stale_socket), "the supervisor left the socket file"
@@ -424,14 +428,16 @@ def test_socket_activation_several_sockets_and_precedence(app_dir: Path) -> None
     assert "--uds ignored: serving on the sockets systemd passed" in output.text
 
 
-def test_systemd_variables_for_another_process_are_left_alone() -> None:
-    """LISTEN_PID names the process the sockets are for: another one's are not taken."""
-    environ = {"LISTEN_PID": str(os.getpid() + 1), "LISTEN_FDS": "1"}
-    assert systemd_descriptors(environ) is None
-    assert environ == {"LISTEN_PID": str(os.getpid() + 1), "LISTEN_FDS": "1"}
+def test_systemd_variables_are_read_once_and_removed() -> None:
+    """LISTEN_PID names the process the sockets are for: another one's are not taken. Either
+    way the variables are gone afterwards, as sd_listen_fds(1) leaves them."""
+    theirs = {"LISTEN_PID": str(os.getpid() + 1), "LISTEN_FDS": "1", "OTHER": "x"}
+    assert systemd_descriptors(theirs) is None
+    assert theirs == {"OTHER": "x"}
     mine = {"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "2", "LISTEN_FDNAMES": "web", "OTHER": "x"}
     assert systemd_descriptors(mine) == [(3, "web"), (4, None)]
     assert mine == {"OTHER": "x"}
+    assert systemd_descriptors({"LISTEN_FDS": "1"}) is None  # no LISTEN_PID: not activated
 
 
 # -- IPv6, dual stack, and every address of a name
@@ -513,6 +519,28 @@ def test_localhost_binds_both_families(app_dir: Path, both_localhosts: dict[str,
                 assert ask_tcp(host, port)["pid"] == process.pid
     finally:
         assert stop_cli(process) == 0
+
+
+@needs_ipv6
+def test_an_address_in_use_is_named_and_nothing_stays_bound(app_dir: Path, both_localhosts: dict[str, str]) -> None:
+    """localhost:P with [::1]:P taken: the error names [::1]:P, and 127.0.0.1:P, bound
+    first, is let go."""
+    with socket.socket(socket.AF_INET6) as taken:
+        taken.bind(("::1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for workers in ("0", "2"):
+            result = subprocess.run(
+                [sys.executable, "-m", "wirespeed", *cli_args(BACKEND, "--host", "localhost", "--port", str(port)),
+                 "--workers", workers, "--log-level", "critical"],
+                check=False, cwd=app_dir, env=both_localhosts, capture_output=True, text=True, timeout=15,
+            )
+            assert result.returncode == 1, result
+            assert result.stderr.splitlines() == [
+                f"wirespeed: error: cannot listen on [::1]:{port}: address already in use"
+            ], workers
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port))  # free again
 
 
 # -- the Server API: several sockets at once

@@ -5,9 +5,9 @@ single-process server and the workers alike, so that there is one path from a Co
 sockets. Where they come from, first match wins:
 
 1. systemd socket activation: LISTEN_PID is this process and LISTEN_FDS is set; the
-   descriptors 3 .. 3+LISTEN_FDS-1 are served (LISTEN_FDNAMES only names them in the log),
-   and the three variables are removed from the environment, as sd_listen_fds(1) does, so
-   that no child takes them for its own;
+   descriptors 3 .. 3+LISTEN_FDS-1 are served (LISTEN_FDNAMES only names them in the log).
+   The three variables are removed from the environment once looked at (whether or not they
+   were for this process), as sd_listen_fds(1) does, so that no child takes them for its own;
 2. `Config.fd`: one listening socket inherited as that descriptor, of whatever family;
 3. `Config.uds`: a Unix domain socket at that path, with the file mode `Config.uds_mode`;
 4. `Config.host`/`Config.port`: a TCP socket for every address the host resolves to
@@ -48,7 +48,6 @@ logger = logging.getLogger("wirespeed")
 
 # The first descriptor systemd passes (SD_LISTEN_FDS_START).
 SYSTEMD_FIRST_FD = 3
-SYSTEMD_VARIABLES = ("LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
 
 
 class ListenError(OSError):
@@ -167,11 +166,12 @@ def socket_label(sock: socket.socket) -> str:
 
 def systemd_descriptors(environ: MutableMapping[str, str]) -> list[tuple[int, str | None]] | None:
     """The descriptors systemd passed to this process, with their names, or None when it
-    passed none (no LISTEN_FDS, or LISTEN_PID is another process: then they were meant for a
-    parent). The variables are removed from `environ` once read, either way."""
-    pid = environ.get("LISTEN_PID")
-    count = environ.get("LISTEN_FDS")
-    names = environ.get("LISTEN_FDNAMES")
+    passed none (no LISTEN_FDS, or LISTEN_PID is another process: they were meant for a
+    parent). The three variables are removed from `environ` in every case, as
+    sd_listen_fds(1) does."""
+    pid = environ.pop("LISTEN_PID", None)
+    count = environ.pop("LISTEN_FDS", None)
+    names = environ.pop("LISTEN_FDNAMES", None)
     if pid is None or count is None:
         return None
     try:
@@ -179,8 +179,6 @@ def systemd_descriptors(environ: MutableMapping[str, str]) -> list[tuple[int, st
             return None
     except ValueError:
         return None
-    for name in SYSTEMD_VARIABLES:
-        environ.pop(name, None)
     try:
         number = int(count)
     except ValueError:
