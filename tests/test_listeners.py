@@ -470,13 +470,21 @@ def test_ipv6_only(backend: str, app_dir: Path) -> None:
 
 
 @needs_ipv6
-def test_dual_stack(backend: str, app_dir: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "workers"])
+def test_dual_stack(backend: str, app_dir: Path, workers: int) -> None:
     port = free_port()
-    process, line = start_cli(*cli_args(backend, "--host", "::", "--port", str(port)), cwd=app_dir, env=env())
+    process, line = start_cli(
+        *cli_args(backend, "--host", "::", "--port", str(port), "--workers", str(workers)), cwd=app_dir, env=env()
+    )
+    all_serving(process, workers)
     try:
         assert f"http://[::]:{port} (IPv4 too)" in line
         assert ask_tcp("::1", port)["client"][0] == "::1"
         assert ask_tcp("127.0.0.1", port)["client"][0] == "::ffff:127.0.0.1"
+        if workers:  # each worker's own socket is dual-stack too
+            for host in ("127.0.0.1", "::1"):
+                pids = pids_seen(lambda host=host: ask_tcp(host, port))
+                assert len(pids) == 2 and process.pid not in pids, host
     finally:
         assert stop_cli(process) == 0
 

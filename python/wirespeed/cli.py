@@ -2,7 +2,8 @@
 
 Strategy: this module owns the command line only: flags map one to one onto `Config` fields,
 `module:attribute` names an app, and every user error (a bad app path, an address in use,
-named as it was given: host:port, unix:PATH, fd N; an unknown parser) ends in one line on stderr and a non-zero exit, never a traceback.
+named as it was given: host:port, unix:PATH, fd N; an unknown parser) ends in one line on
+stderr and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations

@@ -138,9 +138,9 @@ class Server:
         return list(self._sockets)
 
     async def start(self, sockets: socket.socket | Sequence[socket.socket | Listener] | None = None) -> None:
-        """Serve on `sockets` (listening, or only bound; the caller keeps them and closes them),
-        or on the sockets the config asks for (listeners.py), which this server opens and
-        closes, removing a Unix socket's file."""
+        """Serve on `sockets` (listening, or only bound; they are closed when the server stops,
+        but a Unix socket's file is left to the caller), or on the sockets the config asks for
+        (listeners.py), which this server opens and closes, removing a Unix socket's file."""
         loop = asyncio.get_running_loop()
         state = self.state = ServerState(self.app, self.config, loop)
         await _run_hooks(self.app.startup_hooks)
