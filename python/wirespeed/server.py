@@ -28,6 +28,7 @@ from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
 from .timeouts import TimeoutSweep
+from .trust import TrustedPeers
 from .writer import ResponseWriter
 
 logger = logging.getLogger("wirespeed")
@@ -45,6 +46,7 @@ class ServerState:
         "max_connections",
         "parser_class",
         "parser_name",
+        "proxy_trust",
         "writer",
     )
 
@@ -60,6 +62,9 @@ class ServerState:
         self.connections: set[HttpProtocol] = set()
         self.client_errors = ClientErrorLog(config.client_error_log_rate)
         self.max_connections = _max_connections(config)
+        # The peers whose proxy headers are read (forwarded.py), or None when proxy_headers is
+        # off: requests look here only when asked for their client, scheme or host.
+        self.proxy_trust = TrustedPeers(config.forwarded_allow_ips) if config.proxy_headers else None
         app.configure(config)
 
 
@@ -143,15 +148,13 @@ class Server:
         self._schedule_date_tick()
         self._sweep = TimeoutSweep(state)
         self._sweep.start()
-        host, port = self._server.sockets[0].getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
-        logger.info(
-            "wirespeed serving on http://%s:%d (parser: %s, loop: %s)",
-            shown,
-            port,
-            state.parser_name,
-            loop_name(loop),
-        )
+        bound = self._server.sockets[0].getsockname()
+        if isinstance(bound, tuple):
+            host, port = bound[:2]
+            where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        else:  # a Unix socket given as `sock`: its path
+            where = f"unix:{bound}"
+        logger.info("wirespeed serving on %s (parser: %s, loop: %s)", where, state.parser_name, loop_name(loop))
 
     def _schedule_date_tick(self) -> None:
         assert self.state is not None
