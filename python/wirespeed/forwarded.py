@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .trust import TrustedPeers
 
@@ -60,7 +61,11 @@ _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 # elements), with the separator that ends it: ";" (next pair), "," (next element) or the end.
 # Optional whitespace is allowed around the separators, never around "=".
 _PAIR = re.compile(
-    r"[ \t]*(?:(" + _TOKEN + r")=(?:(" + _TOKEN + r')|"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"))?'
+    r"[ \t]*(?:("
+    + _TOKEN
+    + r")=(?:("
+    + _TOKEN
+    + r')|"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"))?'
     r"[ \t]*([;,]|\Z)"
 )
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
@@ -81,7 +86,9 @@ class ProxyInfo:
     host: str | None = None  # host[:port], as the client asked for it
 
 
-def proxy_info(raw_headers: Iterable[tuple[bytes, bytes]], trust: TrustedPeers) -> ProxyInfo | None:
+def proxy_info(
+    raw_headers: Iterable[tuple[bytes, bytes]], trust: TrustedPeers
+) -> ProxyInfo | None:
     """What the proxy headers among `raw_headers` say, walking the chain past the proxies
     `trust` trusts; None when there are none, or none that is well formed. The caller has
     already checked that the request's TCP peer is trusted."""
@@ -102,7 +109,9 @@ def proxy_info(raw_headers: Iterable[tuple[bytes, bytes]], trust: TrustedPeers) 
     if forwarded:
         return from_forwarded(_joined(forwarded), trust)
     if x_for or x_proto or x_host:
-        return from_x_forwarded(_joined(x_for), _joined(x_proto), _joined(x_host), trust)
+        return from_x_forwarded(
+            _joined(x_for), _joined(x_proto), _joined(x_host), trust
+        )
     return None
 
 
@@ -131,7 +140,9 @@ def parse_forwarded(value: str) -> list[dict[str, str]] | None:
             name = name.lower()
             if name in element:
                 return None
-            element[name] = token if token is not None else _QUOTED_PAIR.sub(r"\1", quoted)
+            element[name] = (
+                token if token is not None else _QUOTED_PAIR.sub(r"\1", quoted)
+            )
         if separator != ";":  # "," or the end: the element is complete
             if element:
                 elements.append(element)
@@ -178,7 +189,9 @@ def parse_node(node: str) -> tuple[str, int] | None:
     return (name, 0) if _OBFUSCATED.match(port_text) else None
 
 
-def _ip(text: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address]) -> str | None:
+def _ip(
+    text: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]
+) -> str | None:
     """`text` as the normal text of an address of `kind`, or None when it is not one (zones,
     leading zeros and other spellings `ipaddress` refuses are refused)."""
     if not text or "%" in text:
@@ -190,7 +203,7 @@ def _ip(text: str, kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Addres
 
 
 def parse_scheme(value: str) -> str | None:
-    """"http" or "https" for an accepted proto (any case; ws and wss too), else None."""
+    """ "http" or "https" for an accepted proto (any case; ws and wss too), else None."""
     return SCHEMES.get(value.lower())
 
 
@@ -214,29 +227,35 @@ def parse_host(value: str) -> str | None:
     return value
 
 
-def check_element(element: dict[str, str]) -> dict[str, object] | None:
-    """The parameters of one element that this server reads, checked: "for" (a node),
-    "proto" (a scheme), "host"; None when one of them (or "by") is malformed."""
-    checked: dict[str, object] = {}
+class Element(NamedTuple):
+    """The parameters of one Forwarded element that this server reads, checked."""
+
+    node: tuple[str, int] | None  # for=
+    scheme: str | None  # proto=, as "http" or "https"
+    host: str | None  # host=
+
+
+def check_element(element: dict[str, str]) -> Element | None:
+    """The checked "for", "proto" and "host" of one element; None when one of them (or "by")
+    is malformed."""
+    node = None
     for name in ("for", "by"):
-        node = element.get(name)
-        if node is not None:
-            parsed = parse_node(node)
+        text = element.get(name)
+        if text is not None:
+            parsed = parse_node(text)
             if parsed is None:
                 return None
-            checked[name] = parsed
-    proto = element.get("proto")
+            if name == "for":
+                node = parsed
+    scheme = proto = element.get("proto")
     if proto is not None:
         scheme = parse_scheme(proto)
         if scheme is None:
             return None
-        checked["proto"] = scheme
     host = element.get("host")
-    if host is not None:
-        if parse_host(host) is None:
-            return None
-        checked["host"] = host
-    return checked
+    if host is not None and parse_host(host) is None:
+        return None
+    return Element(node, scheme, host)
 
 
 def from_forwarded(value: str | None, trust: TrustedPeers) -> ProxyInfo | None:
@@ -253,19 +272,13 @@ def from_forwarded(value: str | None, trust: TrustedPeers) -> ProxyInfo | None:
         if checked is None:
             return None
         elements.append(checked)
-    hops = [index for index, element in enumerate(elements) if "for" in element]
-    if hops:
-        chosen_index = hops[_choose([elements[index]["for"][0] for index in hops], trust)]  # type: ignore[index]
-        chosen = elements[chosen_index]
-        client: tuple[str, int] | None = chosen["for"]  # type: ignore[assignment]
-    else:
-        chosen = elements[-1]
-        client = None
-    scheme: str | None = chosen.get("proto")  # type: ignore[assignment]
-    host: str | None = chosen.get("host")  # type: ignore[assignment]
-    if client is None and scheme is None and host is None:
+    hops = [(element.node, element) for element in elements if element.node is not None]
+    chosen = (
+        hops[_choose([node[0] for node, _ in hops], trust)][1] if hops else elements[-1]
+    )
+    if chosen.node is None and chosen.scheme is None and chosen.host is None:
         return None
-    return ProxyInfo(client, scheme, host)
+    return ProxyInfo(chosen.node, chosen.scheme, chosen.host)
 
 
 def _choose(chain: list[str], trust: TrustedPeers) -> int:
@@ -283,7 +296,9 @@ def _entries(value: str | None) -> list[str] | None:
     none or more than MAX_HOPS."""
     if value is None:
         return None
-    entries = [entry for entry in (part.strip(" \t") for part in value.split(",")) if entry]
+    entries = [
+        entry for entry in (part.strip(" \t") for part in value.split(",")) if entry
+    ]
     if not entries or len(entries) > MAX_HOPS:
         return None
     return entries
@@ -311,7 +326,10 @@ def _with_port(entry: str) -> tuple[str, int] | None:
 
 
 def from_x_forwarded(
-    for_value: str | None, proto_value: str | None, host_value: str | None, trust: TrustedPeers
+    for_value: str | None,
+    proto_value: str | None,
+    host_value: str | None,
+    trust: TrustedPeers,
 ) -> ProxyInfo | None:
     """What X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host say (see the module's
     rules); each malformed field is ignored on its own."""
@@ -319,14 +337,17 @@ def from_x_forwarded(
     entries = _entries(for_value)
     if entries is not None:
         nodes = [parse_x_forwarded_for_entry(entry) for entry in entries]
-        if all(node is not None for node in nodes):
-            chain = nodes  # type: ignore[assignment]
+        chain = [node for node in nodes if node is not None]
+        if len(chain) < len(nodes):  # an entry is malformed: the field is ignored
+            chain = None
     client = None
     position = -1
     if chain is not None:
         chosen = _choose([node[0] for node in chain], trust)
         client = chain[chosen]
-        position = chosen - len(chain)  # counted from the right, as the proxies appended
+        position = chosen - len(
+            chain
+        )  # counted from the right, as the proxies appended
     scheme = _pick(_entries(proto_value), chain, position, parse_scheme)
     host = _pick(_entries(host_value), chain, position, parse_host)
     if client is None and scheme is None and host is None:
@@ -334,22 +355,28 @@ def from_x_forwarded(
     return ProxyInfo(client, scheme, host)
 
 
-def _pick(entries: list[str] | None, chain: list[tuple[str, int]] | None, position: int, check: object) -> str | None:
+def _pick(
+    entries: list[str] | None,
+    chain: list[tuple[str, int]] | None,
+    position: int,
+    check: Callable[[str], str | None],
+) -> str | None:
     """The entry of X-Forwarded-Proto or -Host for the client: the one at its position when
     there are as many entries as in X-Forwarded-For, else the last; None when any entry is
     malformed (the field is ignored as a whole)."""
     if entries is None:
         return None
-    values = [check(entry) for entry in entries]  # type: ignore[operator]
+    values = [check(entry) for entry in entries]
     if any(value is None for value in values):
         return None
     if chain is not None and len(values) == len(chain):
-        return values[position]  # type: ignore[no-any-return]
-    return values[-1]  # type: ignore[no-any-return]
+        return values[position]
+    return values[-1]
 
 
 __all__ = [
     "MAX_HOPS",
+    "Element",
     "ProxyInfo",
     "check_element",
     "from_forwarded",
