@@ -31,31 +31,21 @@ from processes import free_port
 from wirespeed import App, Config, Request, StreamingResponse
 
 TEMPLATE = Path(__file__).with_name("nginx_proxy.conf")
-NGINX = shutil.which("nginx") or next(
-    (path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None
-)
-CLIENT = (
-    "127.0.0.2"  # where the clients connect from: not in any trust list of these tests
-)
+NGINX = shutil.which("nginx") or next((path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None)
+CLIENT = "127.0.0.2"  # where the clients connect from: not in any trust list of these tests
 
-pytestmark = pytest.mark.skipif(
-    NGINX is None, reason="nginx is not installed (make system-deps installs it)"
-)
+pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make system-deps installs it)")
 
 
 class Nginx:
     """One nginx in the foreground under its own prefix, proxying to `upstream`."""
 
-    def __init__(
-        self, prefix: Path, upstream: str, certificate: tuple[Path, Path]
-    ) -> None:
+    def __init__(self, prefix: Path, upstream: str, certificate: tuple[Path, Path]) -> None:
         assert NGINX is not None
         self.prefix = prefix
         self.port = free_port()
         self.tls_port = free_port()
-        compiled = subprocess.run(
-            [NGINX, "-V"], capture_output=True, text=True, timeout=10, check=False
-        ).stderr
+        compiled = subprocess.run([NGINX, "-V"], capture_output=True, text=True, timeout=10, check=False).stderr
         temp_paths = [
             f"    {module}_temp_path {prefix}/{module};"
             for module in ("proxy", "fastcgi", "uwsgi", "scgi")
@@ -151,20 +141,14 @@ class Stack:
 
 
 @pytest.fixture
-def behind_nginx(
-    backend: str, certificate: tuple[Path, Path]
-) -> Iterator[Callable[..., Stack]]:
+def behind_nginx(backend: str, certificate: tuple[Path, Path]) -> Iterator[Callable[..., Stack]]:
     """`behind_nginx(app, upstream, **config)`: wirespeed serving `app` on the current backend,
     over TCP (`upstream` "tcp") or a Unix socket ("unix"), with nginx in front of it."""
     started: list[tuple[Nginx, RunningServer, Path]] = []
 
     def start(app: Any, upstream: str, **settings: Any) -> Stack:
-        folder = Path(
-            tempfile.mkdtemp(prefix="wsng-")
-        )  # short: a Unix socket path has ~100 bytes
-        config = Config(
-            parser=backend, port=0, shutdown_timeout=2.0, proxy_headers=True, **settings
-        )  # type: ignore[arg-type]
+        folder = Path(tempfile.mkdtemp(prefix="wsng-"))  # short: a Unix socket path has ~100 bytes
+        config = Config(parser=backend, port=0, shutdown_timeout=2.0, proxy_headers=True, **settings)  # type: ignore[arg-type]
         if upstream == "unix":
             path = folder / "wirespeed.sock"
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -192,9 +176,7 @@ def behind_nginx(
 # -- the apps: they say what they see
 def native_app() -> App:
     app = App()
-    connections: set[Any] = (
-        set()
-    )  # every connection a request came on (kept, so each is counted once)
+    connections: set[Any] = set()  # every connection a request came on (kept, so each is counted once)
 
     @app.get("/")
     def index(request: Request) -> dict[str, Any]:
@@ -236,10 +218,7 @@ async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "lifespan.shutdown.complete"})
         return
-    headers = {
-        name.decode("latin-1"): value.decode("latin-1")
-        for name, value in scope["headers"]
-    }
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
     while (await receive()).get("more_body"):
         pass
     seen = {
@@ -283,26 +262,18 @@ def curl(url: str, *options: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", sorted(APPS))
 @pytest.mark.parametrize("upstream", ["tcp", "unix"])
-def test_the_app_sees_the_real_client_and_scheme(
-    behind_nginx: Callable[..., Stack], upstream: str, kind: str
-) -> None:
+def test_the_app_sees_the_real_client_and_scheme(behind_nginx: Callable[..., Stack], upstream: str, kind: str) -> None:
     stack = behind_nginx(APPS[kind](), upstream, forwarded_allow_ips=TRUSTING[upstream])
     nginx = stack.nginx
     with client() as http:
         # The client's own X-Forwarded-For is a lie nginx passes on (appending the truth).
-        seen = http.get(
-            nginx.url + "/", headers={"X-Forwarded-For": "203.0.113.66"}
-        ).json()
+        seen = http.get(nginx.url + "/", headers={"X-Forwarded-For": "203.0.113.66"}).json()
     assert seen["client"][0] == CLIENT
     assert seen["scheme"] == "http"
     assert seen["host"] == f"127.0.0.1:{nginx.port}"
-    assert (
-        seen["xff"] == f"203.0.113.66, {CLIENT}"
-    )  # visible to the app as nginx sent it
+    assert seen["xff"] == f"203.0.113.66, {CLIENT}"  # visible to the app as nginx sent it
     assert seen["forwarded"] == f"for={CLIENT};proto=http"
-    secure = curl(
-        nginx.tls_url + "/", "-H", "Forwarded: for=198.51.100.1"
-    )  # nginx replaces this one
+    secure = curl(nginx.tls_url + "/", "-H", "Forwarded: for=198.51.100.1")  # nginx replaces this one
     assert secure["client"][0] == CLIENT
     assert secure["scheme"] == "https"
     assert secure["host"] == f"127.0.0.1:{nginx.tls_port}"
@@ -313,24 +284,18 @@ def test_the_app_sees_the_real_client_and_scheme(
 def test_a_proxy_outside_the_trust_list_is_not_believed(
     behind_nginx: Callable[..., Stack], upstream: str, kind: str
 ) -> None:
-    stack = behind_nginx(
-        APPS[kind](), upstream, forwarded_allow_ips=NOT_TRUSTING[upstream]
-    )
+    stack = behind_nginx(APPS[kind](), upstream, forwarded_allow_ips=NOT_TRUSTING[upstream])
     secure = curl(stack.nginx.tls_url + "/")
     if upstream == "tcp":
         assert secure["client"][0] == "127.0.0.1"  # nginx's side of the connection
     else:
         assert secure["client"] is None  # a Unix-socket peer has no address
     assert secure["scheme"] == "http"  # the connection's own: plain HTTP from nginx
-    assert (
-        secure["xff"] == CLIENT and secure["forwarded"] == f"for={CLIENT};proto=https"
-    )  # there, not used
+    assert secure["xff"] == CLIENT and secure["forwarded"] == f"for={CLIENT};proto=https"  # there, not used
 
 
 @pytest.mark.parametrize("upstream", ["tcp", "unix"])
-def test_keep_alive_upstream_connections_carry_many_clients(
-    behind_nginx: Callable[..., Stack], upstream: str
-) -> None:
+def test_keep_alive_upstream_connections_carry_many_clients(behind_nginx: Callable[..., Stack], upstream: str) -> None:
     """nginx sends the requests of four clients over its kept-alive connections to wirespeed:
     each request reports its own client, and the connections are few."""
     stack = behind_nginx(native_app(), upstream, forwarded_allow_ips=TRUSTING[upstream])
@@ -346,9 +311,7 @@ def test_keep_alive_upstream_connections_carry_many_clients(
             http.close()
     assert all(answer["client"][0] == address for address, answer in seen)
     assert len(seen) == 120
-    assert (
-        seen[-1][1]["connections"] <= 2
-    )  # one nginx worker, requests one at a time: one connection
+    assert seen[-1][1]["connections"] <= 2  # one nginx worker, requests one at a time: one connection
 
 
 @pytest.mark.parametrize("upstream", ["tcp", "unix"])
@@ -370,9 +333,7 @@ def test_a_request_body_and_a_streamed_response_through_nginx(
         "client": [CLIENT, 0],
     }
     assert streamed.status_code == 200
-    assert streamed.content == b"".join(
-        bytes([65 + index % 26]) * 8192 for index in range(40)
-    )
+    assert streamed.content == b"".join(bytes([65 + index % 26]) * 8192 for index in range(40))
     assert chunked["size"] == 200_000 and chunked["client"] == [CLIENT, 0]
 
 
@@ -406,11 +367,7 @@ def test_bad_input_through_nginx_is_answered(
     assert too_many.status_code == 431
     assert hostile.status_code == 200 and hostile.json()["client"][0] == CLIENT
     assert after["client"][0] == CLIENT
-    lines = [
-        record.getMessage()
-        for record in caplog.records
-        if record.name == "wirespeed.client"
-    ]
+    lines = [record.getMessage() for record in caplog.records if record.name == "wirespeed.client"]
     assert len(lines) >= 2, lines
     assert not any(CLIENT in line for line in lines), lines
     if upstream == "tcp":

@@ -391,21 +391,13 @@ def encoded(headers: Headers) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), value.encode("latin-1")) for name, value in headers]
 
 
-@pytest.mark.parametrize(
-    ("section", "headers", "expected"), CASES, ids=[row[0] for row in CASES]
-)
-def test_what_the_headers_say(
-    section: str, headers: Headers, expected: ProxyInfo | None
-) -> None:
+@pytest.mark.parametrize(("section", "headers", "expected"), CASES, ids=[row[0] for row in CASES])
+def test_what_the_headers_say(section: str, headers: Headers, expected: ProxyInfo | None) -> None:
     assert proxy_info(encoded(headers), TrustedPeers(PROXIES)) == expected
 
 
-@pytest.mark.parametrize(
-    ("section", "headers"), HOSTILE, ids=[row[0] for row in HOSTILE]
-)
-def test_malformed_values_are_ignored_as_a_whole(
-    section: str, headers: Headers
-) -> None:
+@pytest.mark.parametrize(("section", "headers"), HOSTILE, ids=[row[0] for row in HOSTILE])
+def test_malformed_values_are_ignored_as_a_whole(section: str, headers: Headers) -> None:
     assert proxy_info(encoded(headers), TrustedPeers(PROXIES)) is None
 
 
@@ -424,12 +416,8 @@ TRUST_CASES = [
 @pytest.mark.parametrize(("spec", "chain", "client"), TRUST_CASES)
 def test_the_walk_skips_the_trusted_proxies(spec: str, chain: str, client: str) -> None:
     trust = TrustedPeers(spec)
-    assert proxy_info([(b"x-forwarded-for", chain.encode())], trust) == info(
-        (client, 0)
-    )
-    forwarded = ", ".join(
-        f'for="[{hop}]"' if ":" in hop else f"for={hop}" for hop in chain.split(", ")
-    )
+    assert proxy_info([(b"x-forwarded-for", chain.encode())], trust) == info((client, 0))
+    forwarded = ", ".join(f'for="[{hop}]"' if ":" in hop else f"for={hop}" for hop in chain.split(", "))
     assert proxy_info([(b"forwarded", forwarded.encode())], trust) == info((client, 0))
 
 
@@ -478,16 +466,8 @@ def test_hosts_accepted(host: str) -> None:
 
 def test_the_flag_and_the_config() -> None:
     assert Config().proxy_headers is False
-    assert (
-        config_from_args(build_parser().parse_args(["--proxy-headers"])).proxy_headers
-        is True
-    )
-    assert (
-        config_from_args(
-            build_parser().parse_args(["--no-proxy-headers"])
-        ).proxy_headers
-        is False
-    )
+    assert config_from_args(build_parser().parse_args(["--proxy-headers"])).proxy_headers is True
+    assert config_from_args(build_parser().parse_args(["--no-proxy-headers"])).proxy_headers is False
     assert config_from_args(build_parser().parse_args([])).proxy_headers is False
 
 
@@ -516,10 +496,7 @@ async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
         await send({"type": "lifespan.shutdown.complete"})
         return
-    headers = {
-        name.decode("latin-1"): value.decode("latin-1")
-        for name, value in scope["headers"]
-    }
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
     seen = {
         "client": scope["client"],
         "scheme": scope["scheme"],
@@ -554,18 +531,14 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def get(
-    connection: Connection, extra: str = "", host: str = "origin.test"
-) -> dict[str, Any]:
+def get(connection: Connection, extra: str = "", host: str = "origin.test") -> dict[str, Any]:
     connection.send(f"GET / HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode("latin-1"))
     response: WireResponse = connection.read_response()
     assert response.status == 200, response
     return json.loads(response.body)  # type: ignore[no-any-return]
 
 
-def test_a_trusted_proxy_names_the_client_per_request(
-    server_for: Callable[..., RunningServer], kind: str
-) -> None:
+def test_a_trusted_proxy_names_the_client_per_request(server_for: Callable[..., RunningServer], kind: str) -> None:
     """One keep-alive connection from the proxy carries requests of many clients: each request
     gets its own client, scheme and host; one without proxy headers gets the TCP peer's."""
     server = server_for(APPS[kind](), proxy_headers=True)
@@ -594,12 +567,8 @@ def test_a_trusted_proxy_names_the_client_per_request(
         assert plain["host"] == "origin.test"
 
 
-def test_an_untrusted_peer_is_not_believed(
-    server_for: Callable[..., RunningServer], kind: str
-) -> None:
-    server = server_for(
-        APPS[kind](), proxy_headers=True, forwarded_allow_ips="10.0.0.0/8, unix"
-    )
+def test_an_untrusted_peer_is_not_believed(server_for: Callable[..., RunningServer], kind: str) -> None:
+    server = server_for(APPS[kind](), proxy_headers=True, forwarded_allow_ips="10.0.0.0/8, unix")
     with Connection(server.port) as connection:
         seen = get(
             connection,
@@ -608,21 +577,13 @@ def test_an_untrusted_peer_is_not_believed(
     assert seen["client"][0] == "127.0.0.1"
     assert seen["scheme"] == "http"
     assert seen["host"] == "origin.test"
-    assert (
-        seen["xff"] == "192.0.2.60" and seen["forwarded"] == "for=192.0.2.9"
-    )  # not stripped
+    assert seen["xff"] == "192.0.2.60" and seen["forwarded"] == "for=192.0.2.9"  # not stripped
 
 
-def test_proxy_headers_are_off_by_default(
-    server_for: Callable[..., RunningServer], kind: str
-) -> None:
-    server = server_for(
-        APPS[kind]()
-    )  # 127.0.0.1 is in the default trust list, but the switch is off
+def test_proxy_headers_are_off_by_default(server_for: Callable[..., RunningServer], kind: str) -> None:
+    server = server_for(APPS[kind]())  # 127.0.0.1 is in the default trust list, but the switch is off
     with Connection(server.port) as connection:
-        seen = get(
-            connection, "X-Forwarded-For: 192.0.2.60\r\nX-Forwarded-Proto: https\r\n"
-        )
+        seen = get(connection, "X-Forwarded-For: 192.0.2.60\r\nX-Forwarded-Proto: https\r\n")
     assert seen["client"][0] == "127.0.0.1"
     assert seen["scheme"] == "http"
 
@@ -641,9 +602,7 @@ LIVE_HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("section", "extra"), LIVE_HOSTILE, ids=[row[0] for row in LIVE_HOSTILE]
-)
+@pytest.mark.parametrize(("section", "extra"), LIVE_HOSTILE, ids=[row[0] for row in LIVE_HOSTILE])
 def test_malformed_headers_are_served_with_the_peer(
     server_for: Callable[..., RunningServer], kind: str, section: str, extra: str
 ) -> None:
@@ -667,15 +626,9 @@ def test_a_bad_request_is_logged_with_the_tcp_peer(
         caplog.at_level("INFO", logger="wirespeed.client"),
         Connection(server.port) as connection,
     ):
-        connection.send(
-            b"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.60\r\nBad Field: x\r\n\r\n"
-        )
+        connection.send(b"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.60\r\nBad Field: x\r\n\r\n")
         assert connection.read_response().status == 400
-    lines = [
-        record.getMessage()
-        for record in caplog.records
-        if record.name == "wirespeed.client"
-    ]
+    lines = [record.getMessage() for record in caplog.records if record.name == "wirespeed.client"]
     assert any("127.0.0.1" in line for line in lines), lines
     assert not any("192.0.2.60" in line for line in lines), lines
     with Connection(server.port) as connection:  # and the server goes on

@@ -57,17 +57,12 @@ MAX_HOST_LENGTH = 255
 SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+# A quoted-string's inside (RFC 9110 §5.6.4): qdtext and quoted-pairs.
+_QUOTED_TEXT = r"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"
 # One forwarded-pair, possibly empty (RFC 7239 §4 allows "a;;b" and the #rule empty list
 # elements), with the separator that ends it: ";" (next pair), "," (next element) or the end.
 # Optional whitespace is allowed around the separators, never around "=".
-_PAIR = re.compile(
-    r"[ \t]*(?:("
-    + _TOKEN
-    + r")=(?:("
-    + _TOKEN
-    + r')|"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"))?'
-    r"[ \t]*([;,]|\Z)"
-)
+_PAIR = re.compile(rf'[ \t]*(?:({_TOKEN})=(?:({_TOKEN})|"({_QUOTED_TEXT})"))?[ \t]*([;,]|\Z)')
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 # RFC 7239 §6: node = nodename [ ":" node-port ]; obfnode and obfport share one syntax (§6.3).
 _OBFUSCATED = re.compile(r"_[A-Za-z0-9._-]+\Z")
@@ -86,9 +81,7 @@ class ProxyInfo:
     host: str | None = None  # host[:port], as the client asked for it
 
 
-def proxy_info(
-    raw_headers: Iterable[tuple[bytes, bytes]], trust: TrustedPeers
-) -> ProxyInfo | None:
+def proxy_info(raw_headers: Iterable[tuple[bytes, bytes]], trust: TrustedPeers) -> ProxyInfo | None:
     """What the proxy headers among `raw_headers` say, walking the chain past the proxies
     `trust` trusts; None when there are none, or none that is well formed. The caller has
     already checked that the request's TCP peer is trusted."""
@@ -109,9 +102,7 @@ def proxy_info(
     if forwarded:
         return from_forwarded(_joined(forwarded), trust)
     if x_for or x_proto or x_host:
-        return from_x_forwarded(
-            _joined(x_for), _joined(x_proto), _joined(x_host), trust
-        )
+        return from_x_forwarded(_joined(x_for), _joined(x_proto), _joined(x_host), trust)
     return None
 
 
@@ -140,9 +131,7 @@ def parse_forwarded(value: str) -> list[dict[str, str]] | None:
             name = name.lower()
             if name in element:
                 return None
-            element[name] = (
-                token if token is not None else _QUOTED_PAIR.sub(r"\1", quoted)
-            )
+            element[name] = token if token is not None else _QUOTED_PAIR.sub(r"\1", quoted)
         if separator != ";":  # "," or the end: the element is complete
             if element:
                 elements.append(element)
@@ -189,9 +178,7 @@ def parse_node(node: str) -> tuple[str, int] | None:
     return (name, 0) if _OBFUSCATED.match(port_text) else None
 
 
-def _ip(
-    text: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]
-) -> str | None:
+def _ip(text: str, kind: type[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> str | None:
     """`text` as the normal text of an address of `kind`, or None when it is not one (zones,
     leading zeros and other spellings `ipaddress` refuses are refused)."""
     if not text or "%" in text:
@@ -273,9 +260,7 @@ def from_forwarded(value: str | None, trust: TrustedPeers) -> ProxyInfo | None:
             return None
         elements.append(checked)
     hops = [(element.node, element) for element in elements if element.node is not None]
-    chosen = (
-        hops[_choose([node[0] for node, _ in hops], trust)][1] if hops else elements[-1]
-    )
+    chosen = hops[_choose([node[0] for node, _ in hops], trust)][1] if hops else elements[-1]
     if chosen.node is None and chosen.scheme is None and chosen.host is None:
         return None
     return ProxyInfo(chosen.node, chosen.scheme, chosen.host)
@@ -296,9 +281,7 @@ def _entries(value: str | None) -> list[str] | None:
     none or more than MAX_HOPS."""
     if value is None:
         return None
-    entries = [
-        entry for entry in (part.strip(" \t") for part in value.split(",")) if entry
-    ]
+    entries = [entry for entry in (part.strip(" \t") for part in value.split(",")) if entry]
     if not entries or len(entries) > MAX_HOPS:
         return None
     return entries
@@ -345,9 +328,7 @@ def from_x_forwarded(
     if chain is not None:
         chosen = _choose([node[0] for node in chain], trust)
         client = chain[chosen]
-        position = chosen - len(
-            chain
-        )  # counted from the right, as the proxies appended
+        position = chosen - len(chain)  # counted from the right, as the proxies appended
     scheme = _pick(_entries(proto_value), chain, position, parse_scheme)
     host = _pick(_entries(host_value), chain, position, parse_host)
     if client is None and scheme is None and host is None:

@@ -4,7 +4,9 @@ Strategy: this module owns the Python view of one parsed request. It is built fr
 parser's tuple with no work beyond storing it; the path split, percent-decoding, header
 mapping and query parsing happen only when a handler asks for them. The body is either
 inline bytes from the parser or a `BodyStream` fed by the protocol. It never touches the
-transport except through the small `BodyStream` interface.
+transport except through the small `BodyStream` interface. The client, scheme and host are
+the connection's, or, with `Config.proxy_headers` on and a trusted peer, what the proxy
+headers say (read by forwarded.py on first use, per request).
 """
 
 from __future__ import annotations
