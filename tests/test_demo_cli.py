@@ -260,3 +260,5 @@ def test_help_is_grouped_by_topic() -> None:
     assert "--ws " in websockets and "--ws-ping-interval" in websockets and "--ws-max-message-size" in websockets
     sockets = next(section for section in sections if section.startswith("listening sockets:"))
     assert "--uds PATH" in sections[sections.index(sockets) + 1] and "--fd N" in sections[sections.index(sockets) + 1]
+    proxy = next(section for section in sections if section.startswith("behind a proxy:"))
+    assert "--forwarded-allow-ips" in proxy and "--proxy-headers, --no-proxy-headers" in proxy

@@ -162,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the peers trusted to say who the client is: comma-separated IP addresses, CIDR networks, "
         f"'*' for any, 'unix' for Unix-socket peers (default {DEFAULTS.forwarded_allow_ips})",
     )
+    proxy.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULTS.proxy_headers,
+        help="take the client's address, the scheme and the host from X-Forwarded-For/-Proto/-Host and "
+        "Forwarded (which wins when both are sent), for requests from the peers --forwarded-allow-ips trusts "
+        "(default off)",
+    )
     sockets = parser.add_argument_group(
         "listening sockets",
         "instead of --host/--port; the first that applies wins: the sockets systemd passes (socket "

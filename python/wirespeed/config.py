@@ -134,6 +134,9 @@ class Config:
     # the PROXY protocol): comma-separated IP addresses, CIDR networks, "*" for any peer, and
     # "unix" for peers on a Unix socket (trust.py).
     forwarded_allow_ips: str = "127.0.0.1"
+    # Read the client's address, the scheme and the host from X-Forwarded-For/-Proto/-Host and
+    # RFC 7239 Forwarded, for requests whose peer forwarded_allow_ips trusts (forwarded.py).
+    proxy_headers: bool = False
 
     # Listening sockets (listeners.py), besides host and port. The first of these that is set
     # is served, and the rest ignored: the sockets systemd passed (socket activation: the

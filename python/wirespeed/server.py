@@ -31,6 +31,7 @@ from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
 from .timeouts import TimeoutSweep
+from .trust import TrustedPeers
 from .writer import ResponseWriter
 
 logger = logging.getLogger("wirespeed")
@@ -48,6 +49,7 @@ class ServerState:
         "max_connections",
         "parser_class",
         "parser_name",
+        "proxy_trust",
         "writer",
     )
 
@@ -63,6 +65,9 @@ class ServerState:
         self.connections: set[HttpProtocol] = set()
         self.client_errors = ClientErrorLog(config.client_error_log_rate)
         self.max_connections = _max_connections(config)
+        # The peers whose proxy headers are read (forwarded.py), or None when proxy_headers is
+        # off: requests look here only when asked for their client, scheme or host.
+        self.proxy_trust = TrustedPeers(config.forwarded_allow_ips) if config.proxy_headers else None
         app.configure(config)
 
 
