@@ -28,7 +28,7 @@ import pytest
 from conftest import RunningServer
 from http_wire import Connection
 from processes import free_port
-from wirespeed import App, Config, Request, StreamingResponse
+from wirespeed import App, Config, Request, StreamingResponse, WebSocket
 
 TEMPLATE = Path(__file__).with_name("nginx_proxy.conf")
 NGINX = shutil.which("nginx") or next((path for path in ("/usr/sbin/nginx",) if os.access(path, os.X_OK)), None)
@@ -208,6 +208,14 @@ def native_app() -> App:
 
         return StreamingResponse(pieces(), content_type="application/octet-stream")
 
+    @app.websocket("/ws")
+    async def echo(ws: WebSocket) -> None:
+        await ws.accept()
+        request = ws.request
+        await ws.send(json.dumps({"client": request.client, "scheme": request.scheme}))
+        async for message in ws:
+            await ws.send(message)
+
     return app
 
 
@@ -378,3 +386,30 @@ def test_bad_input_through_nginx_is_answered(
         assert raw.read_response().status == 400
     with client() as http:
         assert http.get(url + "/").json()["client"][0] == CLIENT
+
+
+@pytest.mark.parametrize("upstream", ["tcp", "unix"])
+def test_websockets_through_nginx(behind_nginx: Callable[..., Stack], upstream: str) -> None:
+    """nginx passes the Upgrade on (the README's `map $http_upgrade`): the WebSocket is opened
+    through it, plain and over TLS, messages are echoed, and the app knows the real client; a
+    plain request on the same nginx still reuses a kept-alive upstream connection."""
+    import ssl
+
+    from websockets.sync.client import connect
+
+    stack = behind_nginx(native_app(), upstream, forwarded_allow_ips=TRUSTING[upstream])
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    for url, scheme, tls in (
+        (f"ws://127.0.0.1:{stack.nginx.port}/ws", "http", None),
+        (f"wss://127.0.0.1:{stack.nginx.tls_port}/ws", "https", insecure),
+    ):
+        with connect(url, ssl=tls, source_address=(CLIENT, 0), open_timeout=10) as ws:
+            seen = json.loads(ws.recv(timeout=10))
+            assert seen["client"][0] == CLIENT and seen["scheme"] == scheme
+            for message in ("hello", b"\x00\x01binary", "x" * 70_000):
+                ws.send(message)
+                assert ws.recv(timeout=10) == message
+    with client() as http:
+        assert http.get(stack.nginx.url + "/").json()["client"][0] == CLIENT

@@ -12,11 +12,11 @@ context=$(mktemp -d)
 port=${DOCKER_CHECK_PORT:-18000}
 name=wirespeed-docker-check-$$
 trap 'docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$context"' EXIT
-cp "$here/Dockerfile" "$here/app.py" "$wheel" "$context/"
+cp "$here/Dockerfile" "$here/myapp.py" "$wheel" "$context/"
 docker build --network host -q -t wirespeed-docker-check "$context"
 # Host networking: the container's port 8000 is the host's (no bridge is needed for the check).
 docker run -d --name "$name" --network host wirespeed-docker-check \
-    wirespeed app:app --host 127.0.0.1 --port "$port" --workers 2 --shutdown-timeout 8 >/dev/null
+    wirespeed myapp:app --host 127.0.0.1 --port "$port" --workers 2 --shutdown-timeout 8 >/dev/null
 for _ in $(seq 50); do
     curl -fsS "http://127.0.0.1:$port/" >/dev/null 2>&1 && break
     sleep 0.2
