@@ -22,6 +22,7 @@ from .errors import BadRequest
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
+    from .tls import TLSInfo
 
 
 # The items of the tuple a parser makes for each request, by position (the Rust parser and the
@@ -356,6 +357,21 @@ class Request(tuple):  # type: ignore[type-arg]
         """The peer's (host, port), or None when unknown (for example a Unix socket)."""
         connection = self._connection
         return None if connection is None else connection.client
+
+    @property
+    def scheme(self) -> str:
+        """"https" when the request came over TLS, else "http"."""
+        connection = self._connection
+        return "http" if connection is None else connection.scheme
+
+    @property
+    def tls(self) -> TLSInfo | None:
+        """What the connection's TLS says, or None over plain HTTP: `tls_version`,
+        `cipher_suite`, and the client's certificate when it sent one (`client_cert`, decoded
+        by the ssl module; `client_cert_name`, its subject as RFC 4514 says;
+        `client_cert_chain`, PEM). Read once per connection, on first use."""
+        connection = self._connection
+        return None if connection is None else connection.tls
 
     async def body(self) -> bytes:
         """The whole request body (it is read once and kept)."""

@@ -1,7 +1,8 @@
 """Listening sockets, the event loop, the Date timer, signals and shutdown.
 
 Strategy: this module owns a server's lifetime: choosing the loop (uvloop when installed),
-binding, the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
+binding (with TLS when the config has a certificate: tls.py builds the context, the loop's SSL
+transport runs it), the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
 the app, running the app's startup and shutdown hooks, and stopping on SIGINT/SIGTERM (stop
 accepting, close idle connections, let responses in flight finish up to `shutdown_timeout`,
 a second signal forces it). It knows nothing of HTTP bytes:
@@ -28,6 +29,7 @@ from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
 from .timeouts import TimeoutSweep
+from .tls import ServerTLS, quiet_handshake_errors, server_tls
 from .writer import ResponseWriter
 
 logger = logging.getLogger("wirespeed")
@@ -45,6 +47,7 @@ class ServerState:
         "max_connections",
         "parser_class",
         "parser_name",
+        "tls",
         "writer",
     )
 
@@ -60,6 +63,8 @@ class ServerState:
         self.connections: set[HttpProtocol] = set()
         self.client_errors = ClientErrorLog(config.client_error_log_rate)
         self.max_connections = _max_connections(config)
+        # The TLS context and what connections' TLS info shares, or None for plain HTTP.
+        self.tls: ServerTLS | None = server_tls(config)
         app.configure(config)
 
 
@@ -134,11 +139,15 @@ class Server:
         def protocol_factory() -> HttpProtocol:
             return HttpProtocol(state)
 
+        tls: dict[str, Any] = {}
+        if state.tls is not None:
+            tls = {"ssl": state.tls.context, "ssl_handshake_timeout": config.ssl_handshake_timeout}
+            quiet_handshake_errors(loop, state.client_errors)
         if sock is not None:
-            self._server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog)
+            self._server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog, **tls)
         else:
             self._server = await loop.create_server(
-                protocol_factory, config.host, config.port, backlog=config.backlog, reuse_address=True
+                protocol_factory, config.host, config.port, backlog=config.backlog, reuse_address=True, **tls
             )
         self._schedule_date_tick()
         self._sweep = TimeoutSweep(state)
@@ -146,7 +155,8 @@ class Server:
         host, port = self._server.sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         logger.info(
-            "wirespeed serving on http://%s:%d (parser: %s, loop: %s)",
+            "wirespeed serving on %s://%s:%d (parser: %s, loop: %s)",
+            "http" if state.tls is None else "https",
             shown,
             port,
             state.parser_name,
@@ -269,6 +279,7 @@ def run(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> No
     if config.workers > 1:
         from .workers import supervise
 
+        server_tls(config)  # a certificate that cannot be used fails here, not in every worker
         supervise(app, config)
         return
     loop = new_event_loop(config.loop)

@@ -278,7 +278,7 @@ class Exchange:
             base = connection.scope_base = self.adapter.scope_base(connection)
         if native_scope is not None:
             adapter = self.adapter
-            return native_scope(base, self.request, adapter.root_path, adapter.state, EXTENSIONS)  # type: ignore[no-any-return]
+            return native_scope(base, self.request, adapter.root_path, adapter.state, base["extensions"])  # type: ignore[no-any-return]
         return self.scope_py(base)
 
     def scope_py(self, base: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +306,7 @@ class Exchange:
         scope["raw_path"] = target.encode()
         scope["headers"] = list(request[3])  # RAW_HEADERS: lower-cased, in order, repeats kept
         scope["state"] = adapter.state.copy()
-        scope["extensions"] = EXTENSIONS.copy()
+        scope["extensions"] = base["extensions"].copy()
         return scope
 
     # -- receive

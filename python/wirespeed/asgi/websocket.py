@@ -65,9 +65,12 @@ class WebSocketExchange:
         scope = Exchange(self.adapter, session.request).scope()
         del scope["method"]
         scope["type"] = "websocket"
-        scope["scheme"] = "ws"
+        scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
         scope["subprotocols"] = list(session.handshake.subprotocols)
+        tls = scope["extensions"].get("tls")
         scope["extensions"] = EXTENSIONS.copy()
+        if tls is not None:
+            scope["extensions"]["tls"] = tls
         return scope
 
     def start(self) -> None:
