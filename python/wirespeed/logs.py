@@ -44,7 +44,7 @@ class ClientErrorLog:
     def tls_failed(self, client: object, reason: str) -> None:
         """Report that the TLS connection from `client` failed before any request (its
         handshake, or a broken record): `reason` says how, in a few words."""
-        self._line("TLS connection from %s ended: %s", client, reason)
+        self._line("TLS handshake with %s failed: %s", client, reason)
 
     def _line(self, message: str, client: object, detail: str) -> None:
         if not self._logger.isEnabledFor(logging.INFO):

@@ -247,13 +247,16 @@ def _escape_rdn_value(value: str) -> str:
     return "".join(escaped)
 
 
-def quiet_handshake_errors(
-    loop: asyncio.AbstractEventLoop, client_errors: ClientErrorLog
-) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:
+def quiet_handshake_errors(loop: asyncio.AbstractEventLoop, client_errors: ClientErrorLog) -> None:
     """Install, on `loop`, an exception handler that reports a failed TLS handshake or a
-    broken TLS record (ssl.SSLError, and the errors the loop raises for a handshake that took
-    too long) as one rate-limited client line, and hands everything else to the handler that
-    was there before. Returns the previous handler's caller, for restoring it."""
+    broken TLS record (ssl.SSLError, and a connection error of the SSL layer, such as the one
+    for a handshake that took too long) as one rate-limited client line, and hands everything
+    else to the handler that was there before.
+
+    What reaches it: uvloop and asyncio treat ssl.SSLError and the handshake timeout as the
+    OSErrors they are and report them to no one outside their debug mode (then asyncio sends
+    each failed accept here, with a traceback, and both log one at debug level). An exception
+    that is not an OSError (a fault of the server's own protocol) keeps its traceback."""
     previous = loop.get_exception_handler()
 
     def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -269,7 +272,6 @@ def quiet_handshake_errors(
             loop.default_exception_handler(context)
 
     loop.set_exception_handler(handle)
-    return handle
 
 
 def _is_ssl_context(context: dict[str, Any]) -> bool:
@@ -296,8 +298,8 @@ def _peer_of(context: dict[str, Any]) -> object:
 
 def _short(error: BaseException | None) -> str:
     if isinstance(error, ssl.SSLError) and error.reason:
-        return f"TLS handshake failed: {error.reason}"
-    return f"TLS handshake failed: {error}"
+        return str(error.reason)
+    return str(error) or type(error).__name__
 
 
 __all__ = ["ServerTLS", "TLSInfo", "TLSSetupError", "connection_tls", "quiet_handshake_errors", "rfc4514_name", "server_tls"]
