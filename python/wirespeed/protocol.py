@@ -121,6 +121,7 @@ class HttpProtocol(asyncio.Protocol):
         "local_address",
         "tls_info",
         "scope_base",
+        "scope_extensions",
         "websocket",
         "upgrade",
         "_queue",
@@ -142,6 +143,8 @@ class HttpProtocol(asyncio.Protocol):
         self.tls_info: TLSInfo | None | bool = False  # likewise: what the TLS says (tls.py)
         # The part of an ASGI scope that is the connection's, made on its first ASGI request.
         self.scope_base: dict[str, Any] | None = None
+        # Its "extensions" (with the TLS extension on a TLS connection), set with it.
+        self.scope_extensions: dict[str, Any] | None = None
         # A request that asks for a WebSocket and the bytes that followed its head (the
         # parser stops there), until the WebSocket layer takes them; then the WebSocket
         # session on this connection (websocket/session.py), which is also its `parser`.

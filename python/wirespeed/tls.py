@@ -112,7 +112,7 @@ def server_tls(config: Config) -> ServerTLS | None:
     except _KeyIsEncrypted:
         raise TLSSetupError(f"the key {keyfile or certfile} is encrypted: its password is needed") from None
     except ssl.SSLError as error:
-        if password is not None:
+        if password is not None and "MISMATCH" not in str(error.reason or ""):
             why = f"cannot decrypt the key {keyfile or certfile}: a wrong password, or not a PEM key"
         else:
             why = f"cannot use the certificate {certfile}" + (f" with the key {keyfile}" if keyfile else "")

@@ -276,9 +276,10 @@ class Exchange:
         base = connection.scope_base
         if base is None:
             base = connection.scope_base = self.adapter.scope_base(connection)
+            connection.scope_extensions = base["extensions"]
         if native_scope is not None:
             adapter = self.adapter
-            return native_scope(base, self.request, adapter.root_path, adapter.state, base["extensions"])  # type: ignore[no-any-return]
+            return native_scope(base, self.request, adapter.root_path, adapter.state, connection.scope_extensions)  # type: ignore[no-any-return]
         return self.scope_py(base)
 
     def scope_py(self, base: dict[str, Any]) -> dict[str, Any]:
