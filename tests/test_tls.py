@@ -37,7 +37,6 @@ from tls_certs import CLIENT_NAME, KEY_PASSWORD, Certificates, make_certificates
 from websockets.asyncio.client import connect as ws_connect
 
 from wirespeed import App, Config, Request, WebSocket
-from wirespeed.config import Config as ConfigClass
 from wirespeed.tls import TLSSetupError, rfc4514_name, server_tls
 
 ServerFor = Callable[..., RunningServer]
@@ -479,7 +478,7 @@ async def test_wss_scope_says_wss_with_the_tls_extension(backend: str, server_fo
 )
 def test_inconsistent_tls_settings_are_refused(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        ConfigClass(**settings)
+        Config(**settings)
 
 
 def test_unusable_files_are_one_clear_error(certs: Certificates) -> None:
