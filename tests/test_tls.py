@@ -9,7 +9,7 @@ extension of asgiref specs/tls.rst) see; TLS 1.2 as the floor and ALPN http/1.1;
 certificates none/optional/required; the handshake timeout; hostile handshakes (a table,
 each row naming its spec section), which never disturb another client nor put a traceback
 in the log; and file bodies, which are copied through the TLS transport, never sent with
-sendfile(2).
+sendfile(2) (counted in-process, and under strace).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import RunningServer
-from processes import free_port, start_cli, stop_cli
+from processes import STRACE, child_pid, free_port, start_cli, stop_cli, traced_bytes
 from tls_certs import CLIENT_NAME, KEY_PASSWORD, Certificates, make_certificates
 from websockets.asyncio.client import connect as ws_connect
 
@@ -436,6 +436,38 @@ def test_large_files_and_ranges_come_through_tls_intact_without_sendfile(
     plain = server_for(app)
     assert hashlib.sha256(httpx.get(plain.url + "/static/big.bin", timeout=30).content).digest() == hashlib.sha256(data).digest()
     assert sum(sendfile_calls) >= len(data) - 64 * 1024
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(STRACE is None, reason="strace is not installed (make test must install it)")
+def test_under_strace_a_file_over_tls_makes_no_sendfile_call(backend: str, certs: Certificates, tmp_path: Path) -> None:
+    """The process itself, traced: a 4 MiB file over TLS is written (encrypted) through the
+    transport, and not one sendfile(2) call is made."""
+    assert STRACE is not None
+    data = random.Random(13).randbytes(4 * MiB)
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "big.bin").write_bytes(data)
+    trace = tmp_path / "trace.txt"
+    port = free_port()
+    process, _ = start_cli(
+        "--static", str(root), "--port", str(port), "--parser", backend,
+        "--ssl-certfile", str(certs.server_cert), "--ssl-keyfile", str(certs.server_key),
+        wrapper=[STRACE, "-f", "-qq", "-s", "0", "-e", "signal=none", "-e", "trace=sendfile,write,writev,sendto,sendmsg", "-o", str(trace)],
+        timeout=20,
+    )
+    try:
+        fetched = subprocess.run(
+            ["curl", "-sS", "--fail", "--cacert", str(certs.ca), f"https://127.0.0.1:{port}/big.bin"],
+            capture_output=True, timeout=30,
+        )
+        assert fetched.returncode == 0, fetched.stderr
+        assert hashlib.sha256(fetched.stdout).digest() == hashlib.sha256(data).digest()
+    finally:
+        assert stop_cli(process, child_pid(process.pid)) == 0
+    calls = traced_bytes(trace.read_text())
+    assert "sendfile" not in calls, f"sendfile carried {sum(calls['sendfile'])} bytes"
+    assert sum(sum(calls.get(call, [])) for call in ("write", "writev", "sendto", "sendmsg")) > len(data)
 
 
 # -- WebSockets over TLS -------------------------------------------------------------------------
