@@ -30,8 +30,9 @@ setup: build
 # Tools the tests use from the system: curl for the curl tests, strace to show file bodies go
 # out with sendfile(2), setpriv (util-linux) to run a server as an unprivileged user,
 # systemd-socket-activate (systemd) for socket activation, nss_wrapper (libnss-wrapper) so
-# that "localhost" resolves to both 127.0.0.1 and ::1 whatever /etc/hosts says, and nginx (and
-# openssl for its test certificate) to run wirespeed behind a real reverse proxy.
+# that "localhost" resolves to both 127.0.0.1 and ::1 whatever /etc/hosts says, nginx to run
+# wirespeed behind a real reverse proxy, and openssl to make the TLS tests' certificates and to
+# talk to the server with s_client.
 system-deps:
 	@missing=""; \
 	for tool in curl strace setpriv openssl systemd-socket-activate; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
@@ -91,6 +92,10 @@ clean:
 #                         echo of the same bytes, their reference), timed for 5 s each, the load from
 #                         benches/ws_load.py (its own CPU use reported). Only those:
 #                         make bench WORKLOADS=ws-echo,ws-1m SERVERS=wirespeed,wirespeed-asgi,uvicorn,granian
+#                         TLS: tls-plaintext, the plaintext app over TLS 1.3 (keep-alive) from wirespeed
+#                         and nginx with the same certificate (made by openssl at run time) and the same
+#                         version and cipher suite (checked before timing). Only that, as a ratio:
+#                         make bench WORKLOADS=tls-plaintext SERVERS=wirespeed,nginx
 #   make bench QUICK=1    one round of 3 s per workload
 #                         knobs: ROUNDS= DURATION= STATIC_DURATION= WS_DURATION= SERVERS=a,b WORKLOADS=a,b SERVER_CPUS=0
 #                         CLIENT_CPUS=1 WAIT_QUIET=60 (on a shared machine: wait up to 60 s in all for
@@ -104,7 +109,7 @@ clean:
 #                         PROFILE_SERVER=uvicorn for the same split under uvicorn)
 #   make redbot           REDbot (redbot.org, in its own venv .venv-redbot) on `wirespeed --static`: prints
 #                         its notes, fails on a bad one about Content-Length, validation or ranges
-# Each target installs what it needs: nginx, its echo module, wrk and libuv from Debian's packages,
+# Each target installs what it needs: nginx, its echo module, wrk, openssl and libuv from Debian's packages,
 # the `bench` extra of pyproject.toml into the venv, and wirespeed built in release mode.
 
 .PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps bench-instructions bench-asgi-profile redbot
@@ -123,6 +128,7 @@ bench-system-deps:
 	{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || missing="$$missing nginx-light"; \
 	test -e /usr/lib/nginx/modules/ngx_http_echo_module.so || missing="$$missing libnginx-mod-http-echo"; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
 	command -v taskset >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	ls /usr/lib/*/libuv.so.1 /usr/lib/libuv.so.1 2>/dev/null | grep -q . || missing="$$missing libuv1"; \
 	if [ -n "$$missing" ]; then \

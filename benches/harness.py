@@ -17,6 +17,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -297,11 +298,15 @@ def _read_response(reader: _Reader) -> HTTPResponse:
     return HTTPResponse(int(parts[1]), headers, body)
 
 
-def http_exchange(port: int, writes: Sequence[tuple[bytes, int]], timeout: float = 5.0) -> list[HTTPResponse]:
-    """On one connection, for each (raw bytes, n): send the bytes in one write, read n responses."""
+def http_exchange(
+    port: int, writes: Sequence[tuple[bytes, int]], timeout: float = 5.0, tls: ssl.SSLContext | None = None
+) -> list[HTTPResponse]:
+    """On one connection (over TLS with `tls`), for each (raw bytes, n): send the bytes in one
+    write, read n responses."""
     deadline = time.monotonic() + timeout
     responses: list[HTTPResponse] = []
-    with socket.create_connection((HOST, port), timeout=timeout) as sock:
+    with socket.create_connection((HOST, port), timeout=timeout) as raw:
+        sock = raw if tls is None else tls.wrap_socket(raw, server_hostname=HOST)
         reader = _Reader(sock, deadline)
         for raw, count in writes:
             sock.sendall(raw)

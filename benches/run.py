@@ -33,6 +33,11 @@ that cannot serve WebSockets here (uvicorn without the websockets package, a wir
 WebSocket support) is skipped on them with the reason; one that fails them is treated as on
 any other workload.
 
+The TLS workload (tls-plaintext) is the plaintext app over TLS, from wirespeed and nginx only,
+with one certificate the run makes with openssl in its scratch directory; before timing, each
+server must negotiate the same TLS version and cipher suite (serverdefs.TLS_EXPECTED) with a
+client offering OpenSSL's defaults, as wrk does, so the ratio compares like with like.
+
     python benches/run.py [--quick] [--rounds N] [--duration S] [--static-duration S] [--ws-duration S]
                           [--servers a,b] [--workloads a,b] [--server-cpus 0] [--client-cpus 1]
                           [--out DIR]
@@ -82,9 +87,11 @@ from serverdefs import (
     PYTHON,
     SERVERS,
     STATIC,
+    TLS,
     WORKLOADS,
     WS,
     ServerDef,
+    bench_certificate,
     verify,
     write_static_tree,
 )
@@ -306,6 +313,7 @@ def run_server(
                     fixed_response=server.fixed_response,
                     chunked_files=server.chunked_files,
                     raw_echo=server.raw_echo,
+                    scratch=scratch,
                 )
         except BenchError as error:
             process.stop()
@@ -316,7 +324,7 @@ def run_server(
             first = WORKLOADS[group[0]]
             if settings.warmup > 0 and first.ws is None:  # ws_load warms up on its own connections
                 run_wrk(
-                    f"http://{HOST}:{port}{first.path}",
+                    f"{first.scheme}://{HOST}:{port}{first.path}",
                     settings.warmup,
                     settings.client_cpus,
                     connections=settings.connections,
@@ -331,7 +339,7 @@ def run_server(
                     continue
                 before = process_cpu()
                 result, _ = run_wrk(
-                    f"http://{HOST}:{port}{spec.path}",
+                    f"{spec.scheme}://{HOST}:{port}{spec.path}",
                     settings.static_duration if spec.static else settings.duration,
                     settings.client_cpus,
                     connections=settings.connections,
@@ -436,7 +444,13 @@ def summarize(
                 row[name] = {"status": "skipped", "note": ws_skipped[name]}
                 continue
             if workload not in server.workloads:
-                note = "serves no ASGI app" if workload in ASGI else server.note
+                note = (
+                    "serves no ASGI app"
+                    if workload in ASGI
+                    else "TLS workloads: wirespeed and nginx only"
+                    if workload in TLS
+                    else server.note
+                )
                 row[name] = {"status": "n/a", "note": note}
                 continue
             mine = [s for s in samples if s.server == name and s.workload == workload]
@@ -783,6 +797,8 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tmp)
         if STATIC & set(settings.workloads):
             write_static_tree(scratch)
+        if TLS & set(settings.workloads):
+            bench_certificate(scratch)  # one certificate for every server, made before any starts
         pipeline_check: dict[str, Any] = {"ok": None}
         if PIPELINED & set(settings.workloads):
             try:

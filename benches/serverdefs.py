@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable
@@ -71,6 +72,11 @@ class Workload:
     file_size: int | None = None  # static workloads: the size of the file at `path`
     static: bool = False  # timed for at most --static-duration seconds
     ws: WsLoad | None = None  # a WebSocket workload, driven by benches/ws_load.py instead of wrk
+    tls: bool = False  # served over TLS with the bench's certificate (bench_certificate)
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
 
 # The static workloads GET one file of a tree the bench writes into its scratch directory
@@ -95,6 +101,11 @@ WORKLOADS: dict[str, Workload] = {
         Workload("echo", "POST /echo, 4 KiB body", "/echo", LUA_DIR / "post_echo.lua"),
         Workload("static-4k", "GET of a 4 KiB file", "/static/4k.bin", file_size=4096, static=True),
         Workload("static-1m", "GET of a 1 MiB file", "/static/1m.bin", file_size=1024 * 1024, static=True),
+        # The plaintext app over TLS: wirespeed and nginx with the same certificate (ECDSA
+        # P-256), and the same TLS version and cipher suite, checked before the run (TLS_EXPECTED).
+        # wrk's connections are kept alive, so this is the cost of the record layer, not of
+        # handshakes.
+        Workload("tls-plaintext", "plaintext GET / over TLS 1.3 (AES-256-GCM), keep-alive", "/", tls=True),
         # ASGI servers only (wirespeed-asgi, uvicorn, granian), each serving the same ASGI app:
         # servers/asgi_app.py for asgi-*, servers/fastapi_app.py for fastapi-json.
         Workload("asgi-plaintext", "ASGI app: plaintext GET /", "/"),
@@ -128,6 +139,10 @@ ASGI_APPS = {"asgi-plaintext": "asgi_app:app", "asgi-pipelined": "asgi_app:app",
 ASGI = frozenset(ASGI_APPS)
 PIPELINED = frozenset({"pipelined", "asgi-pipelined"})
 WS = frozenset(name for name, workload in WORKLOADS.items() if workload.ws)
+TLS = frozenset(name for name, workload in WORKLOADS.items() if workload.tls)
+# What every server must negotiate with a client that offers OpenSSL's defaults, as wrk does:
+# so the servers are compared on the same protocol and cipher suite.
+TLS_EXPECTED = ("TLSv1.3", "TLS_AES_256_GCM_SHA384")
 WS_APP = "asgi_app:app"  # the ASGI app with the /ws echo
 WS_MAX_SIZE = 32 * 1024 * 1024  # the largest message a server is told to accept (peers' defaults vary)
 
@@ -154,6 +169,31 @@ def write_static_tree(scratch: Path) -> Path:
     return root
 
 
+def bench_certificate(scratch: Path) -> tuple[Path, Path]:
+    """The certificate and key every server of the TLS workloads uses (ECDSA P-256, for
+    127.0.0.1), made with the openssl command line on first use under `scratch`."""
+    directory = scratch / "tls"
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    if not cert.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", f"/CN={HOST}",
+             "-addext", f"subjectAltName=IP:{HOST}"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"openssl could not make the bench certificate: {done.stderr.strip()}")
+    return cert, key
+
+
+def tls_client(scratch: Path) -> ssl.SSLContext:
+    """A client context with OpenSSL's defaults (as wrk's), trusting the bench certificate."""
+    context = ssl.create_default_context(cafile=str(bench_certificate(scratch)[0]))
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
 HELLO = b"Hello, World!"
 
 
@@ -173,7 +213,12 @@ def _check_hello(response: HTTPResponse) -> None:
 
 
 def verify(
-    workload: str, port: int, fixed_response: bool = False, chunked_files: bool = False, raw_echo: bool = False
+    workload: str,
+    port: int,
+    fixed_response: bool = False,
+    chunked_files: bool = False,
+    raw_echo: bool = False,
+    scratch: Path | None = None,
 ) -> None:
     """Check a server's answers for one workload; raise BenchError on the first wrong one.
 
@@ -184,6 +229,8 @@ def verify(
     WebSocket workload: the opening handshake must get 101 with the right accept key, two
     messages sent in one write must come back byte for byte with their opcode, and a close must
     be answered; for the raw TCP echo (`raw_echo`), the same client frames must come back as sent.
+    A TLS workload: the plaintext checks over TLS (the certificate under `scratch`), after the
+    server has negotiated TLS_EXPECTED's version and cipher suite.
     """
     spec = WORKLOADS.get(workload)
     if spec is not None and spec.ws is not None:
@@ -202,6 +249,17 @@ def verify(
         one = build_request("GET", "/", port)
         for response in http_exchange(port, [(one, 1), (one, 1)]):
             _check_hello(response)
+    elif workload in TLS:
+        assert scratch is not None, "a TLS workload is verified with the bench certificate"
+        context = tls_client(scratch)
+        try:
+            negotiated = _negotiated(port, context)
+            _expect(negotiated == TLS_EXPECTED, f"TLS must be {' with '.join(TLS_EXPECTED)} (got {negotiated})")
+            one = build_request("GET", "/", port)
+            for response in http_exchange(port, [(one, 1), (one, 1)], tls=context):
+                _check_hello(response)
+        except (ssl.SSLError, OSError) as error:
+            raise BenchError(f"GET / over TLS failed: {error}") from error
     elif workload in PIPELINED:
         batch = build_request("GET", "/", port) * PIPELINE_DEPTH
         responses = http_exchange(port, [(batch, PIPELINE_DEPTH), (batch, PIPELINE_DEPTH)])
@@ -258,6 +316,15 @@ def verify(
         raise BenchError(f"unknown workload {workload!r}")
 
 
+def _negotiated(port: int, context: ssl.SSLContext) -> tuple[str, str]:
+    """The TLS version and cipher suite a server picks for `context`'s offer."""
+    import socket
+
+    with socket.create_connection((HOST, port), timeout=5) as raw, context.wrap_socket(raw, server_hostname=HOST) as conn:
+        cipher = conn.cipher()
+        return conn.version() or "", cipher[0] if cipher else ""
+
+
 # --- servers -------------------------------------------------------------------------------------
 
 
@@ -308,11 +375,16 @@ class ServerDef:
 
 
 def _static_variant(workload: str) -> str:
-    return "static" if workload in STATIC else ""
+    return "static" if workload in STATIC else "tls" if workload in TLS else ""
+
+
+def _tls_variant(workload: str) -> str:
+    return "tls" if workload in TLS else ""
 
 
 ALL = frozenset(WORKLOADS)
-NATIVE = ALL - ASGI - WS  # the HTTP workloads each server runs with its own app
+# The HTTP workloads each server runs with its own app; the TLS ones only wirespeed and nginx.
+NATIVE = ALL - ASGI - WS - TLS
 
 
 def nginx_binary() -> str | None:
@@ -328,10 +400,11 @@ def nginx_echo_mode() -> str | None:
     return None
 
 
-def render_nginx_conf(port: int, prefix: Path, static_dir: Path) -> Path:
+def render_nginx_conf(port: int, prefix: Path, static_dir: Path, tls: tuple[Path, Path] | None = None) -> Path:
     """Write nginx.conf for one run under `prefix` (which also holds its pid, log and temp dirs).
 
-    `static_dir` is the root of the static workloads' tree (served at /static/).
+    `static_dir` is the root of the static workloads' tree (served at /static/); `tls`, a
+    certificate and its key: the server listens with TLS (1.2 and 1.3, OpenSSL's ciphers).
     """
     template = (SERVERS_DIR / "nginx.conf").read_text()
     binary = nginx_binary() or "nginx"
@@ -360,6 +433,14 @@ def render_nginx_conf(port: int, prefix: Path, static_dir: Path) -> Path:
         .replace("@PORT@", str(port))
         .replace("@ECHO@", echo)
         .replace("@STATIC_ROOT@", str(static_dir))
+        .replace("@SSL@", "ssl " if tls else "")
+        .replace(
+            "@TLS@",
+            f"        ssl_certificate {tls[0]};\n        ssl_certificate_key {tls[1]};\n"
+            "        ssl_protocols TLSv1.2 TLSv1.3;"
+            if tls
+            else "",
+        )
     )
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "client_body").mkdir(exist_ok=True)
@@ -370,7 +451,8 @@ def render_nginx_conf(port: int, prefix: Path, static_dir: Path) -> Path:
 
 def _nginx_argv(port: int, workload: str, scratch: Path) -> list[str]:
     prefix = scratch / f"nginx-{port}"
-    conf = render_nginx_conf(port, prefix, static_root(scratch))
+    tls = bench_certificate(scratch) if workload in TLS else None
+    conf = render_nginx_conf(port, prefix, static_root(scratch), tls)
     return [nginx_binary() or "nginx", "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
 
 
@@ -480,6 +562,9 @@ def _socketify_argv(port: int, workload: str, scratch: Path) -> list[str]:
 def _wirespeed_argv(port: int, workload: str, scratch: Path) -> list[str]:
     if workload in STATIC:
         return wirespeed_static_argv(static_root(scratch), port)
+    if workload in TLS:
+        cert, key = bench_certificate(scratch)
+        return wirespeed_cli_argv(port, "wirespeed_app:app", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
     return wirespeed_cli_argv(port, "wirespeed_app:app")
 
 
@@ -557,12 +642,14 @@ SERVERS: dict[str, ServerDef] = {
         ServerDef(
             "nginx",
             "nginx (1 worker)",
-            NATIVE,
+            NATIVE | TLS,
             _nginx_argv,
             _nginx_unavailable,
             _nginx_version,
             note="return 200; JSON from a regex location; echo module (or njs) for POST /echo; "
-            "static files with sendfile on, tcp_nopush on, no open_file_cache",
+            "static files with sendfile on, tcp_nopush on, no open_file_cache; "
+            "TLS with the bench certificate, ssl_protocols TLSv1.2 TLSv1.3, OpenSSL's ciphers",
+            variant=_tls_variant,
         ),
         ServerDef(
             "limit",
@@ -587,7 +674,7 @@ SERVERS: dict[str, ServerDef] = {
         ServerDef(
             "granian",
             "granian (rsgi)",
-            ALL,
+            ALL - TLS,
             _granian_argv,
             lambda: _python_module_missing("granian"),
             lambda: _dist_version("granian"),
@@ -600,7 +687,7 @@ SERVERS: dict[str, ServerDef] = {
         ServerDef(
             "uvicorn",
             "uvicorn + httptools",
-            ALL - STATIC,
+            ALL - STATIC - TLS,
             _uvicorn_argv,
             lambda: _python_module_missing("uvicorn") or _python_module_missing("httptools"),
             lambda: _dist_version("uvicorn"),
@@ -612,7 +699,7 @@ SERVERS: dict[str, ServerDef] = {
         ServerDef(
             "wirespeed",
             "wirespeed (App)",
-            NATIVE | WS,
+            NATIVE | WS | TLS,
             _wirespeed_argv,
             lambda: _python_module_missing("wirespeed"),
             _wirespeed_version,

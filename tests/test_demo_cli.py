@@ -252,7 +252,7 @@ def test_help_is_grouped_by_topic() -> None:
     assert result.returncode == 0, result.stderr
     groups = [line[:-1] for line in result.stdout.splitlines() if line and not line[0].isspace() and line.endswith(":")]
     assert groups == ["positional arguments", "options", "the app", "static files", "the server", "limits",
-                      "timeouts (seconds, 0 for none)", "WebSockets", "behind a proxy", "listening sockets"]
+                      "timeouts (seconds, 0 for none)", "WebSockets", "behind a proxy", "listening sockets", "TLS"]
     sections = result.stdout.split("\n\n")
     server = next(section for section in sections if section.startswith("the server:"))
     assert "--host" in server and "--workers" in server and "--parser" in server
@@ -262,3 +262,5 @@ def test_help_is_grouped_by_topic() -> None:
     assert "--uds PATH" in sections[sections.index(sockets) + 1] and "--fd N" in sections[sections.index(sockets) + 1]
     proxy = next(section for section in sections if section.startswith("behind a proxy:"))
     assert "--forwarded-allow-ips" in proxy and "--proxy-headers, --no-proxy-headers" in proxy
+    tls = result.stdout.split("\nTLS:\n", 1)[1]  # its description is a paragraph of its own
+    assert "--ssl-certfile" in tls and "--ssl-cert-reqs" in tls and "--ssl-handshake-timeout" in tls

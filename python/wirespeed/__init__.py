@@ -25,6 +25,7 @@ from .response import (
 )
 from .server import Server, run, serve
 from .static import StaticFiles
+from .tls import TLSInfo
 from .websocket.native import WebSocket, WebSocketDisconnect
 from .websocket.session import WebSocketClosed
 
@@ -51,6 +52,7 @@ __all__ = [
     "Server",
     "StaticFiles",
     "StreamingResponse",
+    "TLSInfo",
     "WebSocket",
     "WebSocketClosed",
     "WebSocketDisconnect",

@@ -194,6 +194,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="serve on the listening socket inherited as file descriptor N (TCP or Unix)",
     )
+    tls = parser.add_argument_group("TLS", "a certificate turns HTTPS on (TLS 1.2 and 1.3, ALPN http/1.1)")
+    tls.add_argument("--ssl-certfile", metavar="FILE", help="the server's certificate (PEM), its chain after it")
+    tls.add_argument(
+        "--ssl-keyfile", metavar="FILE", help="the certificate's private key (PEM; default: in --ssl-certfile)"
+    )
+    tls.add_argument("--ssl-keyfile-password", metavar="PASSWORD", help="the password of an encrypted key")
+    tls.add_argument(
+        "--ssl-ca-certs", metavar="FILE", help="the CA certificates (PEM) client certificates are checked against"
+    )
+    tls.add_argument(
+        "--ssl-cert-reqs",
+        choices=("none", "optional", "required"),
+        default=DEFAULTS.ssl_cert_reqs,
+        help="client certificates: none asks for none, optional checks one if sent, required refuses "
+        f"clients without one (default {DEFAULTS.ssl_cert_reqs})",
+    )
+    tls.add_argument(
+        "--ssl-ciphers", metavar="LIST", help="an OpenSSL cipher list for TLS 1.2 (default: OpenSSL's)"
+    )
+    _add_setting(tls, "ssl_handshake_timeout", float, "seconds a client has to finish the TLS handshake")
     return parser
 
 

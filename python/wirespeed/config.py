@@ -20,6 +20,7 @@ InterfaceName = Literal["auto", "native", "asgi"]
 LifespanMode = Literal["auto", "on", "off"]
 LoopName = Literal["auto", "uvloop", "asyncio"]
 WebSocketMode = Literal["auto", "on", "off"]
+CertReqs = Literal["none", "optional", "required"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,21 @@ class Config:
     # The file mode of the Unix socket (who may connect): 0o666 lets every local user.
     uds_mode: int = 0o666
 
+    # TLS (tls.py). A certificate turns it on: every connection is then HTTPS (TLS 1.2 at
+    # least, ALPN http/1.1). The certificate file may hold the chain after the certificate,
+    # and the key too when ssl_keyfile is None; ssl_keyfile_password decrypts an encrypted key.
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_keyfile_password: str | None = None
+    # Client certificates: "none" asks for none; "optional" asks, and checks one that is sent;
+    # "required" refuses a client without one. Checked against the CAs in ssl_ca_certs.
+    ssl_ca_certs: str | None = None
+    ssl_cert_reqs: CertReqs = "none"
+    # An OpenSSL cipher list for TLS 1.2 (TLS 1.3's suites are OpenSSL's); None: its defaults.
+    ssl_ciphers: str | None = None
+    # Seconds a client has from accept to the end of the TLS handshake; then it is closed.
+    ssl_handshake_timeout: float = 10.0
+
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
@@ -189,6 +205,28 @@ class Config:
             raise ValueError("uds must be a path")
         if not 0 <= self.uds_mode <= 0o7777:
             raise ValueError(f"uds_mode must be a file mode (0 to 0o7777), not {self.uds_mode:#o}")
+        self._check_tls()
+
+    def _check_tls(self) -> None:
+        if self.ssl_cert_reqs not in ("none", "optional", "required"):
+            raise ValueError(f"unknown ssl_cert_reqs {self.ssl_cert_reqs!r}: use none, optional or required")
+        if not self.ssl_handshake_timeout > 0:
+            raise ValueError("ssl_handshake_timeout must be positive")
+        if self.ssl_certfile is None:
+            for name in ("ssl_keyfile", "ssl_keyfile_password", "ssl_ca_certs", "ssl_ciphers"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name} needs ssl_certfile (the server's certificate)")
+            if self.ssl_cert_reqs != "none":
+                raise ValueError("ssl_cert_reqs needs ssl_certfile (the server's certificate)")
+            return
+        if not self.ssl_certfile:
+            raise ValueError("ssl_certfile must name a file")
+        if self.ssl_cert_reqs != "none" and not self.ssl_ca_certs:
+            raise ValueError(f"ssl_cert_reqs {self.ssl_cert_reqs} needs ssl_ca_certs (the CAs client certificates are checked against)")
+        if self.ssl_ca_certs and self.ssl_cert_reqs == "none":
+            raise ValueError("ssl_ca_certs checks client certificates only with ssl_cert_reqs optional or required")
+        if self.ssl_ciphers is not None and not self.ssl_ciphers.strip():
+            raise ValueError("ssl_ciphers must not be empty (None keeps OpenSSL's defaults)")
 
     def replace(self, **changes: Any) -> Config:
         """A copy of this config with some settings changed."""

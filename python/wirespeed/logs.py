@@ -4,10 +4,12 @@ Strategy: this module owns how a rejected request is reported. Each one is worth
 info level (the client's address and the answer it got), but a client sending garbage in a loop
 must not turn the log into its own output: at most `per_second` lines are written in any
 one-second window, and the lines held back are counted and reported in one summary line when
-the next window opens. The protocol calls `ClientErrorLog.rejected`; nothing here touches
-sockets or HTTP bytes. The client a line names is the connection's TCP peer, also behind a
-proxy with `Config.proxy_headers` on: a rejected request's proxy headers are not believed (they
-may be what was wrong with it), and the peer is the one address the server saw for itself.
+the next window opens. The protocol calls `ClientErrorLog.rejected`, and the loop's exception
+handler `ClientErrorLog.tls_failed` for a TLS connection that failed before its first request
+(tls.py); both share the one budget of lines. Nothing here touches sockets or HTTP bytes. The
+client a line names is the connection's TCP peer, also behind a proxy with
+`Config.proxy_headers` on: a rejected request's proxy headers are not believed (they may be
+what was wrong with it), and the peer is the one address the server saw for itself.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ class ClientErrorLog:
     def rejected(self, client: object, answer: str) -> None:
         """Report that the request from `client` was answered with `answer` (the status line
         and detail, e.g. `400 Bad Request: conflicting Content-Length`)."""
+        self._line("rejected request from %s: %s", client, answer)
+
+    def tls_failed(self, client: object, reason: str) -> None:
+        """Report that the TLS connection from `client` failed before any request (its
+        handshake, or a broken record): `reason` says how, in a few words."""
+        self._line("TLS handshake with %s failed: %s", client, reason)
+
+    def _line(self, message: str, client: object, detail: str) -> None:
         if not self._logger.isEnabledFor(logging.INFO):
             return
         now = self._clock()
@@ -55,6 +65,6 @@ class ClientErrorLog:
             self._held_back = 0
         if self._written < self._per_second:
             self._written += 1
-            self._logger.info("rejected request from %s: %s", client, answer)
+            self._logger.info(message, client, detail)
         else:
             self._held_back += 1

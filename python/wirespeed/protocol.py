@@ -57,6 +57,7 @@ from .response import ANSWERED, FileResponse, Response, StreamingResponse, error
 from .sendfile import ClientGone, FileBody
 from .senders import send_file_body, send_stream, start_file
 from .timeouts import WAITING_BODY, WAITING_HEAD, WRITING, Watch
+from .tls import TLSInfo, connection_tls
 from .writer import CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, CONTINUE_100
 
 if TYPE_CHECKING:
@@ -118,7 +119,9 @@ class HttpProtocol(asyncio.Protocol):
         "end_waiter",
         "socket",
         "local_address",
+        "tls_info",
         "scope_base",
+        "scope_extensions",
         "websocket",
         "upgrade",
         "_queue",
@@ -137,8 +140,11 @@ class HttpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.client_address: tuple[str, int] | None | bool = False  # False: not looked up yet
         self.local_address: tuple[str, int | None] | None | bool = False  # likewise
+        self.tls_info: TLSInfo | None | bool = False  # likewise: what the TLS says (tls.py)
         # The part of an ASGI scope that is the connection's, made on its first ASGI request.
         self.scope_base: dict[str, Any] | None = None
+        # Its "extensions" (with the TLS extension on a TLS connection), set with it.
+        self.scope_extensions: dict[str, Any] | None = None
         # A request that asks for a WebSocket and the bytes that followed its head (the
         # parser stops there), until the WebSocket layer takes them; then the WebSocket
         # session on this connection (websocket/session.py), which is also its `parser`.
@@ -161,7 +167,8 @@ class HttpProtocol(asyncio.Protocol):
         # ASGI app waiting for http.disconnect); woken by `eof_received` and `connection_lost`.
         self.end_waiter: asyncio.Future[None] | None = None
         # The transport's socket and whether it is TCP (can be corked), looked up on the
-        # first file body: (socket or None, tcp). None until then.
+        # first file body: (socket or None, tcp). None until then; (None, False) over TLS,
+        # where file bodies are copied through the transport (senders.py).
         self.socket: tuple[Any, bool] | None = None
         # Requests (or a final parse error) waiting behind an answer that is still running.
         self._queue: collections.deque[Request | HTTPError] = collections.deque()
@@ -758,6 +765,20 @@ class HttpProtocol(asyncio.Protocol):
             self.client_address = address
         return address  # type: ignore[return-value]
 
+
+    @property
+    def tls(self) -> TLSInfo | None:
+        """What this connection's TLS says (version, cipher, the client's certificate), or
+        None for plain HTTP; read from the transport on first use."""
+        info = self.tls_info
+        if info is False:
+            info = self.tls_info = connection_tls(self.transport, self.state.tls)
+        return info  # type: ignore[return-value]
+
+    @property
+    def scheme(self) -> str:
+        """"https" on a TLS server's connections, else "http"."""
+        return "http" if self.state.tls is None else "https"
 
     @property
     def server_address(self) -> tuple[str, int | None] | None:

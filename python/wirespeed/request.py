@@ -25,6 +25,7 @@ from .forwarded import ProxyInfo, proxy_info
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
+    from .tls import TLSInfo
 
 
 # The items of the tuple a parser makes for each request, by position (the Rust parser and the
@@ -377,13 +378,15 @@ class Request(tuple):  # type: ignore[type-arg]
     @property
     def scheme(self) -> str:
         """"http" or "https": the one a trusted proxy names (`Config.proxy_headers`), else the
-        connection's."""
+        connection's ("https" when the request came over TLS)."""
         connection = self[CONNECTION]
-        if connection is not None and connection.state.proxy_trust is not None:
+        if connection is None:
+            return "http"
+        if connection.state.proxy_trust is not None:
             forwarded = self.forwarded
             if forwarded is not None and forwarded.scheme is not None:
                 return forwarded.scheme
-        return "http"
+        return connection.scheme  # type: ignore[no-any-return]
 
     @property
     def forwarded(self) -> ProxyInfo | None:
@@ -401,6 +404,15 @@ class Request(tuple):  # type: ignore[type-arg]
             info = proxy_info(self[RAW_HEADERS], trust) if trust.trusts(None if peer is None else peer[0]) else None
             self._forwarded = info
         return info  # type: ignore[return-value]
+
+    @property
+    def tls(self) -> TLSInfo | None:
+        """What the connection's TLS says, or None over plain HTTP: `tls_version`,
+        `cipher_suite`, and the client's certificate when it sent one (`client_cert`, decoded
+        by the ssl module; `client_cert_name`, its subject as RFC 4514 says;
+        `client_cert_chain`, PEM). Read once per connection, on first use."""
+        connection = self._connection
+        return None if connection is None else connection.tls
 
     async def body(self) -> bytes:
         """The whole request body (it is read once and kept)."""

@@ -6,7 +6,8 @@ transport's buffer is over its high-water mark), `drain_transport` (everything t
 holds is written) and `until_writable` (the socket itself can take more bytes, for bodies the
 transport never sees). A streamed body goes out as chunks as the app produces them; a file
 body goes from the page cache to the socket with sendfile(2) (the system calls are in
-sendfile.py), as much as the socket takes at once in the handler's own turn (`start_file`),
+sendfile.py; over TLS, which sendfile cannot encrypt, it is read and copied through the
+transport instead), as much as the socket takes at once in the handler's own turn (`start_file`),
 the rest from a Task (`send_file_body`). Heads come from the writer, the Connection line from
 the protocol's one decision (`HttpProtocol.connection_line`); the order of answers and what a
 failure means for the connection stay with the protocol. Any interface that sends a body in
@@ -202,11 +203,15 @@ async def send_file_body(connection: HttpProtocol, body: FileBody) -> None:
 
 def _socket_of(connection: HttpProtocol) -> tuple[Any, bool]:
     """The transport's socket (or None) and whether it is TCP (can be corked), looked up on
-    the connection's first file body and kept."""
+    the connection's first file body and kept. None over TLS: the transport still names its
+    raw socket, but bytes written there would bypass the encryption and break the stream, so
+    a file body is read and copied through the transport instead (sendfile cannot encrypt)."""
     socket_info = connection.socket
     if socket_info is None:
         transport = connection.transport
         sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None and transport.get_extra_info("ssl_object") is not None:  # type: ignore[union-attr]
+            sock = None
         socket_info = connection.socket = (sock, sock is not None and sock.family in TCP_FAMILIES)
     return socket_info
 

@@ -2,7 +2,8 @@
 
 Strategy: this module owns a server's lifetime: choosing the loop (uvloop when installed),
 serving on every listening socket (opened by listeners.py, or handed to `Server.start`),
-the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
+with TLS when the config has a certificate (tls.py builds the context, the loop's SSL transport
+runs it), the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
 the app, running the app's startup and shutdown hooks, and stopping on SIGINT/SIGTERM (stop
 accepting, close idle connections, let responses in flight finish up to `shutdown_timeout`,
 a second signal forces it). It knows nothing of HTTP bytes:
@@ -32,6 +33,7 @@ from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
 from .timeouts import TimeoutSweep
 from .trust import TrustedPeers
+from .tls import ServerTLS, quiet_handshake_errors, server_tls
 from .writer import ResponseWriter
 
 logger = logging.getLogger("wirespeed")
@@ -50,6 +52,7 @@ class ServerState:
         "parser_class",
         "parser_name",
         "proxy_trust",
+        "tls",
         "writer",
     )
 
@@ -68,6 +71,8 @@ class ServerState:
         # The peers whose proxy headers are read (forwarded.py), or None when proxy_headers is
         # off: requests look here only when asked for their client, scheme or host.
         self.proxy_trust = TrustedPeers(config.forwarded_allow_ips) if config.proxy_headers else None
+        # The TLS context and what connections' TLS info shares, or None for plain HTTP.
+        self.tls: ServerTLS | None = server_tls(config)
         app.configure(config)
 
 
@@ -167,16 +172,20 @@ class Server:
         keep_file: dict[str, Any] = {}
         if sys.version_info >= (3, 13) and loop_name(loop) == "asyncio":
             keep_file["cleanup_socket"] = False
+        tls: dict[str, Any] = {}
+        if state.tls is not None:
+            tls = {"ssl": state.tls.context, "ssl_handshake_timeout": config.ssl_handshake_timeout}
+            quiet_handshake_errors(loop, state.client_errors)
         try:
             for item in given:
                 sock = item.sock if isinstance(item, Listener) else item
                 server: asyncio.AbstractServer
                 if sock.family == socket.AF_UNIX:
                     server = await loop.create_unix_server(
-                        protocol_factory, sock=sock, backlog=config.backlog, **keep_file
+                        protocol_factory, sock=sock, backlog=config.backlog, **keep_file, **tls
                     )
                 else:
-                    server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog)
+                    server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog, **tls)
                 self._servers.append(server)
                 self._sockets.append(sock)
         except BaseException:
@@ -189,9 +198,12 @@ class Server:
         self._schedule_date_tick()
         self._sweep = TimeoutSweep(state)
         self._sweep.start()
+        labels = ", ".join(item.label if isinstance(item, Listener) else socket_label(item) for item in given)
+        if state.tls is not None:
+            labels = labels.replace("http://", "https://")
         logger.info(
             "wirespeed serving on %s (parser: %s, loop: %s)",
-            ", ".join(item.label if isinstance(item, Listener) else socket_label(item) for item in given),
+            labels,
             state.parser_name,
             loop_name(loop),
         )
@@ -318,6 +330,7 @@ def run(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> No
     if config.workers > 1:
         from .workers import supervise
 
+        server_tls(config)  # a certificate that cannot be used fails here, not in every worker
         supervise(app, config)
         return
     loop = new_event_loop(config.loop)

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..response import Response, internal_error_response
-from .exchange import ASGI_VERSION, Exchange, ProxiedExchange
+from .exchange import ASGI_VERSION, EXTENSIONS, Exchange, ProxiedExchange
 from .lifespan import Lifespan
 from .websocket import WebSocketExchange
 
@@ -59,14 +59,22 @@ class AsgiAdapter:
 
     def scope_base(self, connection: HttpProtocol) -> dict[str, Any]:
         """The part of an HTTP scope that every request on `connection` shares, with every
-        key in its place (so that each request's copy only has values replaced)."""
+        key in its place (so that each request's copy only has values replaced). Its
+        "extensions" are what each request's scope gets a copy of: on a TLS connection they
+        include the TLS extension (asgiref specs/tls.rst), read once, here."""
+        extensions = EXTENSIONS
+        scheme = connection.scheme
+        if scheme == "https":
+            tls = connection.tls
+            if tls is not None:
+                extensions = {**EXTENSIONS, "tls": tls.as_asgi()}
         return {
             "type": "http",
             "asgi": ASGI_VERSION,
             "http_version": "1.1",
             "server": connection.server_address,
             "client": connection.client,
-            "scheme": "http",
+            "scheme": scheme,
             "method": "",
             "root_path": self.root_path,
             "path": "",
@@ -74,7 +82,7 @@ class AsgiAdapter:
             "query_string": b"",
             "headers": [],
             "state": {},
-            "extensions": {},
+            "extensions": extensions,
         }
 
     def dispatch(self, request: Request) -> Any:

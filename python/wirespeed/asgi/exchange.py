@@ -277,9 +277,10 @@ class Exchange:
         base = connection.scope_base
         if base is None:
             base = connection.scope_base = self.adapter.scope_base(connection)
+            connection.scope_extensions = base["extensions"]
         if native_scope is not None:
             adapter = self.adapter
-            return native_scope(base, self.request, adapter.root_path, adapter.state, EXTENSIONS)  # type: ignore[no-any-return]
+            return native_scope(base, self.request, adapter.root_path, adapter.state, connection.scope_extensions)  # type: ignore[no-any-return]
         return self.scope_py(base)
 
     def scope_py(self, base: dict[str, Any]) -> dict[str, Any]:
@@ -307,7 +308,7 @@ class Exchange:
         scope["raw_path"] = target.encode()
         scope["headers"] = list(request[3])  # RAW_HEADERS: lower-cased, in order, repeats kept
         scope["state"] = adapter.state.copy()
-        scope["extensions"] = EXTENSIONS.copy()
+        scope["extensions"] = base["extensions"].copy()
         return scope
 
     # -- receive

@@ -67,7 +67,10 @@ class WebSocketExchange:
         scope["type"] = "websocket"
         scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
         scope["subprotocols"] = list(session.handshake.subprotocols)
+        tls = scope["extensions"].get("tls")
         scope["extensions"] = EXTENSIONS.copy()
+        if tls is not None:
+            scope["extensions"]["tls"] = tls
         return scope
 
     def start(self) -> None:
