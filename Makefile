@@ -74,6 +74,17 @@ bench-trickle: setup
 	$(PY) benches/bench_trickle.py
 	$(PY) benches/bench_trickle.py --parser rust
 
+# The README's Dockerfile and systemd units, tried for real (tests/deploy/): a wheel of this tree
+# is installed into the image and run, and into a container that boots systemd, where the units
+# are enabled and socket activation starts the service. Needs a running Docker engine and the
+# image debian:bookworm-slim (pulled, or made from Debian's packages by tests/deploy/debian_base.sh).
+.PHONY: deploy-check
+deploy-check: $(VENV)/bin/maturin
+	rm -rf target/deploy-wheel
+	$(VENV)/bin/maturin build --release --quiet --out target/deploy-wheel
+	bash tests/deploy/docker_check.sh target/deploy-wheel/wirespeed-*.whl
+	bash tests/deploy/systemd_check.sh target/deploy-wheel/wirespeed-*.whl
+
 clean:
 	rm -rf $(VENV) $(REDBOT_VENV) target .pytest_cache .hypothesis
 
