@@ -154,6 +154,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="the peers trusted to say who the client is: comma-separated IP addresses, CIDR networks, "
         f"'*' for any, 'unix' for Unix-socket peers (default {DEFAULTS.forwarded_allow_ips})",
     )
+    development = parser.add_argument_group("development")
+    development.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the server when a watched file changes (needs watchfiles: pip install 'wirespeed[reload]'; "
+        "APP as module:attribute; not with --workers)",
+    )
+    development.add_argument(
+        "--reload-dir",
+        dest="reload_dirs",
+        action="append",
+        metavar="DIR",
+        help="a folder to watch, again for more (default the current folder)",
+    )
+    development.add_argument(
+        "--reload-include",
+        dest="reload_includes",
+        action="append",
+        metavar="GLOB",
+        help=f"file names that count, besides {' '.join(DEFAULTS.reload_includes)}; again for more",
+    )
+    development.add_argument(
+        "--reload-exclude",
+        dest="reload_excludes",
+        action="append",
+        metavar="GLOB",
+        help=f"names of files or folders that never count, besides {' '.join(DEFAULTS.reload_excludes)}; "
+        "again for more",
+    )
     return parser
 
 
@@ -237,7 +266,25 @@ def config_from_args(args: argparse.Namespace) -> Config:
     """The Config of the parsed flags: every field that has a flag of its name."""
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config) if hasattr(args, field.name)}
     values["server_header"] = None if args.no_server_header else args.server_header
+    values.update(_reload_settings(args))
     return Config(**values)
+
+
+def _reload_settings(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    """The reload folders and globs of the flags. Includes and excludes add to the defaults,
+    and a glob given to --reload-include is taken out of the excludes (so that
+    `--reload-include '*.pyc'`, say, works)."""
+    includes = _unique([*DEFAULTS.reload_includes, *(args.reload_includes or ())])
+    excludes = _unique([*DEFAULTS.reload_excludes, *(args.reload_excludes or ())])
+    return {
+        "reload_dirs": tuple(args.reload_dirs or ()),
+        "reload_includes": includes,
+        "reload_excludes": tuple(glob for glob in excludes if glob not in (args.reload_includes or ())),
+    }
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -246,6 +293,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "wirespeed"
     try:
         config = config_from_args(args)
+        if config.reload:
+            from .reload import run_reloader
+
+            return run_reloader(config, sys.argv[1:] if argv is None else argv)
         if args.static is not None:
             if args.app:
                 raise AppLoadError("give an app or --static DIR, not both")

@@ -266,6 +266,9 @@ def run(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> No
     with `config.workers` > 1, from that many pre-forked worker processes under a supervisor
     (see `workers`). `settings` are Config fields."""
     config = _settled(config, settings)
+    if config.reload:
+        raise ValueError("reload restarts a fresh interpreter that imports the app by name: use the wirespeed command "
+                         "(wirespeed module:app --reload)")
     if config.workers > 1:
         from .workers import supervise
 
