@@ -29,16 +29,21 @@ def free_port() -> int:
 
 
 def start_cli(
-    *args: str, cwd: Path | None = None, wrapper: Sequence[str] = (), timeout: float = 15
+    *args: str,
+    cwd: Path | None = None,
+    wrapper: Sequence[str] = (),
+    timeout: float = 15,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[str], str]:
     """Run `python -m wirespeed ARGS`, behind an optional wrapper command (setpriv, strace),
-    and wait for its startup line."""
+    in `env` (None: this process's environment), and wait for its startup line."""
     process = subprocess.Popen(
         [*wrapper, sys.executable, "-m", "wirespeed", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=cwd,
+        env=env,
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
