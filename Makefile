@@ -28,13 +28,18 @@ build: $(VENV)/bin/maturin
 setup: build
 
 # Tools the tests use from the system: curl for the curl tests, strace to show file bodies go
-# out with sendfile(2), setpriv (util-linux) to run a server as an unprivileged user.
+# out with sendfile(2), setpriv (util-linux) to run a server as an unprivileged user,
+# systemd-socket-activate (systemd) for socket activation, nss_wrapper (libnss-wrapper) so
+# that "localhost" resolves to both 127.0.0.1 and ::1 whatever /etc/hosts says, and nginx (and
+# openssl for its test certificate) to run wirespeed behind a real reverse proxy.
 system-deps:
 	@missing=""; \
-	for tool in curl strace setpriv; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	for tool in curl strace setpriv openssl systemd-socket-activate; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	ls /usr/lib/*/libnss_wrapper.so >/dev/null 2>&1 || missing="$$missing libnss-wrapper"; \
+	{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
-		apt-get update -qq && apt-get install -y -qq $$(echo $$missing | sed 's/setpriv/util-linux/') >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$(echo $$missing | sed 's/setpriv/util-linux/; s/systemd-socket-activate/systemd/') >/dev/null; \
 	fi
 
 # APP: the app to serve instead of the demo, e.g. make run APP=wirespeed.demo_asgi:app (FastAPI)

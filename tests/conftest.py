@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -69,9 +70,10 @@ def parser_class(request: pytest.FixtureRequest) -> type:
 class RunningServer:
     """A wirespeed server running in a background thread."""
 
-    def __init__(self, app: App, config: Config) -> None:
+    def __init__(self, app: App, config: Config, sock: socket.socket | None = None) -> None:
         self.app = app
         self.config = config
+        self.sock = sock  # a bound socket to serve on (a Unix socket, say) instead of host:port
         self.server = Server(app, config)
         self.loop = new_event_loop(config.loop)
         self._started = threading.Event()
@@ -81,7 +83,7 @@ class RunningServer:
     def _main(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.loop.run_until_complete(self.server.start())
+            self.loop.run_until_complete(self.server.start(self.sock))
         except BaseException as error:  # reported to the test thread
             self._error = error
             self._started.set()

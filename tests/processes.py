@@ -34,9 +34,11 @@ def start_cli(
     wrapper: Sequence[str] = (),
     timeout: float = 15,
     env: dict[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> tuple[subprocess.Popen[str], str]:
     """Run `python -m wirespeed ARGS`, behind an optional wrapper command (setpriv, strace),
-    in `env` (None: this process's environment), and wait for its startup line."""
+    with `env` (default: this process's) and the descriptors `pass_fds` left open in it, and
+    wait for its startup line."""
     process = subprocess.Popen(
         [*wrapper, sys.executable, "-m", "wirespeed", *args],
         stdout=subprocess.PIPE,
@@ -44,6 +46,7 @@ def start_cli(
         text=True,
         cwd=cwd,
         env=env,
+        pass_fds=pass_fds,
     )
     assert process.stdout is not None
     deadline = time.monotonic() + timeout

@@ -252,9 +252,14 @@ def test_help_is_grouped_by_topic() -> None:
     assert result.returncode == 0, result.stderr
     groups = [line[:-1] for line in result.stdout.splitlines() if line and not line[0].isspace() and line.endswith(":")]
     assert groups == ["positional arguments", "options", "the app", "static files", "the server", "limits",
-                      "timeouts (seconds, 0 for none)", "WebSockets", "behind a proxy", "development"]
+                      "timeouts (seconds, 0 for none)", "WebSockets", "behind a proxy", "listening sockets",
+                      "development"]
     sections = result.stdout.split("\n\n")
     server = next(section for section in sections if section.startswith("the server:"))
     assert "--host" in server and "--workers" in server and "--parser" in server
     websockets = next(section for section in sections if section.startswith("WebSockets:"))
     assert "--ws " in websockets and "--ws-ping-interval" in websockets and "--ws-max-message-size" in websockets
+    sockets = next(section for section in sections if section.startswith("listening sockets:"))
+    assert "--uds PATH" in sections[sections.index(sockets) + 1] and "--fd N" in sections[sections.index(sockets) + 1]
+    proxy = next(section for section in sections if section.startswith("behind a proxy:"))
+    assert "--forwarded-allow-ips" in proxy and "--proxy-headers, --no-proxy-headers" in proxy

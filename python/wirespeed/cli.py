@@ -1,18 +1,19 @@
 """The `wirespeed` command: parse flags into a Config, load the app, serve it.
 
 Strategy: this module owns the command line only: flags map one to one onto `Config` fields,
-`module:attribute` names an app, and every user error (a bad app path, a port in use, an
-unknown parser) ends in one line on stderr and a non-zero exit, never a traceback.
+`module:attribute` names an app, and every user error (a bad app path, an address in use,
+named as it was given: host:port, unix:PATH, fd N; an unknown parser) ends in one line on
+stderr and a non-zero exit, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
 import dataclasses
 import importlib
 import logging
 import os
+import platform
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from .app import App
 from .asgi import LifespanFailure, serving_app
 from .asgi.lifespan import STARTUP_FAILED
 from .config import Config
+from .listeners import ListenError
 from .static import StaticFiles
 
 DEFAULTS = Config()
@@ -68,7 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=version_line(), help="print the version and exit")
     server = parser.add_argument_group("the server")
-    server.add_argument("--host", default=DEFAULTS.host, help=f"address to bind (default {DEFAULTS.host})")
+    server.add_argument(
+        "--host",
+        default=DEFAULTS.host,
+        help="address to bind; a name is bound on every address it resolves to (localhost: 127.0.0.1 "
+        "and ::1); '::' is one dual-stack socket that serves IPv4 clients too, '::1' IPv6 only, "
+        f"0.0.0.0 IPv4 only (default {DEFAULTS.host})",
+    )
     server.add_argument("--port", type=int, default=DEFAULTS.port, help=f"port to bind (default {DEFAULTS.port})")
     server.add_argument(
         "--parser",
@@ -154,6 +162,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="the peers trusted to say who the client is: comma-separated IP addresses, CIDR networks, "
         f"'*' for any, 'unix' for Unix-socket peers (default {DEFAULTS.forwarded_allow_ips})",
     )
+    proxy.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULTS.proxy_headers,
+        help="take the client's address, the scheme and the host from X-Forwarded-For/-Proto/-Host and "
+        "Forwarded (which wins when both are sent), for requests from the peers --forwarded-allow-ips trusts "
+        "(default off)",
+    )
+    sockets = parser.add_argument_group(
+        "listening sockets",
+        "instead of --host/--port; the first that applies wins: the sockets systemd passes (socket "
+        "activation: LISTEN_PID and LISTEN_FDS), then --fd, then --uds, then --host/--port",
+    )
+    sockets.add_argument(
+        "--uds",
+        metavar="PATH",
+        help="listen on a Unix domain socket at PATH (a stale socket file there is replaced, "
+        "anything else is an error); removed on shutdown",
+    )
+    sockets.add_argument(
+        "--uds-mode",
+        type=_octal_mode,
+        default=DEFAULTS.uds_mode,
+        metavar="MODE",
+        help=f"file mode of the --uds socket, in octal (default {DEFAULTS.uds_mode:o})",
+    )
+    sockets.add_argument(
+        "--fd",
+        type=int,
+        metavar="N",
+        help="serve on the listening socket inherited as file descriptor N (TCP or Unix)",
+    )
     development = parser.add_argument_group("development")
     development.add_argument(
         "--reload",
@@ -184,6 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
         "again for more",
     )
     return parser
+
+
+def _octal_mode(value: str) -> int:
+    try:
+        mode = int(value.removeprefix("0o"), 8)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an octal file mode such as 660, not {value!r}") from None
+    if not 0 <= mode <= 0o7777:
+        raise argparse.ArgumentTypeError(f"expected an octal file mode such as 660, not {value!r}")
+    return mode
 
 
 def _on_off(value: str) -> bool:
@@ -270,6 +320,15 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config(**values)
 
 
+def _address(args: argparse.Namespace) -> str:
+    """The address the flags ask for, as an error names it."""
+    if args.fd is not None:
+        return f"fd {args.fd}"
+    if args.uds is not None:
+        return f"unix:{args.uds}"
+    return f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
+
+
 def _reload_settings(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
     """The reload folders and globs of the flags. Includes and excludes add to the defaults,
     and a glob given to --reload-include is taken out of the excludes (so that
@@ -323,9 +382,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, ImportError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
+    except ListenError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         reason = os.strerror(error.errno).lower() if error.errno else str(error)
-        print(f"{prog}: error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        print(f"{prog}: error: cannot listen on {_address(args)}: {reason}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

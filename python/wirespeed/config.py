@@ -134,6 +134,22 @@ class Config:
     # the PROXY protocol): comma-separated IP addresses, CIDR networks, "*" for any peer, and
     # "unix" for peers on a Unix socket (trust.py).
     forwarded_allow_ips: str = "127.0.0.1"
+    # Read the client's address, the scheme and the host from X-Forwarded-For/-Proto/-Host and
+    # RFC 7239 Forwarded, for requests whose peer forwarded_allow_ips trusts (forwarded.py).
+    proxy_headers: bool = False
+
+    # Listening sockets (listeners.py), besides host and port. The first of these that is set
+    # is served, and the rest ignored: the sockets systemd passed (socket activation: the
+    # LISTEN_PID and LISTEN_FDS environment variables, not a field), then `fd`, then `uds`,
+    # then host/port. host resolves to every address it names, all bound; "::" is one socket
+    # that takes IPv4 clients too.
+    # A listening socket inherited as this file descriptor (TCP or Unix).
+    fd: int | None = None
+    # A Unix domain socket at this path; a stale socket file there (nobody listening) is
+    # replaced, anything else in the way is an error. Removed on shutdown.
+    uds: str | None = None
+    # The file mode of the Unix socket (who may connect): 0o666 lets every local user.
+    uds_mode: int = 0o666
 
     # Development (reload.py). With reload, the `wirespeed` command runs the server in a child
     # process and starts a new one whenever a watched file changes. It watches the folders of
@@ -179,6 +195,12 @@ class Config:
         if self.loop not in ("auto", "uvloop", "asyncio"):
             raise ValueError(f"unknown loop {self.loop!r}: use auto, uvloop or asyncio")
         _check_trust_list(self.forwarded_allow_ips)
+        if self.fd is not None and self.fd < 0:
+            raise ValueError("fd must not be negative")
+        if self.uds is not None and not self.uds:
+            raise ValueError("uds must be a path")
+        if not 0 <= self.uds_mode <= 0o7777:
+            raise ValueError(f"uds_mode must be a file mode (0 to 0o7777), not {self.uds_mode:#o}")
         if self.reload and self.workers > 1:
             raise ValueError("reload runs one server process: it cannot be combined with workers > 1")
         for name in ("reload_dirs", "reload_includes", "reload_excludes"):

@@ -5,7 +5,9 @@ info level (the client's address and the answer it got), but a client sending ga
 must not turn the log into its own output: at most `per_second` lines are written in any
 one-second window, and the lines held back are counted and reported in one summary line when
 the next window opens. The protocol calls `ClientErrorLog.rejected`; nothing here touches
-sockets or HTTP bytes.
+sockets or HTTP bytes. The client a line names is the connection's TCP peer, also behind a
+proxy with `Config.proxy_headers` on: a rejected request's proxy headers are not believed (they
+may be what was wrong with it), and the peer is the one address the server saw for itself.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Strategy: this module owns the Python view of one parsed request. It is built fr
 parser's tuple with no work beyond storing it; the path split, percent-decoding, header
 mapping and query parsing happen only when a handler asks for them. The body is either
 inline bytes from the parser or a `BodyStream` fed by the protocol. It never touches the
-transport except through the small `BodyStream` interface.
+transport except through the small `BodyStream` interface. The client, scheme and host are
+the connection's, or, with `Config.proxy_headers` on and a trusted peer, what the proxy
+headers say (read by forwarded.py on first use, per request).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from .errors import BadRequest
+from .forwarded import ProxyInfo, proxy_info
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -270,6 +273,7 @@ class Request(tuple):  # type: ignore[type-arg]
     _raw_path: str | None = None
     _headers: Headers | None = None
     _query: QueryParams | None = None
+    _forwarded: ProxyInfo | None | bool = False  # False: not read yet
 
     # A request is itself, not the value of its fields.
     __eq__ = object.__eq__
@@ -332,10 +336,15 @@ class Request(tuple):  # type: ignore[type-arg]
 
     @property
     def host(self) -> str:
-        """The host the request is for, with its port if one was sent: the authority of an
-        absolute-form target, the Host field then being ignored (RFC 9112 §3.2.2), or of a
-        CONNECT's authority-form target; else the Host field; "" when there is neither (an
-        HTTP/1.0 request may have no Host)."""
+        """The host the request is for, with its port if one was sent: the one a trusted proxy
+        names (`Config.proxy_headers`); else the authority of an absolute-form target, the Host
+        field then being ignored (RFC 9112 §3.2.2), or of a CONNECT's authority-form target;
+        else the Host field; "" when there is neither (an HTTP/1.0 request may have no Host)."""
+        connection = self[CONNECTION]
+        if connection is not None and connection.state.proxy_trust is not None:
+            forwarded = self.forwarded
+            if forwarded is not None and forwarded.host is not None:
+                return forwarded.host
         target = self[TARGET]
         if target[:1] != "/" and target != "*":
             scheme_end = target.find("://")
@@ -353,9 +362,45 @@ class Request(tuple):  # type: ignore[type-arg]
 
     @property
     def client(self) -> tuple[str, int] | None:
-        """The peer's (host, port), or None when unknown (for example a Unix socket)."""
-        connection = self._connection
-        return None if connection is None else connection.client
+        """The client's (host, port): the one a trusted proxy names (`Config.proxy_headers`;
+        port 0 when it gives none), else the TCP peer's; None when unknown (for example a
+        peer on a Unix socket)."""
+        connection = self[CONNECTION]
+        if connection is None:
+            return None
+        if connection.state.proxy_trust is not None:
+            forwarded = self.forwarded
+            if forwarded is not None and forwarded.client is not None:
+                return forwarded.client
+        return connection.client  # type: ignore[no-any-return]
+
+    @property
+    def scheme(self) -> str:
+        """"http" or "https": the one a trusted proxy names (`Config.proxy_headers`), else the
+        connection's."""
+        connection = self[CONNECTION]
+        if connection is not None and connection.state.proxy_trust is not None:
+            forwarded = self.forwarded
+            if forwarded is not None and forwarded.scheme is not None:
+                return forwarded.scheme
+        return "http"
+
+    @property
+    def forwarded(self) -> ProxyInfo | None:
+        """What a trusted proxy's headers say of this request (forwarded.py), read on first use
+        and kept; None when `Config.proxy_headers` is off, the TCP peer is not in
+        `Config.forwarded_allow_ips`, or the headers say nothing well formed. The headers
+        themselves stay in `headers` as they came."""
+        info = self._forwarded
+        if info is False:
+            connection = self[CONNECTION]
+            trust = None if connection is None else connection.state.proxy_trust
+            if trust is None:
+                return None  # the switch is off: nothing is kept on the request
+            peer = connection.client
+            info = proxy_info(self[RAW_HEADERS], trust) if trust.trusts(None if peer is None else peer[0]) else None
+            self._forwarded = info
+        return info  # type: ignore[return-value]
 
     async def body(self) -> bytes:
         """The whole request body (it is read once and kept)."""

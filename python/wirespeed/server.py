@@ -1,7 +1,8 @@
-"""Listening sockets, the event loop, the Date timer, signals and shutdown.
+"""The event loop, serving on the listening sockets, the Date timer, signals and shutdown.
 
 Strategy: this module owns a server's lifetime: choosing the loop (uvloop when installed),
-binding, the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
+serving on every listening socket (opened by listeners.py, or handed to `Server.start`),
+the per-second Date refresh, the timeout sweep (timeouts.py), handing the config to
 the app, running the app's startup and shutdown hooks, and stopping on SIGINT/SIGTERM (stop
 accepting, close idle connections, let responses in flight finish up to `shutdown_timeout`,
 a second signal forces it). It knows nothing of HTTP bytes:
@@ -15,19 +16,22 @@ import inspect
 import logging
 import signal
 import socket
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
 from .config import Config
+from .listeners import Listener, close_all, listen, open_listeners, socket_label
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
 from .timeouts import TimeoutSweep
+from .trust import TrustedPeers
 from .writer import ResponseWriter
 
 logger = logging.getLogger("wirespeed")
@@ -45,6 +49,7 @@ class ServerState:
         "max_connections",
         "parser_class",
         "parser_name",
+        "proxy_trust",
         "writer",
     )
 
@@ -60,6 +65,9 @@ class ServerState:
         self.connections: set[HttpProtocol] = set()
         self.client_errors = ClientErrorLog(config.client_error_log_rate)
         self.max_connections = _max_connections(config)
+        # The peers whose proxy headers are read (forwarded.py), or None when proxy_headers is
+        # off: requests look here only when asked for their client, scheme or host.
+        self.proxy_trust = TrustedPeers(config.forwarded_allow_ips) if config.proxy_headers else None
         app.configure(config)
 
 
@@ -109,7 +117,10 @@ class Server:
         # A native App as it is; an ASGI app in the adapter that serves it (asgi/).
         self.app = serving_app(app, self.config)
         self.state: ServerState | None = None
-        self._server: asyncio.base_events.Server | None = None
+        self._servers: list[asyncio.AbstractServer] = []
+        self._sockets: list[socket.socket] = []  # the sockets served, in the order given
+        # The listening sockets this server opened itself (none when they were handed to start).
+        self._listeners: list[Listener] = []
         self._date_timer: asyncio.TimerHandle | None = None
         self._sweep: TimeoutSweep | None = None
         self._stop = asyncio.Event()
@@ -119,11 +130,22 @@ class Server:
 
     @property
     def port(self) -> int:
-        """The bound port (useful with port 0)."""
-        assert self._server is not None, "the server is not started"
-        return int(self._server.sockets[0].getsockname()[1])
+        """The port of the first TCP socket served (useful with port 0)."""
+        assert self._sockets, "the server is not started"
+        for sock in self._sockets:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                return int(sock.getsockname()[1])
+        raise RuntimeError("the server listens on no TCP socket")
 
-    async def start(self, sock: socket.socket | None = None) -> None:
+    @property
+    def sockets(self) -> list[socket.socket]:
+        """Every socket served."""
+        return list(self._sockets)
+
+    async def start(self, sockets: socket.socket | Sequence[socket.socket | Listener] | None = None) -> None:
+        """Serve on `sockets` (listening, or only bound; they are closed when the server stops,
+        but a Unix socket's file is left to the caller), or on the sockets the config asks for
+        (listeners.py), which this server opens and closes, removing a Unix socket's file."""
         loop = asyncio.get_running_loop()
         state = self.state = ServerState(self.app, self.config, loop)
         await _run_hooks(self.app.startup_hooks)
@@ -134,21 +156,42 @@ class Server:
         def protocol_factory() -> HttpProtocol:
             return HttpProtocol(state)
 
-        if sock is not None:
-            self._server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog)
+        if sockets is None:
+            self._listeners = open_listeners(config)
+            listen(self._listeners, config.backlog)
+            given: list[socket.socket | Listener] = list(self._listeners)
         else:
-            self._server = await loop.create_server(
-                protocol_factory, config.host, config.port, backlog=config.backlog, reuse_address=True
-            )
+            given = [sockets] if isinstance(sockets, socket.socket) else list(sockets)
+        # Python 3.13's asyncio removes a Unix socket's file when its server closes: the file is
+        # the owner's to remove (Listener.close), and a worker's is its supervisor's.
+        keep_file: dict[str, Any] = {}
+        if sys.version_info >= (3, 13) and loop_name(loop) == "asyncio":
+            keep_file["cleanup_socket"] = False
+        try:
+            for item in given:
+                sock = item.sock if isinstance(item, Listener) else item
+                server: asyncio.AbstractServer
+                if sock.family == socket.AF_UNIX:
+                    server = await loop.create_unix_server(
+                        protocol_factory, sock=sock, backlog=config.backlog, **keep_file
+                    )
+                else:
+                    server = await loop.create_server(protocol_factory, sock=sock, backlog=config.backlog)
+                self._servers.append(server)
+                self._sockets.append(sock)
+        except BaseException:
+            for server in self._servers:
+                server.close()
+            self._servers.clear()
+            self._sockets.clear()
+            self._close_listeners()
+            raise
         self._schedule_date_tick()
         self._sweep = TimeoutSweep(state)
         self._sweep.start()
-        host, port = self._server.sockets[0].getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
         logger.info(
-            "wirespeed serving on http://%s:%d (parser: %s, loop: %s)",
-            shown,
-            port,
+            "wirespeed serving on %s (parser: %s, loop: %s)",
+            ", ".join(item.label if isinstance(item, Listener) else socket_label(item) for item in given),
             state.parser_name,
             loop_name(loop),
         )
@@ -178,10 +221,12 @@ class Server:
         state = self.state
         if state is None:
             return
-        if self._server is None:  # a signal came during the startup: nothing was served
+        if not self._servers:  # a signal came during the startup: nothing was served
             await self._run_shutdown_hooks()
             return
-        self._server.close()
+        for server in self._servers:
+            server.close()
+        self._close_listeners()
         for connection in list(state.connections):
             connection.close_after_response()
             connection.close_if_idle()
@@ -210,6 +255,10 @@ class Server:
             logger.warning("the app's shutdown was cut short by a second signal")
         finally:
             self._hooks = None
+
+    def _close_listeners(self) -> None:
+        """Close the sockets this server opened (removing a Unix socket's file)."""
+        close_all(self._listeners)
 
     def _close_all(self) -> None:
         if self.state is not None:

@@ -9,12 +9,15 @@ worker that crashes at start does not spin), turns its first SIGTERM or SIGINT i
 to every worker (each then stops gracefully and runs the app's shutdown hooks) and a second
 one into SIGKILL, reaps every child, and returns once all of them have exited.
 
-The port: on Linux each worker binds its own listening socket with SO_REUSEPORT and the kernel
-spreads new connections over them; the supervisor keeps one more such socket bound but never
-listening, which reserves the port (and resolves port 0) while workers come and go. Elsewhere
-(SO_REUSEPORT does not balance connections on macOS or the BSDs) the supervisor binds and
-listens before forking and every worker accepts from that inherited socket. Windows cannot fork:
-there `supervise` refuses with a ValueError (the module still imports).
+The sockets: the supervisor opens every listening socket (listeners.py) before forking. For
+each TCP address bound from host/port on Linux, each worker binds its own listening socket with
+SO_REUSEPORT and the kernel spreads new connections over them; the supervisor keeps one more
+such socket bound but never listening, which reserves the address (and resolves port 0) while
+workers come and go. Elsewhere (SO_REUSEPORT does not balance connections on macOS or the
+BSDs), and for the sockets a worker cannot bind again (a Unix socket, a descriptor inherited
+with --fd or from systemd), the supervisor listens and every worker accepts from that
+inherited socket; the supervisor alone closes them (and removes a Unix socket's file).
+Windows cannot fork: there `supervise` refuses with a ValueError (the module still imports).
 
 Signals in a worker: SIGINT is ignored and any number of SIGTERMs is one graceful stop, so a
 signal sent to the whole process group (a terminal's Ctrl-C, `timeout`, systemd's default
@@ -42,6 +45,7 @@ from .app import App
 from .asgi.adapter import AsgiApp
 from .asgi.lifespan import STARTUP_FAILED, LifespanFailure
 from .config import Config
+from .listeners import Listener, close_all, describe, listen, open_listeners
 from .server import Server, new_event_loop
 
 logger = logging.getLogger("wirespeed.workers")
@@ -72,23 +76,6 @@ def fork_supported() -> bool:
 def reuse_port_supported() -> bool:
     """SO_REUSEPORT with load balancing between the listening sockets: Linux."""
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
-
-
-def bind_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
-    """A TCP socket bound to the first address `host` resolves to; not listening yet."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 @dataclass
@@ -132,7 +119,7 @@ class Supervisor:
         self.config = config
         self.reuse_port = reuse_port
         self.workers = [_Worker(index) for index in range(max(config.workers, 1))]
-        self._socket: socket.socket | None = None
+        self._listeners: list[Listener] = []
         self._signals: list[int] = []
         self._stopping = False
         # A worker could not start the app (its lifespan startup failed): a restart would fail
@@ -147,23 +134,30 @@ class Supervisor:
 
     # -- the supervisor's loop
     def run(self) -> None:
-        # Reserve the port (reuse_port) or bind the shared listener, here, so that a port in use
-        # is an OSError for the caller rather than workers failing one after another.
-        self._socket = bind_socket(self.config.host, self.config.port, reuse_port=self.reuse_port)
+        # Open every listening socket here, so that an address in use is an OSError for the
+        # caller rather than workers failing one after another. The TCP sockets bound from
+        # host/port are only reservations when reuse_port (each worker binds its own); the
+        # rest listen here and every worker accepts from them.
+        self._listeners = open_listeners(self.config, reuse_port=self.reuse_port)
         try:
-            if not self.reuse_port:
-                self._socket.listen(self.config.backlog)
-            host, port = self._socket.getsockname()[:2]
-            self.config = self.config.replace(port=port)
+            shared = [listener for listener in self._listeners if not self._per_worker(listener)]
+            listen(shared, self.config.backlog)
+            tcp = [listener for listener in self._listeners if listener.rebindable]
+            if tcp:  # port 0: the port the supervisor got, for every worker
+                self.config = self.config.replace(port=tcp[0].sock.getsockname()[1])
             self._install_signal_handlers()
             try:
+                how = []
+                if len(shared) < len(self._listeners):
+                    how.append("SO_REUSEPORT")
+                if shared:
+                    how.append("inherited sockets" if len(shared) > 1 else "one inherited socket")
                 logger.info(
-                    "wirespeed supervisor (pid %d) starting %d workers on %s:%d (%s)",
+                    "wirespeed supervisor (pid %d) starting %d workers on %s (%s)",
                     os.getpid(),
                     len(self.workers),
-                    f"[{host}]" if ":" in host else host,
-                    port,
-                    "SO_REUSEPORT" if self.reuse_port else "one inherited socket",
+                    describe(self._listeners),
+                    ", ".join(how),
                 )
                 for worker in self.workers:
                     self._spawn(worker)
@@ -172,7 +166,11 @@ class Supervisor:
                 self._kill_all()  # only when leaving on an error: the loop ends with none left
                 self._restore_signal_handlers()
         finally:
-            self._socket.close()
+            close_all(self._listeners)
+
+    def _per_worker(self, listener: Listener) -> bool:
+        """Whether each worker binds a socket of its own for `listener` (SO_REUSEPORT)."""
+        return self.reuse_port and listener.rebindable
 
     def _loop(self) -> None:
         while True:
@@ -331,16 +329,19 @@ class Supervisor:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             os.close(self._wake_r)
             os.close(self._wake_w)
-            assert self._socket is not None
-            if self.reuse_port:
-                self._socket.close()  # the supervisor's reservation, never listened on
-                sock = bind_socket(self.config.host, self.config.port, reuse_port=True)
-            else:
-                sock = self._socket
+            sockets: list[Listener] = []
+            for listener in self._listeners:
+                if self._per_worker(listener):
+                    sockets.append(Listener(listener.rebind(), listener.label))
+                    listener.sock.close()  # the supervisor's reservation, never listened on
+                else:
+                    # The supervisor's socket, as a Listener without its file: the worker's
+                    # server closes its copy and never removes the file.
+                    sockets.append(Listener(listener.sock, listener.label))
             loop = new_event_loop(self.config.loop)
             try:
                 worker_config = self.config.replace(workers=0)
-                loop.run_until_complete(_serve_worker(self.app, worker_config, sock, mask, self._pid))
+                loop.run_until_complete(_serve_worker(self.app, worker_config, sockets, mask, self._pid))
             finally:
                 loop.close()
             status = 0
@@ -361,7 +362,7 @@ class Supervisor:
 
 
 async def _serve_worker(
-    app: App | AsgiApp, config: Config, sock: socket.socket, mask: Iterable[int], supervisor: int
+    app: App | AsgiApp, config: Config, sockets: list[Listener], mask: Iterable[int], supervisor: int
 ) -> None:
     """`server.serve` for a worker, but any number of SIGTERMs is one graceful stop: forcing is
     the supervisor's SIGKILL, so a SIGTERM sent to the whole process group (or cgroup), which
@@ -388,7 +389,7 @@ async def _serve_worker(
     # Blocked since before the fork: a SIGTERM that came meanwhile is delivered now, to stop().
     signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     loop.call_later(PARENT_CHECK_INTERVAL, check_parent)
-    await server.start(sock)
+    await server.start(sockets)
     try:
         await server.wait_for_shutdown_request()
     finally:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..response import Response, internal_error_response
-from .exchange import ASGI_VERSION, Exchange
+from .exchange import ASGI_VERSION, Exchange, ProxiedExchange
 from .lifespan import Lifespan
 from .websocket import WebSocketExchange
 
@@ -49,9 +49,13 @@ class AsgiAdapter:
         # a shutdown can wait for them and, at its timeout, cancel them.
         self.tasks: set[asyncio.Task[None]] = set()
         self.shutdown_timeout = 30.0
+        # What each request's exchange is: one that reads proxy headers only when
+        # Config.proxy_headers is on, so a server without them does no work for them.
+        self.exchange_type: type[Exchange] = Exchange
 
     def configure(self, config: Config) -> None:
         self.shutdown_timeout = self.lifespan.shutdown_timeout = config.shutdown_timeout
+        self.exchange_type = ProxiedExchange if config.proxy_headers else Exchange
 
     def scope_base(self, connection: HttpProtocol) -> dict[str, Any]:
         """The part of an HTTP scope that every request on `connection` shares, with every
@@ -75,7 +79,7 @@ class AsgiAdapter:
 
     def dispatch(self, request: Request) -> Any:
         """The answer to `request`, or a coroutine that waits for it (see `Exchange.start`)."""
-        return Exchange(self, request).start()
+        return self.exchange_type(self, request).start()
 
     def failure_response(self, request: Request, error: Exception) -> Response:
         """`Exchange.start` answers the app's failures itself; this is a failure of the server."""

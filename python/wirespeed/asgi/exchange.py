@@ -65,6 +65,7 @@ except ImportError:  # the extension is not built: Exchange.scope_py
     native_scope = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
+    from ..forwarded import ProxyInfo
     from ..protocol import HttpProtocol
     from ..request import Request
     from .adapter import AsgiAdapter
@@ -536,10 +537,48 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
+class ProxiedExchange(Exchange):
+    """The Exchange of a server that reads proxy headers (`Config.proxy_headers`, forwarded.py):
+    when a trusted proxy names them, the scope's `client` and `scheme` are the client's, and the
+    host it asked for is the scope's `host` header (replacing the one the proxy sent, so that
+    frameworks build their URLs from it) and its `server` (with the scheme's port when the host
+    has none). Every other header, the proxy headers included, stays as it came."""
+
+    __slots__ = ()
+
+    def scope(self) -> dict[str, Any]:
+        scope = Exchange.scope(self)
+        forwarded = self.request.forwarded
+        if forwarded is not None:
+            apply_forwarded(scope, forwarded)
+        return scope
+
+
+def apply_forwarded(scope: dict[str, Any], forwarded: ProxyInfo) -> None:
+    """Put what a trusted proxy said (see ProxiedExchange) into an HTTP scope."""
+    if forwarded.client is not None:
+        scope["client"] = forwarded.client
+    if forwarded.scheme is not None:
+        scope["scheme"] = forwarded.scheme
+    host = forwarded.host
+    if host is not None:
+        value = host.encode("latin-1")
+        headers = [(name, value) if name == b"host" else (name, old) for name, old in scope["headers"]]
+        if (b"host", value) not in headers:
+            headers.append((b"host", value))
+        scope["headers"] = headers
+        if host.startswith("["):  # an IPv6 literal (forwarded.py has checked the syntax)
+            end = host.index("]")
+            name, port = host[1:end], host[end + 2 :]
+        else:
+            name, _, port = host.partition(":")
+        scope["server"] = (name, int(port) if port else 443 if scope["scheme"] == "https" else 80)
+
+
 def _body_bytes(body: Any) -> bytes:
     if isinstance(body, (bytearray, memoryview)):
         return bytes(body)
     raise TypeError(f"a response body must be bytes, not {type(body).__name__}")
 
 
-__all__ = ["ASGI_VERSION", "AsgiResponse", "ClientDisconnected", "Exchange"]
+__all__ = ["ASGI_VERSION", "AsgiResponse", "ClientDisconnected", "Exchange", "ProxiedExchange", "apply_forwarded"]

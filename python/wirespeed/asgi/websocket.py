@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..response import internal_error_response
 from ..websocket.session import CONNECTING, DECLINED, NORMAL, OPEN, Closed, WebSocketClosed, WebSocketSession
-from .exchange import AsgiResponse, ClientDisconnected, Exchange
+from .exchange import AsgiResponse, ClientDisconnected
 from .head import InvalidHead, read_start
 
 if TYPE_CHECKING:
@@ -62,10 +62,10 @@ class WebSocketExchange:
     def scope(self) -> dict[str, Any]:
         """The HTTP scope of the handshake request, made a WebSocket one (spec 2.4)."""
         session = self.session
-        scope = Exchange(self.adapter, session.request).scope()
+        scope = self.adapter.exchange_type(self.adapter, session.request).scope()
         del scope["method"]
         scope["type"] = "websocket"
-        scope["scheme"] = "ws"
+        scope["scheme"] = "wss" if scope["scheme"] == "https" else "ws"
         scope["subprotocols"] = list(session.handshake.subprotocols)
         scope["extensions"] = EXTENSIONS.copy()
         return scope
