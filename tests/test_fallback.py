@@ -1,7 +1,8 @@
 """The server where uvloop or the Rust extension is missing (Windows has no uvloop; a platform
 without a wheel may have no extension) and where Unix's extras are missing (what Windows
 lacks: os.sendfile, os.fork, SIGCHLD, TCP_CORK, the resource module, opening files relative
-to a directory's descriptor).
+to a directory's descriptor). AF_UNIX cannot be taken away so (asyncio's Unix loop needs it
+for itself): a unit test stands in for a platform without it.
 
 Each runs the real `wirespeed` command in a subprocess whose PYTHONPATH starts with a folder
 holding a sitecustomize.py that, before anything else is imported, puts a finder on
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,6 +38,7 @@ from processes import (
     stop_cli,
     traced_bytes,
 )
+from wirespeed import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -193,6 +196,20 @@ def test_workers_without_fork_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "workers > 1 forks worker processes, which this platform" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_without_unix_sockets_tcp_is_labelled_and_uds_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wirespeed import listeners
+
+    monkeypatch.setattr(listeners, "AF_UNIX", None)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        assert listeners.socket_label(sock) == f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with pytest.raises(ValueError, match="has no Unix domain sockets"):
+        listeners.open_listeners(Config(uds=str(tmp_path / "s.sock")))
+    assert not (tmp_path / "s.sock").exists()
 
 
 def test_the_suite_reports_its_backends_and_skips_rust_with_the_reason(tmp_path: Path) -> None:

@@ -117,6 +117,8 @@ class Reloader:
     """The supervisor: `run()` returns (0) once a signal has stopped it and its child."""
 
     def __init__(self, config: Config, argv: Sequence[str]) -> None:
+        if os.environ.get("LISTEN_FDS"):
+            raise ValueError("--reload cannot hand systemd's sockets (LISTEN_FDS) on to a new process each time")
         self.config = config
         self.command = [sys.executable, "-m", "wirespeed", *child_arguments(argv)]
         self.dirs = watched_dirs(config)
@@ -129,6 +131,8 @@ class Reloader:
     # -- the child
     def start_child(self) -> None:
         options: dict[str, Any] = {}
+        if self.config.fd is not None:  # the inherited listening socket goes on to each server
+            options["pass_fds"] = (self.config.fd,)
         if os.name == "posix":
             options["start_new_session"] = True
             if sys.platform.startswith("linux"):

@@ -26,7 +26,14 @@ from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
 from .config import Config
-from .listeners import Listener, close_all, listen, open_listeners, socket_label
+from .listeners import (
+    AF_UNIX,
+    Listener,
+    close_all,
+    listen,
+    open_listeners,
+    socket_label,
+)
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
@@ -171,7 +178,7 @@ class Server:
             for item in given:
                 sock = item.sock if isinstance(item, Listener) else item
                 server: asyncio.AbstractServer
-                if sock.family == socket.AF_UNIX:
+                if sock.family == AF_UNIX:
                     server = await loop.create_unix_server(
                         protocol_factory, sock=sock, backlog=config.backlog, **keep_file
                     )
