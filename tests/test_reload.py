@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,16 +45,22 @@ def index(request):
 class Reloading:
     """A `wirespeed --reload` supervisor serving `mod:app` from `folder`."""
 
-    def __init__(self, folder: Path, *flags: str) -> None:
+    def __init__(self, folder: Path, *flags: str, listener: socket.socket | None = None) -> None:
         self.folder = folder
-        self.port = free_port()
+        if listener is None:
+            self.port = free_port()
+            where = ["--port", str(self.port)]
+        else:
+            self.port = listener.getsockname()[1]
+            where = ["--fd", str(listener.fileno())]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "wirespeed", "mod:app", "--port", str(self.port), "--reload",
+            [sys.executable, "-m", "wirespeed", "mod:app", *where, "--reload",
              "--reload-dir", str(folder), "--shutdown-timeout", "2", *flags],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             cwd=folder,
+            pass_fds=() if listener is None else (listener.fileno(),),
         )
         self.output = OutputCollector(self.process)
 
@@ -101,8 +108,8 @@ def reloading(app_folder: Path) -> Iterator[list[Reloading]]:
         supervisor.stop()
 
 
-def start(started: list[Reloading], folder: Path, *flags: str) -> Reloading:
-    supervisor = Reloading(folder, *flags)
+def start(started: list[Reloading], folder: Path, *flags: str, listener: socket.socket | None = None) -> Reloading:
+    supervisor = Reloading(folder, *flags, listener=listener)
     started.append(supervisor)
     supervisor.wait_serving()
     return supervisor
@@ -116,6 +123,18 @@ def test_an_edited_module_is_served_by_a_new_server_process(app_folder: Path, re
     assert supervisor.answer_becomes("brand new"), supervisor.output.text
     assert "changes detected in mod.py: restarting" in supervisor.output.text
     assert supervisor.server_pid() not in (None, first)
+
+
+def test_an_inherited_listening_socket_serves_every_new_server_process(
+    app_folder: Path, reloading: list[Reloading]
+) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        supervisor = start(reloading, app_folder, listener=listener)
+        assert supervisor.get() == "old"
+        (app_folder / "mod.py").write_text(APP.format(answer="same socket"))
+        assert supervisor.answer_becomes("same socket"), supervisor.output.text
 
 
 def test_a_file_that_is_not_included_does_not_restart_it(app_folder: Path, reloading: list[Reloading]) -> None:
