@@ -129,8 +129,8 @@ def stopping() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
     yield started
     for process in started:
-        if process.poll() is None:
-            stop_cli(process)
+        if process.poll() is None:  # the server itself, when it runs under strace
+            stop_cli(process, child_pid(process.pid))
 
 
 def test_the_demo_serves_on_asyncio_and_httptools(
