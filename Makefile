@@ -247,3 +247,43 @@ fuzz: fuzz-setup
 
 fuzz-smoke: fuzz-setup
 	$(call run_fuzz_targets,$(FUZZ_SMOKE_SECONDS),$(FUZZ_WS_SMOKE_SECONDS))
+
+# --- packages ---------------------------------------------------------------------------------------
+#   make wheel        the abi3 wheel of this platform (maturin, release) in target/wheels/, checked with
+#                     twine, installed into a fresh venv and serving a request from there
+#   make sdist-check  the sdist in target/wheels/, installed into a fresh venv with pip (which compiles the
+#                     Rust extension with this machine's toolchain: a few minutes), serving a request
+# twine comes from PyPI into a venv of its own; the fresh venvs are in target/packaging/.
+
+.PHONY: wheel sdist-check
+
+DIST          ?= target/wheels
+PACKAGING     := target/packaging
+PACKAGING_PY  := $(PACKAGING)/tools/bin/python
+
+$(PACKAGING_PY):
+	$(PYTHON) -m venv $(PACKAGING)/tools
+	$(PACKAGING_PY) -m pip install --quiet --disable-pip-version-check "twine>=5"
+
+# $(1): what to install into the fresh venv $(PACKAGING)/$(2) (with the environment $(3)); then
+# it serves one request.
+define install_and_serve
+	rm -rf $(PACKAGING)/$(2)
+	$(PYTHON) -m venv $(PACKAGING)/$(2)
+	$(3) $(PACKAGING)/$(2)/bin/python -m pip install --quiet --disable-pip-version-check $(1)
+	$(PYTHON) tests/deploy/serve_once.py $(PACKAGING)/$(2)/bin/wirespeed --expect-parser rust
+endef
+
+wheel: $(VENV)/bin/maturin $(PACKAGING_PY)
+	rm -f $(DIST)/wirespeed-*.whl
+	$(VENV)/bin/maturin build --release --quiet --out $(DIST)
+	$(PACKAGING_PY) -m twine check --strict $(DIST)/wirespeed-*.whl
+	$(call install_and_serve,$(DIST)/wirespeed-*.whl,wheel-venv)
+
+# CARGO_TARGET_DIR keeps the compiled dependencies between runs; the crate itself is compiled
+# from the sdist's sources every time (they are unpacked to a new folder).
+sdist-check: $(VENV)/bin/maturin $(PACKAGING_PY)
+	rm -f $(DIST)/wirespeed-*.tar.gz
+	$(VENV)/bin/maturin sdist --out $(DIST)
+	$(PACKAGING_PY) -m twine check --strict $(DIST)/wirespeed-*.tar.gz
+	$(call install_and_serve,--no-cache-dir $(DIST)/wirespeed-*.tar.gz,sdist-venv,CARGO_TARGET_DIR=$(abspath $(PACKAGING))/sdist-target)

@@ -1,8 +1,10 @@
 """Fixtures shared by the end-to-end tests: real servers on loopback, on both parser backends.
 
 Every protocol test takes the `backend` fixture (directly or through `server_for`), so it runs
-once on the Rust parser and once on the httptools twin. Servers run in a thread with their own
-event loop (uvloop when installed) and listen on an ephemeral port of 127.0.0.1.
+once on the Rust parser and once on the httptools twin (the Rust runs are skipped, with the
+reason, where the extension is not built; the report header says what was there). Servers run
+in a thread with their own event loop (uvloop when installed) and listen on an ephemeral port
+of 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -15,20 +17,43 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
 from parser_events import load_backend
 from wirespeed import App, Config
-from wirespeed.server import Server, new_event_loop
+from wirespeed.server import Server, loop_name, new_event_loop
 
-HAVE_RUST = importlib.util.find_spec("wirespeed._parser") is not None
+
+def _imports(name: str) -> bool:
+    """Whether module `name` imports here (found is not enough: an extension built for
+    another platform is found but does not load)."""
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+HAVE_RUST = _imports("wirespeed._parser")
+HAVE_UVLOOP = _imports("uvloop")
+NO_RUST = "the Rust extension is not built (run make test)"
 
 BACKENDS = [
-    pytest.param(
-        "rust",
-        marks=pytest.mark.skipif(not HAVE_RUST, reason="the Rust extension is not built (run make test)"),
-    ),
+    pytest.param("rust", marks=pytest.mark.skipif(not HAVE_RUST, reason=NO_RUST)),
     "httptools",
 ]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """What the tests run on: the parser backends there are, and the event loop of the servers
+    they start (pytest-asyncio's own tests run on asyncio's loop)."""
+    loop = new_event_loop("auto")
+    try:
+        loop_used = loop_name(loop)
+    finally:
+        loop.close()
+    parsers = ", ".join(
+        ["rust" if HAVE_RUST else f"rust skipped ({NO_RUST})", "httptools" if _imports("httptools") else "no httptools"]
+    )
+    return [f"wirespeed parser backends: {parsers}; event loop: {loop_used}"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -36,7 +61,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=["rust", "httptools"], ids=["rust", "httptools"])
+@pytest.fixture(params=BACKENDS)
 def parser_class(request: pytest.FixtureRequest) -> type:
     """The RequestParser class of each backend, for tests of the parser alone."""
     return load_backend(request.param)

@@ -9,11 +9,11 @@ stderr and a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
-import platform
 import dataclasses
 import importlib
 import logging
 import os
+import platform
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -214,6 +214,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--ssl-ciphers", metavar="LIST", help="an OpenSSL cipher list for TLS 1.2 (default: OpenSSL's)"
     )
     _add_setting(tls, "ssl_handshake_timeout", float, "seconds a client has to finish the TLS handshake")
+    development = parser.add_argument_group("development")
+    development.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the server when a watched file changes (needs watchfiles: pip install 'wirespeed[reload]'; "
+        "APP as module:attribute; not with --workers)",
+    )
+    development.add_argument(
+        "--reload-dir",
+        dest="reload_dirs",
+        action="append",
+        metavar="DIR",
+        help="a folder to watch, again for more (default the current folder)",
+    )
+    development.add_argument(
+        "--reload-include",
+        dest="reload_includes",
+        action="append",
+        metavar="GLOB",
+        help=f"file names that count, besides {' '.join(DEFAULTS.reload_includes)}; again for more",
+    )
+    development.add_argument(
+        "--reload-exclude",
+        dest="reload_excludes",
+        action="append",
+        metavar="GLOB",
+        help=f"names of files or folders that never count, besides {' '.join(DEFAULTS.reload_excludes)}; "
+        "again for more",
+    )
     return parser
 
 
@@ -307,6 +336,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     """The Config of the parsed flags: every field that has a flag of its name."""
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config) if hasattr(args, field.name)}
     values["server_header"] = None if args.no_server_header else args.server_header
+    values.update(_reload_settings(args))
     return Config(**values)
 
 
@@ -319,12 +349,33 @@ def _address(args: argparse.Namespace) -> str:
     return f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}"
 
 
+def _reload_settings(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    """The reload folders and globs of the flags. Includes and excludes add to the defaults,
+    and a glob given to --reload-include is taken out of the excludes (so that
+    `--reload-include '*.pyc'`, say, works)."""
+    includes = _unique([*DEFAULTS.reload_includes, *(args.reload_includes or ())])
+    excludes = _unique([*DEFAULTS.reload_excludes, *(args.reload_excludes or ())])
+    return {
+        "reload_dirs": tuple(args.reload_dirs or ()),
+        "reload_includes": includes,
+        "reload_excludes": tuple(glob for glob in excludes if glob not in (args.reload_includes or ())),
+    }
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     prog = "wirespeed"
     try:
         config = config_from_args(args)
+        if config.reload:
+            from .reload import run_reloader
+
+            return run_reloader(config, sys.argv[1:] if argv is None else argv)
         if args.static is not None:
             if args.app:
                 raise AppLoadError("give an app or --static DIR, not both")

@@ -167,6 +167,18 @@ class Config:
     # Seconds a client has from accept to the end of the TLS handshake; then it is closed.
     ssl_handshake_timeout: float = 10.0
 
+    # Development (reload.py). With reload, the `wirespeed` command runs the server in a child
+    # process and starts a new one whenever a watched file changes. It watches the folders of
+    # reload_dirs (none given: the current directory); a changed file counts when its name
+    # matches one of the reload_includes globs and neither its name nor any folder between it
+    # and the watched folder matches one of the reload_excludes globs.
+    reload: bool = False
+    reload_dirs: tuple[str, ...] = ()
+    reload_includes: tuple[str, ...] = ("*.py",)
+    reload_excludes: tuple[str, ...] = (
+        ".*", "*.py[cod]", "__pycache__", ".venv", "venv", "target", "node_modules", "*~",
+    )
+
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
@@ -205,6 +217,12 @@ class Config:
             raise ValueError("uds must be a path")
         if not 0 <= self.uds_mode <= 0o7777:
             raise ValueError(f"uds_mode must be a file mode (0 to 0o7777), not {self.uds_mode:#o}")
+        if self.reload and self.workers > 1:
+            raise ValueError("reload runs one server process: it cannot be combined with workers > 1")
+        for name in ("reload_dirs", "reload_includes", "reload_excludes"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not all(isinstance(item, str) and item for item in value):
+                raise ValueError(f"{name} must be a sequence of non-empty strings")
         self._check_tls()
 
     def _check_tls(self) -> None:

@@ -38,6 +38,7 @@ import logging
 import os
 import socket
 import stat
+import sys
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,8 @@ logger = logging.getLogger("wirespeed")
 
 # The first descriptor systemd passes (SD_LISTEN_FDS_START).
 SYSTEMD_FIRST_FD = 3
+# Unix domain sockets: not on Windows, where --uds is refused in one line.
+AF_UNIX: int | None = getattr(socket, "AF_UNIX", None)
 
 
 class ListenError(OSError):
@@ -148,7 +151,7 @@ def describe(listeners: Iterable[Listener]) -> str:
 
 def socket_label(sock: socket.socket) -> str:
     """http://127.0.0.1:8080, http://[::1]:8080, http://[::]:8080 (IPv4 too), unix:/path."""
-    if sock.family == socket.AF_UNIX:
+    if sock.family == AF_UNIX:
         name = sock.getsockname()
         path = "@" + name[1:].decode(errors="replace") if isinstance(name, bytes) else str(name)  # @: abstract
         return f"unix:{path or '(unnamed)'}"
@@ -224,6 +227,8 @@ def _is_listening(sock: socket.socket) -> bool:
 
 def _bind_unix(path: str, mode: int, backlog: int) -> Listener:
     where = f"unix:{path}"
+    if AF_UNIX is None:
+        raise ValueError(f"cannot listen on {where}: this platform ({sys.platform}) has no Unix domain sockets")
     _clear_stale_socket(path, where)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

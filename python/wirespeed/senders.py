@@ -23,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from .connection_state import CLOSED, WRITE_PAUSED, without
 from .response import FileResponse, StreamingResponse, internal_error_response
-from .sendfile import TCP_FAMILIES, ClientGone, FileBody, SendfileUnsupported, cork, read_piece, send_some
+from .sendfile import (
+    SENDFILE_AVAILABLE,
+    TCP_FAMILIES,
+    ClientGone,
+    FileBody,
+    SendfileUnsupported,
+    cork,
+    read_piece,
+    send_some,
+)
 from .writer import LAST_CHUNK, NO_BODY_STATUSES, chunk
 
 if TYPE_CHECKING:
@@ -203,13 +212,14 @@ async def send_file_body(connection: HttpProtocol, body: FileBody) -> None:
 
 def _socket_of(connection: HttpProtocol) -> tuple[Any, bool]:
     """The transport's socket (or None) and whether it is TCP (can be corked), looked up on
-    the connection's first file body and kept. None over TLS: the transport still names its
-    raw socket, but bytes written there would bypass the encryption and break the stream, so
-    a file body is read and copied through the transport instead (sendfile cannot encrypt)."""
+    the connection's first file body and kept. None (a file body is then read and copied
+    through the transport) where there is no sendfile, and over TLS: the transport still names
+    its raw socket, but bytes written there would bypass the encryption and break the stream
+    (sendfile cannot encrypt)."""
     socket_info = connection.socket
     if socket_info is None:
         transport = connection.transport
-        sock = transport.get_extra_info("socket") if transport is not None else None
+        sock = transport.get_extra_info("socket") if transport is not None and SENDFILE_AVAILABLE else None
         if sock is not None and transport.get_extra_info("ssl_object") is not None:  # type: ignore[union-attr]
             sock = None
         socket_info = connection.socket = (sock, sock is not None and sock.family in TCP_FAMILIES)

@@ -6,7 +6,8 @@ of the file, a multipart/byteranges body's, written straight to the socket in th
 telling a full buffer from a client that left, from a file that ended early and from a pair of
 descriptors sendfile cannot join; and corking a TCP socket so a head and the start of its body
 leave in full segments. The event loop, the transport and the waiting belong to senders.py,
-which keeps a `FileBody` for a body it could not send at once.
+which keeps a `FileBody` for a body it could not send at once. Where there is no sendfile(2)
+(Windows), SENDFILE_AVAILABLE is False and senders.py copies every file through the transport.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ COPY_PIECE = 256 * 1024
 # sendfile(2) refusing the pair of descriptors: a file system without it, a non-socket.
 _UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSOCK})
 _TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
+# os.sendfile, and writing to a socket's descriptor with os.write, are Unix's: elsewhere
+# (Windows) every file body is copied through the transport (senders.py).
+SENDFILE_AVAILABLE = hasattr(os, "sendfile") and os.name == "posix"
 TCP_FAMILIES = frozenset({socket.AF_INET, socket.AF_INET6})
 
 

@@ -27,7 +27,14 @@ from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
 from .config import Config
-from .listeners import Listener, close_all, listen, open_listeners, socket_label
+from .listeners import (
+    AF_UNIX,
+    Listener,
+    close_all,
+    listen,
+    open_listeners,
+    socket_label,
+)
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
@@ -180,7 +187,7 @@ class Server:
             for item in given:
                 sock = item.sock if isinstance(item, Listener) else item
                 server: asyncio.AbstractServer
-                if sock.family == socket.AF_UNIX:
+                if sock.family == AF_UNIX:
                     server = await loop.create_unix_server(
                         protocol_factory, sock=sock, backlog=config.backlog, **keep_file, **tls
                     )
@@ -327,6 +334,9 @@ def run(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> No
     with `config.workers` > 1, from that many pre-forked worker processes under a supervisor
     (see `workers`). `settings` are Config fields."""
     config = _settled(config, settings)
+    if config.reload:
+        raise ValueError("reload restarts a fresh interpreter that imports the app by name: use the wirespeed command "
+                         "(wirespeed module:app --reload)")
     if config.workers > 1:
         from .workers import supervise
 

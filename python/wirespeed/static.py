@@ -20,7 +20,9 @@ way. A symlink met is read through its own descriptor and its target walked the 
 whether the walk ends beneath the root is judged by the identity (device, inode) of the
 directories it went through, not by names. Swapping a directory for a symlink between any
 check and the open cannot lead out: there is no separate check, and a directory already
-opened stays the directory it was.
+opened stays the directory it was. Where os.open cannot open relative to a directory's
+descriptor (Windows: WALK_BY_DESCRIPTOR is False) files are found by their real path instead,
+which must lie beneath the root's: the same answers, without the walk's immunity to races.
 
 The cached check follows symlinks (a plain `stat`, and `open` of the path for a file sent
 from disk), yet cannot serve anything from outside: it only ever confirms an entry the walk
@@ -87,12 +89,25 @@ _ATTEMPTS = 3
 # a descriptor of its own, to read it through; where O_PATH is missing, opening a symlink
 # fails (ELOOP) and it is refused. O_NONBLOCK: a FIFO never blocks the open.
 _O_PATH = getattr(os, "O_PATH", 0)
-_STEP_FLAGS = (_O_PATH or os.O_RDONLY) | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_STEP_FLAGS = (_O_PATH or os.O_RDONLY) | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK
+_READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_NONBLOCK
 # The root (whose own path may go through symlinks: it is the configuration), "/" and "..".
-_DIRECTORY_FLAGS = (_O_PATH or os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC
+_DIRECTORY_FLAGS = (_O_PATH or os.O_RDONLY) | _O_DIRECTORY | _O_CLOEXEC
+# The walk needs os.open relative to a directory's descriptor, O_NOFOLLOW and O_DIRECTORY:
+# Unix. Elsewhere (Windows) files are found by path (`_open_by_path`).
+WALK_BY_DESCRIPTOR = os.open in os.supports_dir_fd and bool(_O_NOFOLLOW) and bool(_O_DIRECTORY)
 # Symlinks followed in one walk at most, as Linux (MAXSYMLINKS); more is ELOOP.
 _MAX_LINKS = 40
+
+
+def _close(descriptor: int) -> None:
+    """Close a descriptor `_open_beneath` gave (-1: none was opened)."""
+    if descriptor >= 0:
+        os.close(descriptor)
 
 
 def content_type_for(path: str) -> str:
@@ -383,7 +398,7 @@ class StaticFiles:
         except OSError:
             raise NotFound() from None
         if stat.S_ISDIR(info.st_mode):
-            os.close(descriptor)
+            _close(descriptor)
             if not request.raw_path.endswith("/"):
                 # One leading slash: `//host/` in a Location would name another host.
                 location = "/" + request.raw_path.lstrip("/") + "/"
@@ -392,7 +407,7 @@ class StaticFiles:
                 return RedirectResponse(location, 301)
             entry = self._open_file(relative, (*names, self.index), None, None)
         elif relative.endswith("/"):
-            os.close(descriptor)
+            _close(descriptor)
             raise NotFound()  # `file.txt/` names a directory that is not there (as ENOTDIR)
         else:
             entry = self._describe(relative, tuple(names), descriptor, info, None, None)
@@ -414,6 +429,38 @@ class StaticFiles:
         return parts
 
     def _open_beneath(self, names: Sequence[str]) -> tuple[int, os.stat_result]:
+        """A descriptor of the file `names` lead to from the root and its fstat (see
+        `_walk_beneath`), or -1 and its stat for anything else when found by path."""
+        if WALK_BY_DESCRIPTOR:
+            return self._walk_beneath(names)
+        return self._open_by_path(names)
+
+    def _open_by_path(self, names: Sequence[str]) -> tuple[int, os.stat_result]:
+        """`_walk_beneath` where there are no directory descriptors to walk from (Windows):
+        the path's real path (symlinks resolved) must be beneath the root's unless
+        follow_symlinks, then a regular file is opened and must be the one that was checked
+        (device and inode). Weaker than the walk: a directory swapped for a symlink between
+        the check and the open is not seen. -1 and the stat for what is not a regular file."""
+        root = os.path.realpath(self.directory)
+        real = os.path.realpath(os.path.join(self.directory, *names))
+        if not self.follow_symlinks:
+            try:
+                beneath = os.path.commonpath([root, real]) == root
+            except ValueError:  # on another drive (a segment such as "C:")
+                beneath = False
+            if not beneath:
+                raise NotFound()
+        info = os.stat(real)
+        if not stat.S_ISREG(info.st_mode):
+            return -1, info
+        opened = os.open(real, os.O_RDONLY | getattr(os, "O_BINARY", 0) | _O_CLOEXEC)
+        opened_info = os.fstat(opened)
+        if (opened_info.st_dev, opened_info.st_ino) != (info.st_dev, info.st_ino):
+            os.close(opened)
+            raise _Replaced()
+        return opened, opened_info
+
+    def _walk_beneath(self, names: Sequence[str]) -> tuple[int, os.stat_result]:
         """A descriptor of what the path components `names` lead to from the root, and its
         fstat: opened for reading if it is a regular file, an O_PATH descriptor otherwise
         (the caller closes it). Each component is opened relative to a descriptor of the
@@ -521,7 +568,7 @@ class StaticFiles:
         """The entry of the file open at `descriptor` (which this closes), remembered under
         `key`; None if it is not a regular file."""
         if not stat.S_ISREG(info.st_mode):
-            os.close(descriptor)
+            _close(descriptor)
             return None
         with open(descriptor, "rb", buffering=0) as file:
             config = self.config

@@ -17,6 +17,7 @@ workers come and go. Elsewhere (SO_REUSEPORT does not balance connections on mac
 BSDs), and for the sockets a worker cannot bind again (a Unix socket, a descriptor inherited
 with --fd or from systemd), the supervisor listens and every worker accepts from that
 inherited socket; the supervisor alone closes them (and removes a Unix socket's file).
+Windows cannot fork: there `supervise` refuses with a ValueError (the module still imports).
 
 Signals in a worker: SIGINT is ignored and any number of SIGTERMs is one graceful stop, so a
 signal sent to the whole process group (a terminal's Ctrl-C, `timeout`, systemd's default
@@ -60,7 +61,16 @@ KILL_GRACE = 5.0
 # How often a worker checks that its supervisor is still there (else it stops gracefully).
 PARENT_CHECK_INTERVAL = 1.0
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD)
+# SIGCHLD only wakes the supervisor up; there is no such signal on Windows, where this module
+# still imports (supervise() says it cannot run there).
+_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGCHLD") if hasattr(signal, name)
+)
+
+
+def fork_supported() -> bool:
+    """Whether worker processes can be forked here: not on Windows."""
+    return hasattr(os, "fork") and hasattr(signal, "pthread_sigmask")
 
 
 def reuse_port_supported() -> bool:
@@ -86,6 +96,11 @@ def supervise(app: App | AsgiApp, config: Config, *, reuse_port: bool | None = N
     rather than through one listening socket inherited from the supervisor. Raises OSError
     when the port cannot be bound, before any worker starts.
     """
+    if not fork_supported():
+        raise ValueError(
+            f"workers > 1 forks worker processes, which this platform ({sys.platform}) cannot do: "
+            "serve with workers 0, or run one server per port behind a load balancer"
+        )
     if threading.current_thread() is not threading.main_thread():
         raise RuntimeError("workers > 1 must be started from the main thread")
     if reuse_port is None:
@@ -211,7 +226,7 @@ class Supervisor:
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # Runs between two bytecodes of the loop; the loop acts on it (SIGCHLD only wakes it).
-        if signum != signal.SIGCHLD:
+        if signum in (signal.SIGINT, signal.SIGTERM):
             self._signals.append(signum)
 
     def _on_shutdown_signal(self, signum: int) -> None:
