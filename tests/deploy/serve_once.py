@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 # The demo's static file, as in this checkout: the installed copy must be served byte for byte.
-HELLO = (Path(__file__).resolve().parent.parent / "python" / "wirespeed" / "demo_static" / "hello.txt").read_bytes()
+HELLO = (Path(__file__).resolve().parents[2] / "python" / "wirespeed" / "demo_static" / "hello.txt").read_bytes()
 SERVING = re.compile(r"serving on (http://\S+) \(parser: (\w+), loop: (\w+)\)")
 
 
