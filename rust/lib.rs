@@ -5,9 +5,11 @@
 //! (our strict scanners), `head_progress` (which spares parsing a trickling head again),
 //! `framing` (bodies) and `error` (what is rejected, with its status).
 //! `ws_frames` reads and writes WebSocket frames (RFC 6455) and reassembles their messages.
+//! `proxy_protocol` reads the PROXY protocol header (versions 1 and 2) a load balancer may put
+//! before a connection's first request.
 //! `asgi` holds what the ASGI server mode needs of bytes (a target split for a scope, the checks
 //! of an app's response head).
-//! `python`, `python_asgi` and `python_ws` are the only modules that touch Python; they are
+//! `python`, `python_asgi`, `python_proxy` and `python_ws` are the only modules that touch Python; they are
 //! built with the `python` feature (on by default), so a pure-Rust user takes
 //! `default-features = false`.
 
@@ -25,10 +27,13 @@ pub mod head;
 pub mod head_progress;
 pub mod limits;
 pub mod parser;
+pub mod proxy_protocol;
 #[cfg(feature = "python")]
 mod python;
 #[cfg(feature = "python")]
 mod python_asgi;
+#[cfg(feature = "python")]
+mod python_proxy;
 #[cfg(feature = "python")]
 mod python_ws;
 pub mod request_line;
@@ -46,12 +51,13 @@ use pyo3::prelude::*;
 
 /// The extension module: `RequestParser`, `RawHeaders` (the header fields of its requests,
 /// registered as a `collections.abc.Sequence`), the ASGI mode's `asgi_scope` and
-/// `read_start`, and `WebSocketReader`.
+/// `read_start`, `parse_proxy_header` and `WebSocketReader`.
 #[cfg(feature = "python")]
 #[pymodule]
 fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<python::RequestParser>()?;
     python_asgi::add_functions(module)?;
+    python_proxy::add_function(module)?;
     let raw_headers = python::raw_headers_type(module.py())?;
     module.add("RawHeaders", raw_headers)?;
     module.add("WebSocketReader", python_ws::reader_type(module.py())?)?;
