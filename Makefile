@@ -31,13 +31,15 @@ setup: build
 # out with sendfile(2), setpriv (util-linux) to run a server as an unprivileged user,
 # systemd-socket-activate (systemd) for socket activation, nss_wrapper (libnss-wrapper) so
 # that "localhost" resolves to both 127.0.0.1 and ::1 whatever /etc/hosts says, nginx to run
-# wirespeed behind a real reverse proxy, and openssl to make the TLS tests' certificates and to
-# talk to the server with s_client.
+# wirespeed behind a real reverse proxy, openssl to make the TLS tests' certificates and to talk
+# to the server with s_client, and haproxy to send the PROXY protocol header
+# (tests/test_proxy_haproxy.py).
 system-deps:
 	@missing=""; \
 	for tool in curl strace setpriv openssl systemd-socket-activate; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	ls /usr/lib/*/libnss_wrapper.so >/dev/null 2>&1 || missing="$$missing libnss-wrapper"; \
 	{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || missing="$$missing nginx"; \
+	{ command -v haproxy || test -x /usr/sbin/haproxy; } >/dev/null 2>&1 || missing="$$missing haproxy"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$(echo $$missing | sed 's/setpriv/util-linux/; s/systemd-socket-activate/systemd/') >/dev/null; \

@@ -1,5 +1,5 @@
 """Type stub for the Rust extension `wirespeed._parser` (rust/python.rs, rust/python_asgi.rs,
-rust/python_ws.rs).
+rust/python_proxy.rs, rust/python_ws.rs).
 
 The parser's event contract is described in `wirespeed.parser`, the WebSocket reader's in
 `wirespeed.websocket.frames`.
@@ -69,6 +69,13 @@ def asgi_scope(
 
 def read_start(message: Any) -> tuple[int, bytes, int | None, bool, bool] | None:
     """An http.response.start message checked, or None for the Python twin to take."""
+
+def parse_proxy_header(data: bytes) -> int | tuple[int, tuple[str, int] | None, tuple[str, int] | None] | str:
+    """The verdict on the PROXY protocol header at the start of `data` (all a connection has
+    sent so far; see `wirespeed.proxy_protocol`, its twin): an `int` (not complete: call again
+    with at least that many bytes), `(consumed, source, destination)` (a complete header;
+    `(host, port)` each, or both None to keep the connection's own addresses), or a `str` (why
+    it is not a valid header)."""
 
 class WebSocketReader:
     """Reads one WebSocket connection's client frames (rust/ws_frames.rs); the events are those

@@ -170,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         "Forwarded (which wins when both are sent), for requests from the peers --forwarded-allow-ips trusts "
         "(default off)",
     )
+    proxy.add_argument(
+        "--proxy-protocol",
+        action="store_true",
+        help="every connection begins with a PROXY protocol header (v1 or v2, as HAProxy's send-proxy and "
+        "cloud load balancers send it), read within --header-timeout; only peers in --forwarded-allow-ips "
+        "may send one",
+    )
     sockets = parser.add_argument_group(
         "listening sockets",
         "instead of --host/--port; the first that applies wins: the sockets systemd passes (socket "

@@ -179,6 +179,14 @@ class Config:
         ".*", "*.py[cod]", "__pycache__", ".venv", "venv", "target", "node_modules", "*~",
     )
 
+    # The PROXY protocol (HAProxy's proxy-protocol.txt, versions 1 and 2), for HAProxy and
+    # cloud load balancers: every connection must begin with a PROXY header. A trusted peer's
+    # header (forwarded_allow_ips) gives the client and server addresses; a header from any
+    # other peer, a missing or malformed one closes the connection (proxy_reader.py). The
+    # header has no timeout of its own: header_timeout, counted from accept, bounds the header
+    # and the first request head together.
+    proxy_protocol: bool = False
+
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:

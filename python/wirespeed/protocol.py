@@ -52,6 +52,8 @@ from .connection_state import (
     without,
 )
 from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout, ServiceUnavailable
+from .proxy_reader import LATE as PROXY_HEADER_LATE
+from .proxy_reader import ProxyHeaderReader
 from .request import BodyStream, Request
 from .response import ANSWERED, FileResponse, Response, StreamingResponse, error_response
 from .sendfile import ClientGone, FileBody
@@ -197,6 +199,8 @@ class HttpProtocol(asyncio.Protocol):
             self._refuse()
             return
         state.connections.add(self)
+        if state.proxy_protocol is not None:  # the PROXY header comes first (proxy_reader.py)
+            self.parser = state.proxy_protocol.reader(self)
 
     def _refuse(self) -> None:
         """Over max_connections: a 503 at once beats a wait in the backlog the client cannot
@@ -407,8 +411,19 @@ class HttpProtocol(asyncio.Protocol):
         elif waiting_for is WAITING_HEAD or self.parser.holding:
             self._parse_failed(RequestTimeout("request head not received in time"))
         else:  # nothing of a request came: nothing to answer
+            if self.parser.__class__ is ProxyHeaderReader:
+                self.state.client_errors.rejected(self.client, PROXY_HEADER_LATE)
             self._enter(CLOSING)
             transport.close()
+
+    def proxy_header_refused(self, reason: str) -> None:
+        """The connection did not begin with a PROXY header this server believes
+        (proxy_reader.py): it is closed without an answer, since its peer does not speak HTTP
+        to us yet."""
+        self.state.client_errors.rejected(self.client, reason)
+        self._enter(CLOSING)
+        if self.transport is not None:
+            self.transport.close()
 
     # -- running requests in order
     def _run(self, request: Request) -> None:

@@ -38,6 +38,7 @@ from .listeners import (
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
+from .proxy_reader import ProxyProtocol
 from .timeouts import TimeoutSweep
 from .trust import TrustedPeers
 from .tls import ServerTLS, quiet_handshake_errors, server_tls
@@ -59,6 +60,7 @@ class ServerState:
         "parser_class",
         "parser_name",
         "proxy_trust",
+        "proxy_protocol",
         "tls",
         "writer",
     )
@@ -80,6 +82,13 @@ class ServerState:
         self.proxy_trust = TrustedPeers(config.forwarded_allow_ips) if config.proxy_headers else None
         # The TLS context and what connections' TLS info shares, or None for plain HTTP.
         self.tls: ServerTLS | None = server_tls(config)
+        # The PROXY protocol's reader of each new connection's first bytes, or None when off;
+        # it trusts the same peers (forwarded_allow_ips).
+        self.proxy_protocol = (
+            ProxyProtocol(self.proxy_trust or TrustedPeers(config.forwarded_allow_ips), self.parser_name)
+            if config.proxy_protocol
+            else None
+        )
         app.configure(config)
 
 
