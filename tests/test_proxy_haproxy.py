@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from processes import free_port, wait_until
 from wirespeed import App, Request
 

@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import pytest
-
 from http_wire import Connection
 from proxy_cases import INVALID, VALID, ProxyCase, inet, ipv4_body, v2
 from wirespeed import App, Request
@@ -151,17 +150,16 @@ def test_missing_header_is_closed_without_an_answer(server: Any, caplog: pytest.
 def test_late_header_is_closed(server: Any, sent: bytes, caplog: pytest.LogCaptureFixture) -> None:
     """header_timeout (0.5 s here) bounds the header; a late one is closed without a 408."""
     caplog.set_level(logging.INFO, logger="wirespeed.client")
-    with Connection(server.port) as connection:
-        # Another connection, open meanwhile (its header and first request sent), is not disturbed.
-        with Connection(server.port) as busy:
-            busy.send(b"PROXY TCP4 192.0.2.5 10.0.0.1 1000 80\r\n" + REQUEST)
-            assert ask(busy)["client"] == ["192.0.2.5", 1000]
-            started = time.monotonic()
-            connection.send(sent)
-            assert_closed_without_answer(connection)
-            waited = time.monotonic() - started
-            busy.send(REQUEST)
-            assert ask(busy)["client"] == ["192.0.2.5", 1000]
+    # Another connection, open meanwhile (its header and first request sent), is not disturbed.
+    with Connection(server.port) as connection, Connection(server.port) as busy:
+        busy.send(b"PROXY TCP4 192.0.2.5 10.0.0.1 1000 80\r\n" + REQUEST)
+        assert ask(busy)["client"] == ["192.0.2.5", 1000]
+        started = time.monotonic()
+        connection.send(sent)
+        assert_closed_without_answer(connection)
+        waited = time.monotonic() - started
+        busy.send(REQUEST)
+        assert ask(busy)["client"] == ["192.0.2.5", 1000]
     assert 0.4 < waited < 3
     assert any(LATE in line for line in client_lines(caplog))
     assert_good_client_served(server.port)

@@ -4,13 +4,13 @@ on both, and a differential test under hypothesis (whole inputs and every split 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from conftest import HAVE_RUST
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import HAVE_RUST
 from proxy_cases import ALL, INVALID, VALID, ProxyCase, inet, tlv, v2, with_crc32c
 from wirespeed import proxy_protocol
 

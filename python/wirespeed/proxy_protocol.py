@@ -23,10 +23,8 @@ at most 128 bytes, SSL sub-TLVs walked). Bytes that cannot start a header are re
 
 from __future__ import annotations
 
-from typing import Union
-
 Endpoint = tuple[str, int]
-Verdict = Union[int, tuple[int, Union[Endpoint, None], Union[Endpoint, None]], str]
+Verdict = int | tuple[int, Endpoint | None, Endpoint | None] | str
 
 V2_SIGNATURE = b"\r\n\r\n\x00\r\nQUIT\n"
 V1_MAX_LENGTH = 107

@@ -64,7 +64,7 @@ class ProxyHeaderReader:
     `requests` (0) and `holding` (False: nothing of a request is held, so a late header is a
     plain close)."""
 
-    __slots__ = ("protocol", "connection", "http_parser", "buffer", "needed")
+    __slots__ = ("buffer", "connection", "http_parser", "needed", "protocol")
 
     requests = 0
     holding = False
