@@ -187,12 +187,15 @@ redbot: setup $(REDBOT_VENV)/bin/python
 #   make fuzz         each Rust fuzz target for FUZZ_SECONDS (libFuzzer -max_total_time), then the
 #                     Python protocol fuzz (tests/test_protocol_fuzz.py) with FUZZ_EXAMPLES examples
 #   make fuzz-smoke   each Rust fuzz target for FUZZ_SMOKE_SECONDS, the WebSocket ones (ws_*)
-#                     for FUZZ_WS_SMOKE_SECONDS (for `make test`)
+#                     for FUZZ_WS_SMOKE_SECONDS, proxy_protocol for FUZZ_PROXY_SMOKE_SECONDS
+#                     (for `make test`)
 # Targets: feed (Parser::feed whole, in pieces and byte by byte must agree, and obey the event
 # contract), scanners (the scanners under it against plain references), ws_frames (the
 # WebSocket FrameReader whole, in pieces and byte by byte; frames round-trip) and ws_reader
 # (Reader, the WebSocket reader the server uses, plain and streaming: whole, in pieces and byte
-# by byte must agree, obey the event contract, and agree with FrameReader + MessageReader).
+# by byte must agree, obey the event contract, and agree with FrameReader + MessageReader) and
+# proxy_protocol (the PROXY protocol header parser: its verdicts on every prefix hang together,
+# a complete header's bytes alone give the same verdict, addresses read back as themselves).
 # Corpora start from the test tables and frames built there (rust/fuzz/seed_corpus.py) and
 # grow in target/fuzz-corpus/<target>; each run's full libFuzzer output is in
 # target/fuzz-logs/<target>.log, its final stats are printed. A crash or oracle failure fails
@@ -208,8 +211,10 @@ FUZZ_SECONDS       ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 # The two WebSocket targets share one target's time in the smoke.
 FUZZ_WS_SMOKE_SECONDS ?= 10
+# The PROXY header parser is small: a few seconds cover it in the smoke.
+FUZZ_PROXY_SMOKE_SECONDS ?= 5
 FUZZ_EXAMPLES      ?= 20000
-FUZZ_TARGETS       ?= feed scanners ws_frames ws_reader
+FUZZ_TARGETS       ?= feed scanners ws_frames ws_reader proxy_protocol
 FUZZ_SANITIZER     ?= none
 FUZZ_CPU           ?= 1
 FUZZ_PIN           := $(shell command -v taskset >/dev/null 2>&1 && [ "$$(nproc)" -gt $(FUZZ_CPU) ] && echo taskset -c $(FUZZ_CPU))
@@ -217,12 +222,13 @@ FUZZ_PIN           := $(shell command -v taskset >/dev/null 2>&1 && [ "$$(nproc)
 FUZZ_BUILD_FLAGS    = --fuzz-dir rust/fuzz --debug-assertions --sanitizer $(FUZZ_SANITIZER)
 FUZZ_RUN_FLAGS      = -max_len=4096 -dict=rust/fuzz/http.dict -print_final_stats=1
 
-# Runs every target of FUZZ_TARGETS for $(1) seconds, the WebSocket ones (ws_*) for $(2).
+# Runs every target of FUZZ_TARGETS for $(1) seconds, the WebSocket ones (ws_*) for $(2),
+# proxy_protocol for $(3).
 define run_fuzz_targets
 	@mkdir -p target/fuzz-logs
 	@for t in $(FUZZ_TARGETS); do \
 		log=target/fuzz-logs/$$t.log; \
-		case $$t in ws_*) seconds=$(2);; *) seconds=$(1);; esac; \
+		case $$t in ws_*) seconds=$(2);; proxy_protocol) seconds=$(3);; *) seconds=$(1);; esac; \
 		echo "fuzz: $$t for $$seconds s (log: $$log)"; \
 		if $(FUZZ_PIN) cargo +nightly fuzz run $(FUZZ_BUILD_FLAGS) $$t target/fuzz-corpus/$$t -- \
 			-max_total_time=$$seconds $(FUZZ_RUN_FLAGS) >$$log 2>&1; then \
@@ -244,11 +250,11 @@ fuzz-setup: setup
 	@for t in $(FUZZ_TARGETS); do $(PY) rust/fuzz/seed_corpus.py --target $$t || exit 1; done
 
 fuzz: fuzz-setup
-	$(call run_fuzz_targets,$(FUZZ_SECONDS),$(FUZZ_SECONDS))
+	$(call run_fuzz_targets,$(FUZZ_SECONDS),$(FUZZ_SECONDS),$(FUZZ_SECONDS))
 	WIRESPEED_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_protocol_fuzz.py
 
 fuzz-smoke: fuzz-setup
-	$(call run_fuzz_targets,$(FUZZ_SMOKE_SECONDS),$(FUZZ_WS_SMOKE_SECONDS))
+	$(call run_fuzz_targets,$(FUZZ_SMOKE_SECONDS),$(FUZZ_WS_SMOKE_SECONDS),$(FUZZ_PROXY_SMOKE_SECONDS))
 
 # --- packages ---------------------------------------------------------------------------------------
 #   make wheel        the abi3 wheel of this platform (maturin, release) in target/wheels/, checked with

@@ -13,6 +13,8 @@ its own, prefixed with the configuration bytes the target reads first:
   ws_reader 5 bytes (settings: permessage-deflate and the frame and message limits; two 16-bit
             split points) before the same streams and some more: compressed messages, and
             frames the message rules refuse, whole and cut off after their length bytes
+  proxy_protocol  no settings: each PROXY header of tests/proxy_cases.py, alone and followed
+            by a request
 
 Usage (with the project's venv): .venv/bin/python rust/fuzz/seed_corpus.py [--target feed] [DIR]
 DIR defaults to target/fuzz-corpus/<target> (git-ignored, as all of target/ is).
@@ -160,9 +162,19 @@ def ws_reader_seeds() -> Iterator[bytes]:
         yield bytes([setting]) + splits[0].to_bytes(2, "big") + splits[1].to_bytes(2, "big") + stream
 
 
+def proxy_protocol_seeds() -> Iterator[bytes]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT / "python"))
+    import proxy_cases
+
+    for case in proxy_cases.ALL:
+        yield case.data
+        yield case.data + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", choices=["feed", "scanners", "ws_frames", "ws_reader"], default="feed")
+    parser.add_argument("--target", choices=["feed", "scanners", "ws_frames", "ws_reader", "proxy_protocol"], default="feed")
     parser.add_argument("corpus", nargs="?", type=Path, help="directory to write (default target/fuzz-corpus/<target>)")
     args = parser.parse_args()
     corpus: Path = args.corpus or ROOT / "target" / "fuzz-corpus" / args.target
@@ -172,6 +184,7 @@ def main() -> None:
         "scanners": scanner_seeds,
         "ws_frames": ws_frames_seeds,
         "ws_reader": ws_reader_seeds,
+        "proxy_protocol": proxy_protocol_seeds,
     }[args.target]()
     written = 0
     for seed in seeds:
