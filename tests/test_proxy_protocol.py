@@ -191,3 +191,14 @@ def test_cli_flag() -> None:
     parser = build_parser()
     assert config_from_args(parser.parse_args(["--proxy-protocol"])).proxy_protocol is True
     assert config_from_args(parser.parse_args([])).proxy_protocol is False
+
+
+def test_with_proxy_headers_the_header_source_is_the_peer_they_are_judged_by(server_for: Any) -> None:
+    """With --proxy-headers too, a request's X-Forwarded-For is believed when the client the
+    PROXY header names (the hop before the load balancer, say a TLS terminator) is trusted."""
+    server = server_for(whoami_app(), proxy_protocol=True, proxy_headers=True, forwarded_allow_ips="127.0.0.1,10.0.0.5")
+    forwarded = b"GET /whoami HTTP/1.1\r\nHost: example\r\nX-Forwarded-For: 203.0.113.1\r\n\r\n"
+    for source, client in [(b"10.0.0.5", ["203.0.113.1", 0]), (b"192.0.2.9", ["192.0.2.9", 4000])]:
+        with Connection(server.port) as connection:
+            connection.send(b"PROXY TCP4 " + source + b" 10.0.0.1 4000 80\r\n" + forwarded)
+            assert ask(connection)["client"] == client

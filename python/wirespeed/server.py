@@ -59,8 +59,8 @@ class ServerState:
         "max_connections",
         "parser_class",
         "parser_name",
-        "proxy_trust",
         "proxy_protocol",
+        "proxy_trust",
         "tls",
         "writer",
     )
