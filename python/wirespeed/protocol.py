@@ -52,8 +52,6 @@ from .connection_state import (
     without,
 )
 from .errors import BadRequest, HTTPError, InternalServerError, RequestTimeout, ServiceUnavailable
-from .proxy_reader import LATE as PROXY_HEADER_LATE
-from .proxy_reader import ProxyHeaderReader
 from .request import BodyStream, Request
 from .response import ANSWERED, FileResponse, Response, StreamingResponse, error_response
 from .sendfile import ClientGone, FileBody
@@ -411,19 +409,11 @@ class HttpProtocol(asyncio.Protocol):
         elif waiting_for is WAITING_HEAD or self.parser.holding:
             self._parse_failed(RequestTimeout("request head not received in time"))
         else:  # nothing of a request came: nothing to answer
-            if self.parser.__class__ is ProxyHeaderReader:
-                self.state.client_errors.rejected(self.client, PROXY_HEADER_LATE)
+            late = getattr(self.parser, "late_reason", None)  # a PROXY header reader's (proxy_reader.py)
+            if late is not None:
+                self.state.client_errors.rejected(self.client, late)
             self._enter(CLOSING)
             transport.close()
-
-    def proxy_header_refused(self, reason: str) -> None:
-        """The connection did not begin with a PROXY header this server believes
-        (proxy_reader.py): it is closed without an answer, since its peer does not speak HTTP
-        to us yet."""
-        self.state.client_errors.rejected(self.client, reason)
-        self._enter(CLOSING)
-        if self.transport is not None:
-            self.transport.close()
 
     # -- running requests in order
     def _run(self, request: Request) -> None:

@@ -68,6 +68,8 @@ class ProxyHeaderReader:
 
     requests = 0
     holding = False
+    # What the connection logs when its header is late (HttpProtocol.timed_out).
+    late_reason = LATE
 
     def __init__(self, protocol: ProxyProtocol, connection: HttpProtocol) -> None:
         self.protocol = protocol
@@ -90,13 +92,11 @@ class ProxyHeaderReader:
             return []
         self.buffer = b""
         if kind is str:
-            connection.proxy_header_refused(f"PROXY protocol: {verdict}")
-            return []
+            return self.refuse(f"PROXY protocol: {verdict}")
         consumed, source, destination = verdict
         peer = connection.client
         if not self.protocol.trusted.trusts(None if peer is None else peer[0]):
-            connection.proxy_header_refused(UNTRUSTED)
-            return []
+            return self.refuse(UNTRUSTED)
         if source is not None:
             connection.client_address = source
             connection.local_address = destination
@@ -104,6 +104,14 @@ class ProxyHeaderReader:
         connection.parser = parser
         rest = buffer[consumed:]
         return parser.feed(rest) if rest else []
+
+    def refuse(self, reason: str) -> list[Any]:
+        """The connection did not begin with a PROXY header this server believes: it is closed
+        without an answer (its peer does not speak HTTP to us yet), and a line logged."""
+        connection = self.connection
+        connection.state.client_errors.rejected(connection.client, reason)
+        connection.close_if_idle()  # idle: nothing of a request was read
+        return []
 
 
 __all__ = ["HEADER_PARSERS", "LATE", "UNTRUSTED", "ProxyHeaderReader", "ProxyProtocol"]

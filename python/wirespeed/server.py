@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .app import App
 from .asgi import AsgiAdapter, serving_app
@@ -38,11 +38,13 @@ from .listeners import (
 from .logs import ClientErrorLog
 from .parser import parser_factory, resolve_backend
 from .protocol import HttpProtocol
-from .proxy_reader import ProxyProtocol
 from .timeouts import TimeoutSweep
 from .trust import TrustedPeers
 from .tls import ServerTLS, quiet_handshake_errors, server_tls
 from .writer import ResponseWriter
+
+if TYPE_CHECKING:
+    from .proxy_reader import ProxyProtocol
 
 logger = logging.getLogger("wirespeed")
 
@@ -84,11 +86,12 @@ class ServerState:
         self.tls: ServerTLS | None = server_tls(config)
         # The PROXY protocol's reader of each new connection's first bytes, or None when off;
         # it trusts the same peers (forwarded_allow_ips).
-        self.proxy_protocol = (
-            ProxyProtocol(self.proxy_trust or TrustedPeers(config.forwarded_allow_ips), self.parser_name)
-            if config.proxy_protocol
-            else None
-        )
+        self.proxy_protocol: ProxyProtocol | None = None
+        if config.proxy_protocol:  # imported only then: a server without it loads none of it
+            from .proxy_reader import ProxyProtocol
+
+            trusted = self.proxy_trust or TrustedPeers(config.forwarded_allow_ips)
+            self.proxy_protocol = ProxyProtocol(trusted, self.parser_name)
         app.configure(config)
 
 
