@@ -202,3 +202,13 @@ def test_with_proxy_headers_the_header_source_is_the_peer_they_are_judged_by(ser
         with Connection(server.port) as connection:
             connection.send(b"PROXY TCP4 " + source + b" 10.0.0.1 4000 80\r\n" + forwarded)
             assert ask(connection)["client"] == client
+
+
+def test_not_with_tls() -> None:
+    """The TLS layer reads a connection's first bytes before the protocol does, so a PROXY
+    header in front of the handshake cannot be read: the combination is refused."""
+    from wirespeed import Config
+
+    with pytest.raises(ValueError, match="proxy_protocol cannot be used with TLS"):
+        Config(proxy_protocol=True, ssl_certfile="cert.pem")
+    assert Config(proxy_protocol=True).proxy_protocol is True

@@ -253,6 +253,11 @@ class Config:
             raise ValueError("ssl_ca_certs checks client certificates only with ssl_cert_reqs optional or required")
         if self.ssl_ciphers is not None and not self.ssl_ciphers.strip():
             raise ValueError("ssl_ciphers must not be empty (None keeps OpenSSL's defaults)")
+        # (Here TLS is on.) The PROXY header comes before the TLS handshake, but the TLS layer
+        # reads a connection's first bytes before the protocol sees any.
+        if self.proxy_protocol:
+            raise ValueError("proxy_protocol cannot be used with TLS (ssl_certfile): the PROXY header would come "
+                             "before the TLS handshake; let the load balancer terminate TLS")
 
     def replace(self, **changes: Any) -> Config:
         """A copy of this config with some settings changed."""
