@@ -109,6 +109,8 @@ clean:
 #                         and nginx with the same certificate (made by openssl at run time) and the same
 #                         version and cipher suite (checked before timing). Only that, as a ratio:
 #                         make bench WORKLOADS=tls-plaintext SERVERS=wirespeed,nginx
+#                         The access log's cost (on, written to a file, against off), as a ratio:
+#                         make bench WORKLOADS=plaintext SERVERS=wirespeed,wirespeed-accesslog
 #   make bench QUICK=1    one round of 3 s per workload
 #                         knobs: ROUNDS= DURATION= STATIC_DURATION= WS_DURATION= SERVERS=a,b WORKLOADS=a,b SERVER_CPUS=0
 #                         CLIENT_CPUS=1 WAIT_QUIET=60 (on a shared machine: wait up to 60 s in all for

@@ -532,6 +532,15 @@ def targets(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     add("plaintext >= 1.4x socketify", rps("plaintext", "wirespeed"), rps("plaintext", "socketify"), 1.4)
     add("static-4k >= 0.7x nginx", rps("static-4k", "wirespeed"), rps("static-4k", "nginx"), 0.7)
     add("static-1m >= 0.8x nginx", rps("static-1m", "wirespeed"), rps("static-1m", "nginx"), 0.8)
+    # The access log's budget: on (to a file), at least 90 % of the throughput with it off.
+    for workload in ("plaintext", "pipelined"):
+        add(
+            f"{workload}: access log on >= 0.9x off",
+            rps(workload, "wirespeed-accesslog"),
+            rps(workload, "wirespeed"),
+            0.9,
+            group="logging",
+        )
     mine = "wirespeed-asgi"
     for workload, peer, threshold in (
         ("asgi-plaintext", "uvicorn", 2.0),
@@ -721,6 +730,7 @@ def chart(results: dict[str, dict[str, Any]], settings: Settings, path: Path, ti
         palette = {
             "wirespeed": "#d62728",
             "wirespeed-nocache": "#ff9896",
+            "wirespeed-accesslog": "#ff9896",
             "wirespeed-asgi": "#d62728",
             "limit": "#7f7f7f",
             "ws-limit": "#7f7f7f",
@@ -859,6 +869,9 @@ def main(argv: list[str] | None = None) -> int:
     print(targets_text([check for check in checks if check["group"] == "design"]))
     print("\nASGI mode targets (wirespeed-asgi against its peers, the same ASGI app on each):")
     print(targets_text([check for check in checks if check["group"] == "asgi"]))
+    if "wirespeed-accesslog" in settings.servers:
+        print("\nThe access log's cost (wirespeed-accesslog, its lines to a file, against wirespeed with it off):")
+        print(targets_text([check for check in checks if check["group"] == "logging"]))
     if WS & set(settings.workloads):
         print("\nWebSocket workloads (benches/ws_load.py; the same echo on every server):\n")
         print(ws_table(results, settings))

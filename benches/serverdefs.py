@@ -569,8 +569,46 @@ def _wirespeed_argv(port: int, workload: str, scratch: Path) -> list[str]:
 
 
 def wirespeed_cli_argv(port: int, *args: str) -> list[str]:
-    """`python -m wirespeed ARGS` on the bench's host and `port`, logging warnings only."""
-    return [PYTHON, "-m", "wirespeed", *args, "--host", HOST, "--port", str(port), "--log-level", "warning"]
+    """`python -m wirespeed ARGS` on the bench's host and `port`, logging warnings only.
+
+    The access log is off, deliberately: nginx.conf says `access_log off`, so both sides are
+    compared without one. Its cost is measured apart, by wirespeed-accesslog against wirespeed.
+    (Flags given later in ARGS win: `--access-log` turns it back on.)"""
+    return [
+        PYTHON, "-m", "wirespeed", "--no-access-log", *args, "--host", HOST, "--port", str(port), "--log-level", "warning"
+    ]
+
+
+ACCESS_LOG_CONFIG = "access-log-config.json"
+
+
+def _wirespeed_accesslog_argv(port: int, workload: str, scratch: Path) -> list[str]:
+    """wirespeed with its access log on (the default combined format), written as a production
+    server writes it: to a file on disk through a logging.FileHandler, by --log-config. The
+    server's other loggers stay at warning; the file is in the bench's scratch directory."""
+    config = scratch / ACCESS_LOG_CONFIG
+    config.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "formatters": {"line": {"format": "%(message)s"}},
+                "handlers": {
+                    "access_file": {
+                        "class": "logging.FileHandler",
+                        "filename": str(scratch / "access.log"),
+                        "formatter": "line",
+                    },
+                    "stderr": {"class": "logging.StreamHandler"},
+                },
+                "loggers": {
+                    "wirespeed": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+                    "wirespeed.access": {"level": "INFO", "handlers": ["access_file"], "propagate": False},
+                },
+            }
+        )
+    )
+    return wirespeed_cli_argv(port, "wirespeed_app:app", "--access-log", "--log-config", str(config))
 
 
 def wirespeed_static_argv(directory: Path, port: int, *flags: str) -> list[str]:
@@ -706,6 +744,16 @@ SERVERS: dict[str, ServerDef] = {
             note="static files by `wirespeed --static DIR` (StaticFiles, default cache)",
             variant=_static_variant,
             ws_unavailable=_wirespeed_ws_unavailable,
+        ),
+        ServerDef(
+            "wirespeed-accesslog",
+            "wirespeed, access log on",
+            frozenset({"plaintext", "pipelined"}),
+            _wirespeed_accesslog_argv,
+            lambda: _python_module_missing("wirespeed"),
+            _wirespeed_version,
+            note="the access log on (combined format) to a file through a FileHandler (--log-config); "
+            "its cost is the ratio to wirespeed, whose access log is off",
         ),
         ServerDef(
             "wirespeed-nocache",

@@ -87,12 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--loop", choices=("auto", "uvloop", "asyncio"), default=DEFAULTS.loop, help="event loop (default auto)"
     )
-    server.add_argument(
-        "--log-level",
-        choices=("critical", "error", "warning", "info", "debug"),
-        default=DEFAULTS.log_level,
-        help=f"log level (default {DEFAULTS.log_level})",
-    )
     server.add_argument("--server-header", default=DEFAULTS.server_header, help="value of the Server header")
     server.add_argument("--no-server-header", action="store_true", help="send no Server header")
     server.add_argument(
@@ -250,6 +244,34 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"names of files or folders that never count, besides {' '.join(DEFAULTS.reload_excludes)}; "
         "again for more",
     )
+    logs = parser.add_argument_group("logging")
+    logs.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default=None,
+        help=f"log level of the server's loggers (default {DEFAULTS.log_level}; with --log-config, "
+        "the file's levels unless given)",
+    )
+    logs.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULTS.access_log,
+        help="a line per answer through the logger wirespeed.access at info, to stdout unless "
+        "--log-config routes it (default on)",
+    )
+    logs.add_argument(
+        "--access-log-format",
+        default=DEFAULTS.access_log_format,
+        metavar="FORMAT",
+        help="nginx log_format variables ($remote_addr, $status, $request_time, $http_user_agent, ...) "
+        f"or a preset: combined, common, json (default {DEFAULTS.access_log_format})",
+    )
+    logs.add_argument(
+        "--log-config",
+        metavar="FILE",
+        help="configure logging from FILE: a logging dictConfig in .json (or .yaml/.yml with PyYAML), "
+        "or a fileConfig .ini/.conf; replaces the default handlers",
+    )
     return parser
 
 
@@ -344,6 +366,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     values = {field.name: getattr(args, field.name) for field in dataclasses.fields(Config) if hasattr(args, field.name)}
     values["server_header"] = None if args.no_server_header else args.server_header
     values.update(_reload_settings(args))
+    values["log_level"] = args.log_level or DEFAULTS.log_level
     return Config(**values)
 
 
@@ -373,10 +396,73 @@ def _unique(items: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+class LogConfigError(Exception):
+    pass
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(log_level: str | None, log_config: str | None) -> None:
+    """The server's logging: from `log_config` (a file) when given, else lines on stderr at
+    `log_level` and the access log's bare lines on stdout. Raises LogConfigError."""
+    if log_config is None:
+        logging.basicConfig(level=(log_level or DEFAULTS.log_level).upper(), format=LOG_FORMAT)
+        access = logging.getLogger("wirespeed.access")
+        if not access.handlers:
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(logging.Formatter("%(message)s"))  # the lines are whole already
+            access.addHandler(handler)
+            access.propagate = False
+        return
+    load_log_config(log_config)
+    if log_level is not None:
+        logging.getLogger("wirespeed").setLevel(log_level.upper())
+
+
+def load_log_config(path: str) -> None:
+    """Apply a logging configuration file, as uvicorn does: .json (dictConfig), .yaml/.yml
+    (dictConfig, with PyYAML), anything else through logging.config.fileConfig. A dictConfig
+    that does not say otherwise leaves the loggers that exist already enabled."""
+    import logging.config
+
+    if not os.path.isfile(path):
+        raise LogConfigError(f"--log-config: no such file: {path}")
+    extension = os.path.splitext(path)[1].lower()
+    try:
+        if extension in (".json", ".yaml", ".yml"):
+            with open(path, encoding="utf-8") as file:
+                if extension == ".json":
+                    import json
+
+                    settings = json.load(file)
+                else:
+                    try:
+                        import yaml  # type: ignore[import-untyped]
+                    except ImportError:
+                        raise LogConfigError(f"--log-config: {path} is YAML, and PyYAML is not installed") from None
+                    settings = yaml.safe_load(file)
+            if not isinstance(settings, dict):
+                raise LogConfigError(f"--log-config: {path} does not hold a dictConfig mapping")
+            settings.setdefault("disable_existing_loggers", False)
+            logging.config.dictConfig(settings)
+        else:
+            logging.config.fileConfig(path, disable_existing_loggers=False)
+    except LogConfigError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any fault of the file is the user's: one line
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise LogConfigError(f"--log-config: {path}: {reason}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     prog = "wirespeed"
+    try:
+        configure_logging(args.log_level, args.log_config)
+    except LogConfigError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
     try:
         config = config_from_args(args)
         if config.reload:

@@ -187,6 +187,14 @@ class Config:
     # and the first request head together.
     proxy_protocol: bool = False
 
+    # Logging. The access log: a line per answer through the logger "wirespeed.access" at
+    # info (on by default, like uvicorn's; it is written only when that logger takes info
+    # records), in access_log_format: nginx's log_format variables ($remote_addr, $status,
+    # $http_user_agent, ...), or a preset: "combined" (nginx's default), "common", "json".
+    # The variables are checked when the server starts (access_log.py).
+    access_log: bool = True
+    access_log_format: str = "combined"
+
     def __post_init__(self) -> None:
         for name in ("max_head_size", "max_headers", "max_target_length", "max_body_size"):
             if getattr(self, name) <= 0:
@@ -232,6 +240,8 @@ class Config:
             if isinstance(value, str) or not all(isinstance(item, str) and item for item in value):
                 raise ValueError(f"{name} must be a sequence of non-empty strings")
         self._check_tls()
+        if not isinstance(self.access_log_format, str) or not self.access_log_format:
+            raise ValueError("access_log_format must be a format or a preset (combined, common, json)")
 
     def _check_tls(self) -> None:
         if self.ssl_cert_reqs not in ("none", "optional", "required"):

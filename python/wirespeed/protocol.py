@@ -35,6 +35,7 @@ import collections
 import logging
 import types
 from collections.abc import Coroutine, Generator, Iterable
+from time import time
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ from .tls import TLSInfo, connection_tls
 from .writer import CONNECTION_CLOSE, CONNECTION_KEEP_ALIVE, CONTINUE_100
 
 if TYPE_CHECKING:
+    from .access_log import AccessLog
     from .server import ServerState
     from .websocket.session import WebSocketSession
 
@@ -128,6 +130,11 @@ class HttpProtocol(asyncio.Protocol):
         "_active",
         "_held",
         "_linger_timer",
+        "access",
+        "began",
+        "arrived",
+        "number",
+        "logged",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -178,6 +185,15 @@ class HttpProtocol(asyncio.Protocol):
         self._held: tuple[Request, Any] | None = None
         # While LINGERING: the timer that closes the transport if the client never closes.
         self._linger_timer: asyncio.TimerHandle | None = None
+        # The access log (access_log.py), None when it is off: then nothing below is used.
+        # `began`: the request being answered and when it arrived; `arrived`: when each queued
+        # request did (by id); `number`: this connection's ($connection); `logged`: its lines
+        # so far ($connection_requests).
+        self.access: AccessLog | None = state.access_log
+        self.began: tuple[Request, float] | None = None
+        self.arrived: dict[int, float] | None = None
+        self.number = 0
+        self.logged = 0
 
     @property
     def idle(self) -> bool:
@@ -193,6 +209,9 @@ class HttpProtocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         state = self.state
         self.watch.since = self.loop.time()  # the first head's timer starts at accept
+        if self.access is not None:
+            self.number = self.access.next_connection()
+            self.client  # noqa: B018 - looked up while the socket is open: the log needs it later
         if state.max_connections and len(state.connections) >= state.max_connections:
             self._refuse()
             return
@@ -205,7 +224,10 @@ class HttpProtocol(asyncio.Protocol):
         see; the connection is closed after it (and never counted)."""
         error = ServiceUnavailable("too many connections", headers={"Retry-After": "1"})
         self.state.client_errors.rejected(self.client, error.body().decode())
-        self.out.append(self.writer.error(error, self.connection_line(None)))
+        data = self.writer.error(error, self.connection_line(None))
+        self.out.append(data)
+        if self.access is not None:
+            self.access.rejected(self, data)
         self._flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -263,6 +285,9 @@ class HttpProtocol(asyncio.Protocol):
         except Exception:  # a parser bug: answer it like bad input, never drop the client
             self._parser_crashed()
             return
+        access = self.access  # the one attribute the access log costs while it is off
+        if access is not None:
+            access.now = time()
         for event in events:
             kind = event.__class__
             if kind is Request:
@@ -274,6 +299,8 @@ class HttpProtocol(asyncio.Protocol):
                 # `not self.idle or writing is paused`, written out: this runs for every request.
                 if self._active is not None or self._queue or (self.flow and self.flow & WRITE_PAUSED):
                     self._queue.append(request)
+                    if access is not None:
+                        self._note_arrival(request, access.now)
                     if len(self._queue) >= self.state.config.max_pipelined:
                         self._pause_reading()
                     continue
@@ -294,6 +321,8 @@ class HttpProtocol(asyncio.Protocol):
                     try:
                         out = self.out
                         out.append(self.writer.keep_alive_result(result))
+                        if access is not None:  # its end: when this buffer's answers are written
+                            access.pending.append((request, out[-1], access.now))
                         if len(out) >= FLUSH_EVERY:
                             self._flush()  # the transport may say pause_writing: then queue
                         continue
@@ -319,8 +348,17 @@ class HttpProtocol(asyncio.Protocol):
                 break  # that answer said Connection: close; nothing after it is answered
         if self.out:
             self._flush()
+        if access is not None:
+            access.turn_ended()
         if self.flow and self.flow & WRITE_PAUSED:
             self._pause_reading()  # no more requests until the client reads its answers
+
+    def _note_arrival(self, request: Request, now: float) -> None:
+        """For the access log: when a request that waits in the queue arrived."""
+        arrived = self.arrived
+        if arrived is None:
+            arrived = self.arrived = {}
+        arrived[id(request)] = now
 
     def _takes_upgrade(self, request: Request) -> bool:
         """Whether `request` (the connection's last, reported without a body) asks for a
@@ -335,6 +373,8 @@ class HttpProtocol(asyncio.Protocol):
         self._pause_reading()
         if self._active is not None or self._queue or self.flow & WRITE_PAUSED:
             self._queue.append(request)
+            if self.access is not None:
+                self._note_arrival(request, self.access.now)
         else:
             self._handle(request, self._open_websocket(request))
         return True
@@ -430,6 +470,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def _handle(self, request: Request, result: Any) -> None:
         """Answer `request` with what dispatch returned, driving an async handler's coroutine."""
+        if self.access is not None:
+            self.began = (request, self.access.start_of(self, request))
         if result.__class__ is CoroutineType:
             # An async handler: drive it here; only if it really suspends does it get a Task.
             try:
@@ -474,6 +516,8 @@ class HttpProtocol(asyncio.Protocol):
             error_logger.error("response to %s %s cannot be sent", request.method, request.target, exc_info=error)
             data = self.writer.error(InternalServerError(), connection, head_only)
         self.out.append(data)
+        if self.access is not None:
+            self.access.answered(self, request, data)
 
     def _before_body_end(self, request: Request, stream: BodyStream, result: Any) -> Any:
         """What to answer now for a request whose body has not ended well, or None.
@@ -689,7 +733,10 @@ class HttpProtocol(asyncio.Protocol):
             self._queue.append(error)
 
     def _answer_parse_error(self, error: HTTPError) -> None:
-        self.out.append(self.writer.error(error, self.connection_line(None)))
+        data = self.writer.error(error, self.connection_line(None))
+        self.out.append(data)
+        if self.access is not None:
+            self.access.rejected(self, data)
         self._flush()
 
     def _abort(self) -> None:

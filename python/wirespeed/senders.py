@@ -108,25 +108,36 @@ async def send_stream(connection: HttpProtocol, request: Request, response: Stre
     out.append(head)
     iterator = response.iterator
     started = False
+    body = 0  # bytes of the body, and of the answer, for the access log
+    size = len(head)
     try:
         if request.method != "HEAD" and response.status not in NO_BODY_STATUSES:
             async for piece in iterator:
                 if isinstance(piece, str):
                     piece = piece.encode(response.charset)
                 if piece:
-                    out.append(chunk(piece) if chunked else piece)
+                    framed = chunk(piece) if chunked else piece
+                    out.append(framed)
+                    body += len(piece)
+                    size += len(framed)
                     started = True
                     connection.write_now()
                     await drain(connection)
             if chunked:
                 out.append(LAST_CHUNK)
+                size += len(LAST_CHUNK)
     except Exception:
         if started or not out or out[-1] is not head:
+            if connection.access is not None:
+                connection.access.sent(connection, request, response.status, body, size)
             raise  # part of the answer is out: only closing the connection is left
         # Nothing of it has gone out: a plain 500 instead (the connection carries on).
         out.pop()
         error_logger.exception("streamed response to %s %s failed", request.method, request.target)
         connection.respond(request, internal_error_response())
+    else:
+        if connection.access is not None:
+            connection.access.sent(connection, request, response.status, body, size)
     finally:
         closer = getattr(iterator, "aclose", None)
         if closer is not None:
@@ -147,7 +158,9 @@ def start_file(connection: HttpProtocol, request: Request, response: FileRespons
             error_logger.exception("file for %s %s cannot be opened", request.method, request.target)
             connection.respond(request, internal_error_response())
             return None
-    connection.out.append(connection.writer.file_head(response, connection.connection_line(request)))
+    head = connection.writer.file_head(response, connection.connection_line(request))
+    connection.out.append(head)
+    access = connection.access
     if (
         request.method == "HEAD"
         or response.status in NO_BODY_STATUSES
@@ -155,12 +168,16 @@ def start_file(connection: HttpProtocol, request: Request, response: FileRespons
         or connection.phase == CLOSED
     ):
         file.close()
+        if access is not None:
+            access.sent(connection, request, response.status, 0, len(head))
         return None
     sock, tcp = _socket_of(connection)
     # Corked, the head and the start of the body leave in full segments rather than the head
     # alone (nginx's tcp_nopush); the cork is pulled once the body is out.
     corked = tcp and cork(sock, True)
     body = FileBody(file, response.pieces, sock, corked)
+    if access is not None:
+        body.logged = (request, response.status, len(head))
     connection.write_now()
     if sock is None or connection.transport.get_write_buffer_size():  # type: ignore[union-attr]
         return body  # the transport holds bytes still: the body must wait for them
@@ -171,11 +188,13 @@ def start_file(connection: HttpProtocol, request: Request, response: FileRespons
         return body
     except (ClientGone, OSError) as error:  # an early end: the announced length is not met
         body.close(uncork=False)
+        _log_file_body(connection, body)
         connection.sending_failed(request, error)
         return None
     if body.pending():
         return body
     body.close(uncork=True)
+    _log_file_body(connection, body)
     return None
 
 
@@ -208,6 +227,17 @@ async def send_file_body(connection: HttpProtocol, body: FileBody) -> None:
         if watched >= 0:
             os.close(watched)
         body.close(uncork=connection.phase != CLOSED)
+        _log_file_body(connection, body)
+
+
+def _log_file_body(connection: HttpProtocol, body: FileBody) -> None:
+    """The access log's line for a file answer, at its end: the bytes that did go."""
+    logged = body.logged
+    if logged is not None and connection.access is not None:
+        body.logged = None
+        request, status, head = logged
+        sent = sum(len(data) + length for data, _, length in body.pieces) - body.remaining()
+        connection.access.sent(connection, request, status, sent, head + sent)
 
 
 def _socket_of(connection: HttpProtocol) -> tuple[Any, bool]:

@@ -49,7 +49,7 @@ class FileBody:
     and the end. The sender closes the file (and pulls the cork) when it is done, whether it
     finished or failed."""
 
-    __slots__ = ("file", "pieces", "next_piece", "data", "offset", "end", "sock", "corked")
+    __slots__ = ("file", "pieces", "next_piece", "data", "offset", "end", "sock", "corked", "logged")
 
     def __init__(self, file: BinaryIO, pieces: Sequence[tuple[bytes, int, int]], sock: Any, corked: bool) -> None:
         self.file = file
@@ -61,6 +61,8 @@ class FileBody:
         self.end = offset + length
         self.sock = sock  # the transport's socket, or None to copy through the transport
         self.corked = corked
+        # For the access log, when it is on: (request, status, head bytes), logged at the end.
+        self.logged: tuple[Any, int, int] | None = None
 
     def pending(self) -> bool:
         """Whether bytes are left to send; moves on to the next piece when one is out."""
@@ -71,6 +73,13 @@ class FileBody:
             self.end = self.offset + length
             self.next_piece += 1
         return True
+
+    def remaining(self) -> int:
+        """Bytes of the body not sent yet."""
+        left = len(self.data) + max(self.end - self.offset, 0)
+        for data, _, length in self.pieces[self.next_piece :]:
+            left += len(data) + length
+        return left
 
     def close(self, uncork: bool) -> None:
         if self.corked and uncork:

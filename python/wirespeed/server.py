@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .access_log import AccessLog, check_format
 from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
@@ -53,6 +54,7 @@ class ServerState:
     """What every connection of one server shares."""
 
     __slots__ = (
+        "access_log",
         "app",
         "client_errors",
         "config",
@@ -92,6 +94,11 @@ class ServerState:
 
             trusted = self.proxy_trust or TrustedPeers(config.forwarded_allow_ips)
             self.proxy_protocol = ProxyProtocol(trusted, self.parser_name)
+        # None when off, or when no record at info of "wirespeed.access" would go anywhere:
+        # then the connections record nothing (settled once, when the server starts).
+        self.access_log = (
+            AccessLog(config.access_log_format, loop) if AccessLog.enabled(config.access_log) else None
+        )
         app.configure(config)
 
 
@@ -138,6 +145,7 @@ class Server:
 
     def __init__(self, app: App | AsgiApp, config: Config | None = None) -> None:
         self.config = config or Config()
+        check_format(self.config.access_log_format)  # an unknown $variable fails here, at startup
         # A native App as it is; an ASGI app in the adapter that serves it (asgi/).
         self.app = serving_app(app, self.config)
         self.state: ServerState | None = None
@@ -215,6 +223,8 @@ class Server:
             self._close_listeners()
             raise
         self._schedule_date_tick()
+        if state.access_log is not None:
+            state.access_log.start()
         self._sweep = TimeoutSweep(state)
         self._sweep.start()
         labels = ", ".join(item.label if isinstance(item, Listener) else socket_label(item) for item in given)
@@ -273,6 +283,8 @@ class Server:
             self._date_timer.cancel()
         if self._sweep is not None:
             self._sweep.stop()
+        if state.access_log is not None:
+            state.access_log.close()  # the lines still pending are written before the exit
         await self._run_shutdown_hooks()
 
     async def _run_shutdown_hooks(self) -> None:
@@ -353,6 +365,8 @@ def run(app: App | AsgiApp, config: Config | None = None, **settings: Any) -> No
         from .workers import supervise
 
         server_tls(config)  # a certificate that cannot be used fails here, not in every worker
+        check_format(config.access_log_format)  # in the supervisor, not in every worker
+
         supervise(app, config)
         return
     loop = new_event_loop(config.loop)

@@ -129,6 +129,7 @@ class Exchange:
         "status",
         "trailers",
         "waiter",
+        "wire",
     )
 
     # Set as the exchange goes (see __init__), so declared here.
@@ -139,6 +140,7 @@ class Exchange:
     trailers: bool
     result: Any
     sent: int
+    wire: int
     chunked: bool
     sending: bool
 
@@ -419,7 +421,10 @@ class Exchange:
             and not connection.phase  # OPEN
             and request[0] != "HEAD"  # METHOD
         ):
-            connection.out.append(connection.writer.keep_alive_answer(self.status, self.lines, body))
+            data = connection.writer.keep_alive_answer(self.status, self.lines, body)
+            connection.out.append(data)
+            if connection.access is not None:
+                connection.access.answered(connection, request, data)
             self.result = ANSWERED
             self.state = COMPLETE
             if self.done is not None or self.waiter is not None:
@@ -451,9 +456,9 @@ class Exchange:
         self.sending = not no_body and request[0] != "HEAD"
         if not self.sending:
             self.chunked = False
-        connection.out.append(
-            connection.writer.head(status, self.lines, framing, connection.connection_line(request, ends_at_close))
-        )
+        head = connection.writer.head(status, self.lines, framing, connection.connection_line(request, ends_at_close))
+        connection.out.append(head)
+        self.wire = len(head)  # bytes of the answer on the wire, for the access log
         self.length = length
         self.state = STREAMING
 
@@ -467,7 +472,9 @@ class Exchange:
             if length is not None and self.sent > length and self.sending:
                 raise self._cut_off(f"the app sent more than its Content-Length of {length}")
             if self.sending:
-                connection.out.append(chunk(body) if self.chunked else body)
+                framed = chunk(body) if self.chunked else body
+                connection.out.append(framed)
+                self.wire += len(framed)
         if not more:
             if length is not None and self.sent < length and self.sending:
                 raise self._cut_off(f"the app ended its body at {self.sent} of its Content-Length of {length}")
@@ -475,9 +482,11 @@ class Exchange:
                 self.state = TRAILERS
                 if self.chunked:
                     connection.out.append(b"0\r\n")  # the last chunk; the trailer section follows
+                    self.wire += 3
             else:
                 if self.chunked:
                     connection.out.append(LAST_CHUNK)
+                    self.wire += len(LAST_CHUNK)
                 self._complete()
         if connection.phase == CLOSED:
             connection.out.clear()
@@ -494,6 +503,7 @@ class Exchange:
         taken back, and the client must not wait for bytes that will not come)."""
         self.state = COMPLETE
         self.result = ANSWERED
+        self._log_sent()
         self.connection.sending_failed(self.request, RuntimeError(why))
         self._wake()
         return RuntimeError(why)
@@ -505,8 +515,10 @@ class Exchange:
             # The trailer section after the last chunk (RFC 9112 §7.1.2); with more to come,
             # the lines wait in `out` for the rest. HTTP/1.0 has no trailers: they are dropped.
             connection.out.append(lines)
+            self.wire += len(lines)
             if not more:
                 connection.out.append(b"\r\n")
+                self.wire += 2
         if not more:
             self._complete()
             connection.write_now()
@@ -527,7 +539,16 @@ class Exchange:
         self.state = COMPLETE
         self._wake()
 
+    def _log_sent(self) -> None:
+        """The access log's line for an answer sent in pieces, at its end."""
+        connection = self.connection
+        if connection.access is not None:
+            connection.access.sent(
+                connection, self.request, self.status, self.sent if self.sending else 0, self.wire
+            )
+
     def _complete(self) -> None:
+        self._log_sent()
         self.result = ANSWERED
         self.state = COMPLETE
         self._wake()

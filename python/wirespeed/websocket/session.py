@@ -252,7 +252,10 @@ class WebSocketSession:
         connection.write_now()  # earlier answers on this connection are all out already
         transport = connection.transport
         assert transport is not None
-        transport.write(connection.writer.head(101, b"".join(lines), b"", b""))
+        head = connection.writer.head(101, b"".join(lines), b"", b"")
+        transport.write(head)
+        if connection.access is not None:  # logged when the handshake is answered, as nginx does
+            connection.access.sent(connection, self.request, 101, 0, len(head))
         transport.set_write_buffer_limits(high=self.config.ws_max_queued)
         connection.parser = self  # from here on, received bytes are frames
         early, self._early = self._early, b""

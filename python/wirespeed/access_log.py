@@ -1,0 +1,480 @@
+"""The access log: one line per answer, in nginx's `log_format` language, written in batches.
+
+Strategy: this module owns what is said about each answer and when it is written. The request
+path only records what is cheap: the connection code appends a small tuple to `pending` (the
+request, the bytes of the answer or its status and sizes, and timestamps taken once per
+received buffer); it formats nothing and writes nothing. A loop timer (`interval`, 100 ms) or
+a full batch (`max_pending` entries) turns the pending entries into lines with the format,
+which is compiled once into a Python function, and hands the whole batch to the logger
+`wirespeed.access` as ONE record at INFO whose message is the lines joined by newlines (the
+record also carries them as `record.lines`). One record per batch, not per line, is what
+keeps the log within its budget: a `logging` record costs more than a whole plaintext request.
+A handler for this logger should therefore format with "%(message)s" (the command line's own
+handler does). Lines still pending when the server stops are written by `close`.
+
+The format is nginx's: `$name` or `${name}` variables between literal text, `$$` for a literal
+`$` (a `$` that starts no name is literal too); an unknown variable is an error when the format
+is compiled (at startup). Presets by name: "combined" (the default: nginx's default, which log
+analysers read as it is), "common", and "json" (one JSON object a line). Values taken from the
+client (the request line, headers) are escaped as nginx does: `"`, `\\` and bytes outside
+printable ASCII become `\\xHH`.
+
+Times: `start` is the time the buffer holding the request was received; the end is when its
+answer was handed to the transport (for answers made while that buffer is handled: once the
+buffer's answers are written), or when the last byte of a streamed or file body was sent.
+Whether the server logs at all is settled when it starts (`enabled`): off, or a logger that
+would drop INFO records, and the connections record nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .protocol import HttpProtocol
+    from .request import Request
+
+access_logger = logging.getLogger("wirespeed.access")
+
+PRESETS: dict[str, str] = {
+    "combined": '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    '"$http_referer" "$http_user_agent"',
+    "common": '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent',
+}
+JSON_PRESET = "json"
+DEFAULT_FORMAT = "combined"
+
+# How often pending lines are written, and how many may wait before they are written sooner.
+WRITE_INTERVAL = 0.1
+MAX_PENDING = 4096
+
+# A formatter: (request or None, connection, status, body bytes, bytes sent, start, end,
+# the connection's count of requests) -> the line.
+LineFormatter = Callable[["Request | None", "HttpProtocol", int, int, int, float, float, int], str]
+
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z0-9_]*)\}|([A-Za-z0-9_]+)|(\$))")
+
+# nginx's escaping of logged values (ngx_http_log_escape): `"`, `\`, and bytes below 0x20 or
+# from 0x7f up become \xHH (upper-case hex).
+_ESCAPED = re.compile(rb'["\\\x00-\x1f\x7f-\xff]')
+
+
+def _escape_byte(match: re.Match[bytes]) -> bytes:
+    return b"\\x%02X" % match[0][0]
+
+
+def escape(value: bytes) -> str:
+    """A value from the client as nginx logs it (ASCII out, whatever came in)."""
+    if _ESCAPED.search(value) is not None:
+        value = _ESCAPED.sub(_escape_byte, value)
+    return value.decode("ascii")
+
+
+def _escape_text(value: str) -> str:
+    return escape(value.encode("latin-1", "replace"))
+
+
+# -- the values behind the variables
+def _header(request: Request | None, name: bytes) -> bytes | None:
+    if request is None:
+        return None
+    for field, value in request[3]:  # RAW_HEADERS
+        if field == name:
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def header_value(request: Request | None, name: bytes) -> str:
+    value = _header(request, name)
+    return "-" if value is None else escape(value)
+
+
+def request_line(request: Request | None) -> str:
+    if request is None:
+        return "-"
+    return _escape_text(f"{request[0]} {request[1]} HTTP/1.{request[2]}")
+
+
+def request_uri(request: Request | None) -> str:
+    return "-" if request is None else _escape_text(request[1])
+
+
+def request_path(request: Request | None) -> str:
+    if request is None:
+        return "-"
+    target = request[1]
+    return _escape_text(target.partition("?")[0])
+
+
+def request_args(request: Request | None) -> str:
+    if request is None:
+        return "-"
+    return _escape_text(request[1].partition("?")[2])
+
+
+def request_method(request: Request | None) -> str:
+    return "-" if request is None else _escape_text(request[0])
+
+
+def server_protocol(request: Request | None) -> str:
+    return "-" if request is None else f"HTTP/1.{request[2]}"
+
+
+def remote_addr(connection: HttpProtocol) -> str:
+    client = connection.client
+    return "-" if client is None else client[0]
+
+
+def remote_port(connection: HttpProtocol) -> str:
+    client = connection.client
+    return "-" if client is None else str(client[1])
+
+
+def host(request: Request | None) -> str:
+    """The Host field without its port, lower-cased."""
+    value = _header(request, b"host")
+    if value is None:
+        return "-"
+    colon = value.rfind(b":")
+    if colon > value.rfind(b"]"):  # a port (an IPv6 literal's colons are inside brackets)
+        value = value[:colon]
+    return escape(value.lower())
+
+
+class _Clock:
+    """Times as text, made once a second (many lines share the second)."""
+
+    __slots__ = ("second", "local", "iso")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.local = self.iso = ""
+
+    def _update(self, when: float) -> None:
+        second = int(when)
+        self.second = second
+        stamp = time.localtime(second)
+        offset = time.strftime("%z", stamp)
+        self.local = time.strftime("%d/%b/%Y:%H:%M:%S ", stamp) + offset
+        self.iso = time.strftime("%Y-%m-%dT%H:%M:%S", stamp) + offset[:3] + ":" + offset[3:]
+
+    def time_local(self, when: float) -> str:
+        if int(when) != self.second:
+            self._update(when)
+        return self.local
+
+    def time_iso8601(self, when: float) -> str:
+        if int(when) != self.second:
+            self._update(when)
+        return self.iso
+
+
+# Every variable: the Python expression of its value, in terms of the formatter's arguments
+# (r: request or None, c: connection, status, body, sent, start, end, n: the count of requests
+# on the connection) and this module's helpers. $http_NAME is handled apart.
+VARIABLES: dict[str, str] = {
+    "remote_addr": "remote_addr(c)",
+    "remote_port": "remote_port(c)",
+    "remote_user": "DASH",
+    "time_local": "clock.time_local(end)",
+    "time_iso8601": "clock.time_iso8601(end)",
+    "msec": "msec(end)",
+    "request": "request_line(r)",
+    "request_method": "request_method(r)",
+    "request_uri": "request_uri(r)",
+    "uri": "request_path(r)",
+    "args": "request_args(r)",
+    "host": "host(r)",
+    "scheme": "SCHEME",
+    "server_protocol": "server_protocol(r)",
+    "status": "status",
+    "body_bytes_sent": "body",
+    "bytes_sent": "sent",
+    "request_time": "request_time(start, end)",
+    "connection": "c.number",
+    "connection_requests": "n",
+    "pid": "pid",
+}
+
+
+def _expression(name: str) -> str:
+    """The Python expression of a variable's value (with no quotes or backslashes: it goes
+    inside an f-string). A header's name is a constant of the function's namespace."""
+    if name.startswith("http_") and len(name) > 5:
+        return f"header_value(r, HTTP_{name[5:].lower()})"
+    expression = VARIABLES.get(name)
+    if expression is None:
+        raise ValueError(f"access_log_format: unknown variable ${name}")
+    return expression
+
+
+def parse_format(spec: str) -> list[tuple[bool, str]]:
+    """The format as (is_variable, text) parts: a preset's name stands for its format.
+    Raises ValueError for an unknown variable."""
+    spec = PRESETS.get(spec, spec)
+    parts: list[tuple[bool, str]] = []
+    position = 0
+    for match in _VARIABLE.finditer(spec):
+        if match.start() > position:
+            parts.append((False, spec[position : match.start()]))
+        position = match.end()
+        if match[3] is not None:
+            parts.append((False, "$"))
+            continue
+        name = match[1] if match[1] is not None else match[2]
+        if not name:
+            raise ValueError("access_log_format: empty variable name ${}")
+        _expression(name)  # unknown -> ValueError
+        parts.append((True, name))
+    if position < len(spec):
+        parts.append((False, spec[position:]))
+    merged: list[tuple[bool, str]] = []
+    for part in parts:  # literal pieces side by side become one
+        if merged and not part[0] and not merged[-1][0]:
+            merged[-1] = (False, merged[-1][1] + part[1])
+        else:
+            merged.append(part)
+    return merged
+
+
+def msec(end: float) -> str:
+    return f"{end:.3f}"
+
+
+def request_time(start: float, end: float) -> str:
+    return f"{max(end - start, 0.0):.3f}"
+
+
+def _namespace(pid: int, names: list[str]) -> dict[str, Any]:
+    headers = {
+        f"HTTP_{name[5:].lower()}": name[5:].lower().replace("_", "-").encode("ascii")
+        for name in names
+        if name.startswith("http_")
+    }
+    return {
+        **headers,
+        "DASH": "-",
+        "SCHEME": "http",
+        "msec": msec,
+        "request_time": request_time,
+        "remote_addr": remote_addr,
+        "remote_port": remote_port,
+        "request_line": request_line,
+        "request_method": request_method,
+        "request_uri": request_uri,
+        "request_path": request_path,
+        "request_args": request_args,
+        "server_protocol": server_protocol,
+        "header_value": header_value,
+        "host": host,
+        "clock": _Clock(),
+        "pid": pid,
+        "json_dumps": json.dumps,
+    }
+
+
+def compile_format(spec: str, pid: int | None = None) -> LineFormatter:
+    """The format (or a preset's name) compiled into one function that makes a line.
+    Raises ValueError for an unknown variable."""
+    pid = os.getpid() if pid is None else pid
+    if spec == JSON_PRESET:
+        namespace = _namespace(pid, ["http_referer", "http_user_agent"])
+        source = (
+            "def line(r, c, status, body, sent, start, end, n):\n"
+            "    return json_dumps({"
+            "'time': clock.time_iso8601(end), 'remote_addr': remote_addr(c), 'remote_port': remote_port(c), "
+            "'request': request_line(r), 'method': request_method(r), 'uri': request_uri(r), "
+            "'protocol': server_protocol(r), 'status': status, 'body_bytes_sent': body, 'bytes_sent': sent, "
+            "'request_time': round(max(end - start, 0.0), 3), 'referer': header_value(r, HTTP_referer), "
+            "'user_agent': header_value(r, HTTP_user_agent), 'connection': c.number, "
+            "'connection_requests': n, 'pid': pid})\n"
+        )
+    else:
+        parts = parse_format(spec)
+        namespace = _namespace(pid, [text for is_variable, text in parts if is_variable])
+        pieces = []
+        for is_variable, text in parts:
+            if is_variable:
+                pieces.append("{" + _expression(text) + "}")
+            else:
+                pieces.append(text.replace("{", "{{").replace("}", "}}"))
+        body = "".join(pieces)
+        source = f"def line(r, c, status, body, sent, start, end, n):\n    return f{body!r}\n"
+    exec(compile(source, f"<access_log_format {spec[:40]!r}>", "exec"), namespace)  # noqa: S102 - our own source
+    return namespace["line"]  # type: ignore[no-any-return]
+
+
+def check_format(spec: str) -> None:
+    """Raise ValueError when `spec` is not a valid access log format."""
+    compile_format(spec, 0)
+
+
+def _answer_sizes(data: bytes) -> tuple[int, int, int]:
+    """(status, body bytes, bytes) of one whole answer as it went on the wire."""
+    status = int(data[9:12])
+    head_end = data.find(b"\r\n\r\n")
+    size = len(data)
+    return status, (size - head_end - 4 if head_end >= 0 else 0), size
+
+
+class AccessLog:
+    """The access log of one server (in one process): pending entries and their writing.
+
+    The connections append entries to `pending`:
+    - (request, answer bytes, start): an answer made while its buffer was handled; its end is
+      the float `turn_ended` appends once that buffer's answers are written;
+    - (request, answer bytes, start, end): a whole answer made elsewhere;
+    - (request, status, body bytes, bytes, start, end, connection): an answer sent in pieces, or
+      one to bytes that were not a request (request None).
+    `now` is the time the buffer being handled was received.
+    """
+
+    __slots__ = ("now", "pending", "connections", "_line", "_logger", "_loop", "_timer", "_interval", "_soon")
+
+    def __init__(
+        self,
+        spec: str,
+        loop: asyncio.AbstractEventLoop,
+        logger: logging.Logger = access_logger,
+        interval: float = WRITE_INTERVAL,
+    ) -> None:
+        self._line = compile_format(spec)
+        self._logger = logger
+        self._loop = loop
+        self._interval = interval
+        self._timer: asyncio.TimerHandle | None = None
+        self._soon = False
+        self.now = time.time()
+        self.pending: list[Any] = []
+        self.connections = 0  # connections numbered so far ($connection)
+
+    @staticmethod
+    def enabled(on: bool, logger: logging.Logger = access_logger) -> bool:
+        """Whether a server should keep an access log: it is on and its records would go out."""
+        return on and logger.isEnabledFor(logging.INFO)
+
+    # -- the connections' side
+    def start_of(self, connection: HttpProtocol, request: Request) -> float:
+        """When `request` arrived: as noted when it was handed to its handler or queued, or
+        (a request being answered in the buffer it came in) `now`."""
+        began = connection.began
+        if began is not None and began[0] is request:
+            return began[1]  # type: ignore[no-any-return]
+        arrived = connection.arrived
+        if arrived:
+            start = arrived.pop(id(request), None)
+            if start is not None:
+                return start  # type: ignore[no-any-return]
+        return self.now
+
+    def answered(self, connection: HttpProtocol, request: Request, data: bytes) -> None:
+        """A whole answer to `request`, written now."""
+        self.pending.append((request, data, self.start_of(connection, request), time.time()))
+
+    def sent(self, connection: HttpProtocol, request: Request | None, status: int, body: int, size: int) -> None:
+        """An answer whose last byte has just gone (request None: to bytes that were no request)."""
+        start = self.now if request is None else self.start_of(connection, request)
+        self.pending.append((request, status, body, size, start, time.time(), connection))
+
+    def rejected(self, connection: HttpProtocol, data: bytes) -> None:
+        """An error answer to bytes that were not a request (a parse error, a refusal)."""
+        now = time.time()
+        self.pending.append((None, *_answer_sizes(data), now, now, connection))
+
+    def turn_ended(self) -> None:
+        """The answers made from one received buffer are written: their end time."""
+        pending = self.pending
+        if pending and pending[-1].__class__ is not float:
+            pending.append(time.time())
+            if len(pending) >= MAX_PENDING and not self._soon:
+                self._soon = True
+                self._loop.call_soon(self.write)
+
+    # -- writing
+    def start(self) -> None:
+        self._timer = self._loop.call_later(self._interval, self._tick)
+
+    def _tick(self) -> None:
+        self.write()
+        self._timer = self._loop.call_later(self._interval, self._tick)
+
+    def close(self) -> None:
+        """Stop the timer and write whatever is pending."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.write()
+
+    def lines(self) -> list[str]:
+        """The pending entries as lines, in order (and none pending after)."""
+        pending = self.pending
+        self.pending = []
+        self._soon = False
+        if not pending:
+            return []
+        line = self._line
+        lines: list[str] = []
+        waiting: list[tuple[Any, ...]] = []  # entries behind one whose end is not known yet
+        for entry in pending:
+            if entry.__class__ is float:
+                for held in waiting:
+                    lines.append(self._format(line, held, entry))
+                waiting.clear()
+            elif waiting or len(entry) == 3:
+                waiting.append(entry)
+            else:
+                lines.append(self._format(line, entry, 0.0))
+        for held in waiting:  # not ended by a written turn (cannot happen): ended at their start
+            lines.append(self._format(line, held, held[2]))
+        return lines
+
+    @staticmethod
+    def _format(line: LineFormatter, entry: tuple[Any, ...], turn_end: float) -> str:
+        request = entry[0]
+        if len(entry) == 7:
+            _, status, body, size, start, end, connection = entry
+        else:
+            connection = request[6]  # CONNECTION
+            status, body, size = _answer_sizes(entry[1])
+            start = entry[2]
+            end = entry[3] if len(entry) == 4 else turn_end
+        count = connection.logged = connection.logged + 1
+        return line(request, connection, status, body, size, start, end, count)
+
+    def write(self) -> None:
+        """Write the pending lines as one record (dropped if the logger no longer takes INFO)."""
+        if not self.pending:
+            self._soon = False
+            return
+        try:
+            lines = self.lines()
+        except Exception:  # noqa: BLE001 - a faulty line must not stop the server or its log
+            logging.getLogger("wirespeed.error").exception("access log lines could not be made")
+            return
+        if lines and self._logger.isEnabledFor(logging.INFO):
+            self._logger.info("\n".join(lines), extra={"lines": lines})
+
+    def next_connection(self) -> int:
+        self.connections += 1
+        return self.connections
+
+
+__all__ = [
+    "AccessLog",
+    "DEFAULT_FORMAT",
+    "JSON_PRESET",
+    "PRESETS",
+    "VARIABLES",
+    "access_logger",
+    "check_format",
+    "compile_format",
+    "escape",
+    "parse_format",
+]
