@@ -2,15 +2,16 @@
 
 Strategy: this module owns what is said about each answer and when it is written. The request
 path only records what is cheap: the connection code appends a small tuple to `pending` (the
-request, the bytes of the answer or its status and sizes, and timestamps taken once per
-received buffer); it formats nothing and writes nothing. A loop timer (`interval`, 100 ms) or
-a full batch (`max_pending` entries) turns the pending entries into lines with the format,
-which is compiled once into a Python function, and hands the whole batch to the logger
-`wirespeed.access` as ONE record at INFO whose message is the lines joined by newlines (the
-record also carries them as `record.lines`). One record per batch, not per line, is what
-keeps the log within its budget: a `logging` record costs more than a whole plaintext request.
-A handler for this logger should therefore format with "%(message)s" (the command line's own
-handler does). Lines still pending when the server stops are written by `close`.
+request, the bytes of the answer or its status and sizes, and a time taken once per loop turn,
+that is once per batch of received buffers); it formats nothing and writes nothing. A loop
+timer (`interval`, 100 ms) or a full batch (`max_pending` entries) turns the pending entries
+into lines with the format, which is compiled once into a Python function, and hands the whole
+batch to the logger `wirespeed.access` as ONE record at INFO whose message is the lines joined
+by newlines (the record also carries them as `record.lines`). One record per batch, not per
+line, is what keeps the log within its budget: a `logging` record costs more than a whole
+plaintext request. A handler for this logger should therefore format with "%(message)s" (the
+command line's own handler does). Lines still pending when the server stops are written by
+`close`.
 
 The format is nginx's: `$name` or `${name}` variables between literal text, `$$` for a literal
 `$` (a `$` that starts no name is literal too); an unknown variable is an error when the format
@@ -19,9 +20,12 @@ analysers read as it is), "common", and "json" (one JSON object a line). Values 
 client (the request line, headers) are escaped as nginx does: `"`, `\\` and bytes outside
 printable ASCII become `\\xHH`.
 
-Times: `start` is the time the buffer holding the request was received; the end is when its
-answer was handed to the transport (for answers made while that buffer is handled: once the
-buffer's answers are written), or when the last byte of a streamed or file body was sent.
+Times ($request_time): from the loop turn in which the request arrived to the one in which
+its answer was handed to the transport (an answer made inline: the end of that turn, once its
+answers are written), or to the last byte of a streamed or file body. As in nginx, the clock
+is not read per request: twice per loop turn (its start and its end), so an answer made at
+once reads 0.000 or close to it.
+
 Whether the server logs at all is settled when it starts (`enabled`): off, or a logger that
 would drop INFO records, and the connections record nothing.
 """
@@ -35,6 +39,8 @@ import os
 import re
 import time
 from collections.abc import Callable
+from functools import partial
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -327,16 +333,18 @@ def _answer_sizes(data: bytes) -> tuple[int, int, int]:
 class AccessLog:
     """The access log of one server (in one process): pending entries and their writing.
 
-    The connections append entries to `pending`:
-    - (request, answer bytes, start): an answer made while its buffer was handled; its end is
-      the float `turn_ended` appends once that buffer's answers are written;
-    - (request, answer bytes, start, end): a whole answer made elsewhere;
-    - (request, status, body bytes, bytes, start, end, connection): an answer sent in pieces, or
-      one to bytes that were not a request (request None).
-    `now` is the time the buffer being handled was received.
+    Times are taken with the monotonic clock (turned into wall-clock times when lines are
+    made). A loop turn's time is taken once, by the first answer recorded in that turn
+    (`turn_start`, which also schedules `turn_ended` to run once the turn's callbacks have
+    run and their answers are written). The connections append entries to `pending`:
+    - (request, answer bytes, start): a whole answer made in a turn, by `record`; its end is
+      the float that `turn_ended` appends after it;
+    - (request, answer bytes, start, end): a whole answer made elsewhere (`answered`);
+    - (request, status, body bytes, bytes, start, end, connection): an answer sent in pieces,
+      or one to bytes that were not a request (request None) (`sent`, `rejected`).
     """
 
-    __slots__ = ("now", "pending", "connections", "_line", "_logger", "_loop", "_timer", "_interval", "_soon")
+    __slots__ = ("turn", "pending", "connections", "_line", "_logger", "_loop", "_timer", "_interval", "_soon")
 
     def __init__(
         self,
@@ -351,7 +359,7 @@ class AccessLog:
         self._interval = interval
         self._timer: asyncio.TimerHandle | None = None
         self._soon = False
-        self.now = time.time()
+        self.turn: float | None = None  # the time of this loop turn, once an answer has asked
         self.pending: list[Any] = []
         self.connections = 0  # connections numbered so far ($connection)
 
@@ -361,9 +369,33 @@ class AccessLog:
         return on and logger.isEnabledFor(logging.INFO)
 
     # -- the connections' side
+    def turn_start(self) -> float:
+        """The time of this loop turn (taken by its first caller)."""
+        start = self.turn
+        if start is None:
+            start = self.turn = monotonic()
+            self._loop.call_soon(self.turn_ended)
+        return start
+
+    def turn_ended(self) -> None:
+        """The answers made in the turn are written: their end time (called by the loop, after
+        the turn's callbacks)."""
+        self.turn = None
+        pending = self.pending
+        if pending and pending[-1].__class__ is not float:
+            pending.append(monotonic())
+            if len(pending) >= MAX_PENDING and not self._soon:
+                self._soon = True
+                self._loop.call_soon(self.write)
+
+    def record(self, request: Request, data: bytes) -> None:
+        """A whole answer to `request` made in this turn (the common case: one call, one append)."""
+        start = self.turn
+        self.pending.append((request, data, self.turn_start() if start is None else start))
+
     def start_of(self, connection: HttpProtocol, request: Request) -> float:
         """When `request` arrived: as noted when it was handed to its handler or queued, or
-        (a request being answered in the buffer it came in) `now`."""
+        (a request answered in the turn it came in) this turn's time."""
         began = connection.began
         if began is not None and began[0] is request:
             return began[1]  # type: ignore[no-any-return]
@@ -372,30 +404,21 @@ class AccessLog:
             start = arrived.pop(id(request), None)
             if start is not None:
                 return start  # type: ignore[no-any-return]
-        return self.now
+        return self.turn_start()
 
     def answered(self, connection: HttpProtocol, request: Request, data: bytes) -> None:
         """A whole answer to `request`, written now."""
-        self.pending.append((request, data, self.start_of(connection, request), time.time()))
+        self.pending.append((request, data, self.start_of(connection, request), monotonic()))
 
     def sent(self, connection: HttpProtocol, request: Request | None, status: int, body: int, size: int) -> None:
         """An answer whose last byte has just gone (request None: to bytes that were no request)."""
-        start = self.now if request is None else self.start_of(connection, request)
-        self.pending.append((request, status, body, size, start, time.time(), connection))
+        start = self.turn_start() if request is None else self.start_of(connection, request)
+        self.pending.append((request, status, body, size, start, monotonic(), connection))
 
     def rejected(self, connection: HttpProtocol, data: bytes) -> None:
         """An error answer to bytes that were not a request (a parse error, a refusal)."""
-        now = time.time()
+        now = monotonic()
         self.pending.append((None, *_answer_sizes(data), now, now, connection))
-
-    def turn_ended(self) -> None:
-        """The answers made from one received buffer are written: their end time."""
-        pending = self.pending
-        if pending and pending[-1].__class__ is not float:
-            pending.append(time.time())
-            if len(pending) >= MAX_PENDING and not self._soon:
-                self._soon = True
-                self._loop.call_soon(self.write)
 
     # -- writing
     def start(self) -> None:
@@ -419,24 +442,27 @@ class AccessLog:
         self._soon = False
         if not pending:
             return []
-        line = self._line
+        if pending[-1].__class__ is not float and self.turn is not None:
+            pending.append(monotonic())  # written in the middle of a turn (at a shutdown)
+        offset = time.time() - monotonic()  # monotonic -> wall clock
+        line = partial(self._format, self._line, offset)
         lines: list[str] = []
         waiting: list[tuple[Any, ...]] = []  # entries behind one whose end is not known yet
         for entry in pending:
             if entry.__class__ is float:
                 for held in waiting:
-                    lines.append(self._format(line, held, entry))
+                    lines.append(line(held, entry))
                 waiting.clear()
             elif waiting or len(entry) == 3:
                 waiting.append(entry)
             else:
-                lines.append(self._format(line, entry, 0.0))
-        for held in waiting:  # not ended by a written turn (cannot happen): ended at their start
-            lines.append(self._format(line, held, held[2]))
+                lines.append(line(entry, 0.0))
+        for held in waiting:  # no end known: ended at their start
+            lines.append(line(held, held[2]))
         return lines
 
     @staticmethod
-    def _format(line: LineFormatter, entry: tuple[Any, ...], turn_end: float) -> str:
+    def _format(line: LineFormatter, offset: float, entry: tuple[Any, ...], turn_end: float) -> str:
         request = entry[0]
         if len(entry) == 7:
             _, status, body, size, start, end, connection = entry
@@ -446,7 +472,7 @@ class AccessLog:
             start = entry[2]
             end = entry[3] if len(entry) == 4 else turn_end
         count = connection.logged = connection.logged + 1
-        return line(request, connection, status, body, size, start, end, count)
+        return line(request, connection, status, body, size, start + offset, end + offset, count)
 
     def write(self) -> None:
         """Write the pending lines as one record (dropped if the logger no longer takes INFO)."""

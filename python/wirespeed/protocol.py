@@ -35,7 +35,6 @@ import collections
 import logging
 import types
 from collections.abc import Coroutine, Generator, Iterable
-from time import time
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -285,9 +284,6 @@ class HttpProtocol(asyncio.Protocol):
         except Exception:  # a parser bug: answer it like bad input, never drop the client
             self._parser_crashed()
             return
-        access = self.access  # the one attribute the access log costs while it is off
-        if access is not None:
-            access.now = time()
         for event in events:
             kind = event.__class__
             if kind is Request:
@@ -299,8 +295,8 @@ class HttpProtocol(asyncio.Protocol):
                 # `not self.idle or writing is paused`, written out: this runs for every request.
                 if self._active is not None or self._queue or (self.flow and self.flow & WRITE_PAUSED):
                     self._queue.append(request)
-                    if access is not None:
-                        self._note_arrival(request, access.now)
+                    if self.access is not None:
+                        self._note_arrival(request)
                     if len(self._queue) >= self.state.config.max_pipelined:
                         self._pause_reading()
                     continue
@@ -321,8 +317,8 @@ class HttpProtocol(asyncio.Protocol):
                     try:
                         out = self.out
                         out.append(self.writer.keep_alive_result(result))
-                        if access is not None:  # its end: when this buffer's answers are written
-                            access.pending.append((request, out[-1], access.now))
+                        if self.access is not None:  # the one test the access log costs when off
+                            self.access.record(request, out[-1])
                         if len(out) >= FLUSH_EVERY:
                             self._flush()  # the transport may say pause_writing: then queue
                         continue
@@ -348,17 +344,16 @@ class HttpProtocol(asyncio.Protocol):
                 break  # that answer said Connection: close; nothing after it is answered
         if self.out:
             self._flush()
-        if access is not None:
-            access.turn_ended()
         if self.flow and self.flow & WRITE_PAUSED:
             self._pause_reading()  # no more requests until the client reads its answers
 
-    def _note_arrival(self, request: Request, now: float) -> None:
+    def _note_arrival(self, request: Request) -> None:
         """For the access log: when a request that waits in the queue arrived."""
+        assert self.access is not None
         arrived = self.arrived
         if arrived is None:
             arrived = self.arrived = {}
-        arrived[id(request)] = now
+        arrived[id(request)] = self.access.turn_start()
 
     def _takes_upgrade(self, request: Request) -> bool:
         """Whether `request` (the connection's last, reported without a body) asks for a
@@ -374,7 +369,7 @@ class HttpProtocol(asyncio.Protocol):
         if self._active is not None or self._queue or self.flow & WRITE_PAUSED:
             self._queue.append(request)
             if self.access is not None:
-                self._note_arrival(request, self.access.now)
+                self._note_arrival(request)
         else:
             self._handle(request, self._open_websocket(request))
         return True
