@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -474,7 +475,10 @@ def test_startup_errors_in_one_line(tmp_path: Path, args: list[str], message: st
 
 # -- the format compiler
 class FakeConnection:
-    """What a formatter reads of a connection."""
+    """What a formatter reads of a connection (and a request of its connection)."""
+
+    state = SimpleNamespace(proxy_trust=None)  # proxy headers off
+    scheme = "http"
 
     def __init__(self, client: tuple[str, int] | None = ("10.1.2.3", 5555), number: int = 7) -> None:
         self.client = client
@@ -482,6 +486,7 @@ class FakeConnection:
         self.logged = 0
 
 
+CONNECTION = FakeConnection()
 REQUEST = Request.build(
     "GET",
     "/a%20b/c?x=1&y=2",
@@ -492,9 +497,10 @@ REQUEST = Request.build(
         (b"referer", b"http://r/\x01"),
         (b"x-forwarded-for", b"1.2.3.4"),
     ],
+    connection=CONNECTION,  # type: ignore[arg-type]
 )
 START, END = 1_700_000_000.25, 1_700_000_000.5
-ARGS = (REQUEST, FakeConnection(), 201, 42, 180, START, END, 3)
+ARGS = (REQUEST, CONNECTION, 201, 42, 180, START, END, 3)
 
 VARIABLE_CASES = [
     ("remote_addr", "10.1.2.3"),

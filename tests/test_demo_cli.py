@@ -253,7 +253,7 @@ def test_help_is_grouped_by_topic() -> None:
     groups = [line[:-1] for line in result.stdout.splitlines() if line and not line[0].isspace() and line.endswith(":")]
     assert groups == ["positional arguments", "options", "the app", "static files", "the server", "limits",
                       "timeouts (seconds, 0 for none)", "WebSockets", "behind a proxy", "listening sockets", "TLS",
-                      "development"]
+                      "development", "logging"]
     sections = result.stdout.split("\n\n")
     server = next(section for section in sections if section.startswith("the server:"))
     assert "--host" in server and "--workers" in server and "--parser" in server

@@ -133,14 +133,24 @@ def server_protocol(request: Request | None) -> str:
     return "-" if request is None else f"HTTP/1.{request[2]}"
 
 
-def remote_addr(connection: HttpProtocol) -> str:
-    client = connection.client
+def _client(request: Request | None, connection: HttpProtocol) -> tuple[str, int] | None:
+    """The request's client (the one a trusted proxy names, with proxy_headers on, like nginx's
+    realip module), else the connection's peer."""
+    return connection.client if request is None else request.client
+
+
+def remote_addr(request: Request | None, connection: HttpProtocol) -> str:
+    client = _client(request, connection)
     return "-" if client is None else client[0]
 
 
-def remote_port(connection: HttpProtocol) -> str:
-    client = connection.client
+def remote_port(request: Request | None, connection: HttpProtocol) -> str:
+    client = _client(request, connection)
     return "-" if client is None else str(client[1])
+
+
+def scheme(request: Request | None, connection: HttpProtocol) -> str:
+    return connection.scheme if request is None else request.scheme
 
 
 def host(request: Request | None) -> str:
@@ -186,8 +196,8 @@ class _Clock:
 # (r: request or None, c: connection, status, body, sent, start, end, n: the count of requests
 # on the connection) and this module's helpers. $http_NAME is handled apart.
 VARIABLES: dict[str, str] = {
-    "remote_addr": "remote_addr(c)",
-    "remote_port": "remote_port(c)",
+    "remote_addr": "remote_addr(r, c)",
+    "remote_port": "remote_port(r, c)",
     "remote_user": "DASH",
     "time_local": "clock.time_local(end)",
     "time_iso8601": "clock.time_iso8601(end)",
@@ -198,7 +208,7 @@ VARIABLES: dict[str, str] = {
     "uri": "request_path(r)",
     "args": "request_args(r)",
     "host": "host(r)",
-    "scheme": "SCHEME",
+    "scheme": "scheme(r, c)",
     "server_protocol": "server_protocol(r)",
     "status": "status",
     "body_bytes_sent": "body",
@@ -267,7 +277,7 @@ def _namespace(pid: int, names: list[str]) -> dict[str, Any]:
     return {
         **headers,
         "DASH": "-",
-        "SCHEME": "http",
+        "scheme": scheme,
         "msec": msec,
         "request_time": request_time,
         "remote_addr": remote_addr,
@@ -295,7 +305,7 @@ def compile_format(spec: str, pid: int | None = None) -> LineFormatter:
         source = (
             "def line(r, c, status, body, sent, start, end, n):\n"
             "    return json_dumps({"
-            "'time': clock.time_iso8601(end), 'remote_addr': remote_addr(c), 'remote_port': remote_port(c), "
+            "'time': clock.time_iso8601(end), 'remote_addr': remote_addr(r, c), 'remote_port': remote_port(r, c), "
             "'request': request_line(r), 'method': request_method(r), 'uri': request_uri(r), "
             "'protocol': server_protocol(r), 'status': status, 'body_bytes_sent': body, 'bytes_sent': sent, "
             "'request_time': round(max(end - start, 0.0), 3), 'referer': header_value(r, HTTP_referer), "
