@@ -109,7 +109,6 @@ def feed(workload: str, count: int, parser: str, access_log: bool = False) -> No
             return
         for turn in range(WARM_UP + count):
             protocol.data_received(data)
-            state.access_log.turn_ended()  # what the loop calls after each turn (scheduled by it)
             if turn % ACCESS_LOG_BATCH == 0:
                 state.access_log.write()
         state.access_log.write()

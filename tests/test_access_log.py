@@ -623,9 +623,9 @@ def answer(status: int, body: bytes) -> bytes:
     return b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body)
 
 
-def test_batch_keeps_order_and_ends_and_is_written_on_close() -> None:
-    """Entries of every shape come out in the order they were recorded; an entry answered in
-    a buffer's turn gets that turn's end; close() writes what is pending, as one record."""
+def test_batch_keeps_order_and_is_written_on_close() -> None:
+    """Entries of every shape come out in the order they were recorded, with their times;
+    close() writes what is pending, as one record."""
     logger = logging.getLogger("wirespeed.access.test")
     handler = ListHandler()
     logger.addHandler(handler)
@@ -640,18 +640,20 @@ def test_batch_keeps_order_and_ends_and_is_written_on_close() -> None:
             return Request.build("GET", target, connection=connection)  # type: ignore[arg-type]
 
         first = answer(200, b"hello")
-        log.pending.append((request("/a"), first, 10.0))  # a turn's answer: ended by the turn
+        log.record(request("/a"), first)  # made at once: 0.000
         log.pending.append((request("/b"), answer(404, b"no"), 10.0, 10.5))
-        log.pending.append(11.0)  # the turn's end
         log.pending.append((request("/c"), 206, 7, 99, 12.0, 12.125, connection))
+        log.pending.append((None, 400, 11, 120, 13.0, 13.0, connection))
         log.close()
         assert len(handler.records) == 1
         assert handler.records[0].getMessage().split("\n") == [
-            f"/a 200 5 {len(first)} 1.000",
+            f"/a 200 5 {len(first)} 0.000",
             f"/b 404 2 {len(answer(404, b'no'))} 0.500",
             "/c 206 7 99 0.125",
+            "- 400 11 120 0.000",
         ]
         assert handler.records[0].lines == handler.records[0].getMessage().split("\n")  # type: ignore[attr-defined]
+        assert connection.logged == 4  # $connection_requests counted them
         assert log.pending == []
         log.write()  # nothing pending: no record
         assert len(handler.records) == 1

@@ -2,16 +2,19 @@
 
 Strategy: this module owns what is said about each answer and when it is written. The request
 path only records what is cheap: the connection code appends a small tuple to `pending` (the
-request, the bytes of the answer or its status and sizes, and a time taken once per loop turn,
-that is once per batch of received buffers); it formats nothing and writes nothing. A loop
-timer (`interval`, 100 ms) or a full batch (`max_pending` entries) turns the pending entries
-into lines with the format, which is compiled once into a Python function, and hands the whole
-batch to the logger `wirespeed.access` as ONE record at INFO whose message is the lines joined
-by newlines (the record also carries them as `record.lines`). One record per batch, not per
-line, is what keeps the log within its budget: a `logging` record costs more than a whole
-plaintext request. A handler for this logger should therefore format with "%(message)s" (the
-command line's own handler does). Lines still pending when the server stops are written by
-`close`.
+request, the bytes of the answer or its status and sizes, and a read of the monotonic clock);
+it formats nothing and writes nothing. The protocol's fast path does not even test for the
+log: while it is on, the connections call the app through `LoggedApp`, which names each
+request it dispatches to the server's writer, a `LoggingResponseWriter`, which records the
+answers made there. A loop timer (`interval`, 100 ms) or a full batch (`MAX_PENDING`
+entries) turns the pending entries into lines with the format, which is compiled once into a
+Python function, and hands the whole batch to the logger `wirespeed.access` as ONE record at
+INFO whose message is the lines joined by newlines (the record also carries them as
+`record.lines`). One record per batch, not per line, is what keeps the log within its budget:
+a `logging` record costs more than a whole plaintext request. A handler for this logger should
+therefore format with "%(message)s" (the command line's own handler does). The values that
+repeat from line to line (request lines, user agents, referers) are escaped once and kept.
+Lines still pending when the server stops are written by `close`.
 
 The format is nginx's: `$name` or `${name}` variables between literal text, `$$` for a literal
 `$` (a `$` that starts no name is literal too); an unknown variable is an error when the format
@@ -20,11 +23,10 @@ analysers read as it is), "common", and "json" (one JSON object a line). Values 
 client (the request line, headers) are escaped as nginx does: `"`, `\\` and bytes outside
 printable ASCII become `\\xHH`.
 
-Times ($request_time): from the loop turn in which the request arrived to the one in which
-its answer was handed to the transport (an answer made inline: the end of that turn, once its
-answers are written), or to the last byte of a streamed or file body. As in nginx, the clock
-is not read per request: twice per loop turn (its start and its end), so an answer made at
-once reads 0.000 or close to it.
+Times ($request_time): from when the request was handed to its handler (or queued behind
+another) to when its answer was handed to the transport, or its last byte sent (a streamed or
+file body). An answer made at once, in the turn its request arrived, is logged as such: 0.000,
+as nginx logs the answers it makes from memory.
 
 Whether the server logs at all is settled when it starts (`enabled`): off, or a logger that
 would drop INFO records, and the connections record nothing.
@@ -39,9 +41,10 @@ import os
 import re
 import time
 from collections.abc import Callable
-from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any
+
+from .writer import ResponseWriter
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -76,11 +79,27 @@ def _escape_byte(match: re.Match[bytes]) -> bytes:
     return b"\\x%02X" % match[0][0]
 
 
-def escape(value: bytes) -> str:
-    """A value from the client as nginx logs it (ASCII out, whatever came in)."""
+# Values logged are mostly the same few (user agents, referers, request lines): their logged
+# form is kept, up to this many of each kind (then the memory starts over).
+CACHE_SIZE = 1024
+_escaped: dict[bytes, str] = {}
+_request_lines: dict[tuple[str, str, int], str] = {}
+
+
+def _escape(value: bytes) -> str:
     if _ESCAPED.search(value) is not None:
         value = _ESCAPED.sub(_escape_byte, value)
     return value.decode("ascii")
+
+
+def escape(value: bytes) -> str:
+    """A value from the client as nginx logs it (ASCII out, whatever came in)."""
+    text = _escaped.get(value)
+    if text is None:
+        if len(_escaped) >= CACHE_SIZE:
+            _escaped.clear()
+        text = _escaped[value] = _escape(value)
+    return text
 
 
 def _escape_text(value: str) -> str:
@@ -105,7 +124,13 @@ def header_value(request: Request | None, name: bytes) -> str:
 def request_line(request: Request | None) -> str:
     if request is None:
         return "-"
-    return _escape_text(f"{request[0]} {request[1]} HTTP/1.{request[2]}")
+    key = (request[0], request[1], request[2])  # METHOD, TARGET, VERSION
+    line = _request_lines.get(key)
+    if line is None:
+        if len(_request_lines) >= CACHE_SIZE:
+            _request_lines.clear()
+        line = _request_lines[key] = _escape_text(f"{request[0]} {request[1]} HTTP/1.{request[2]}")
+    return line
 
 
 def request_uri(request: Request | None) -> str:
@@ -332,29 +357,31 @@ def check_format(spec: str) -> None:
     compile_format(spec, 0)
 
 
+# The status of an answer from the bytes of its status line ("HTTP/1.1 200 ...": bytes 9-12).
+_STATUS_CODES = {b"%d" % code: code for code in range(100, 1000)}
+
+
 def _answer_sizes(data: bytes) -> tuple[int, int, int]:
     """(status, body bytes, bytes) of one whole answer as it went on the wire."""
-    status = int(data[9:12])
     head_end = data.find(b"\r\n\r\n")
     size = len(data)
-    return status, (size - head_end - 4 if head_end >= 0 else 0), size
+    return _STATUS_CODES[data[9:12]], (size - head_end - 4 if head_end >= 0 else 0), size
 
 
 class AccessLog:
     """The access log of one server (in one process): pending entries and their writing.
 
-    Times are taken with the monotonic clock (turned into wall-clock times when lines are
-    made). A loop turn's time is taken once, by the first answer recorded in that turn
-    (`turn_start`, which also schedules `turn_ended` to run once the turn's callbacks have
-    run and their answers are written). The connections append entries to `pending`:
-    - (request, answer bytes, start): a whole answer made in a turn, by `record`; its end is
-      the float that `turn_ended` appends after it;
-    - (request, answer bytes, start, end): a whole answer made elsewhere (`answered`);
+    Times are read from the monotonic clock (turned into wall-clock times when lines are
+    made), once per answer recorded. The connections append entries to `pending`:
+    - (request, answer bytes, time): a whole answer, made and handed to the transport at
+      that time (`record`, `answered`: the request's start was noted when its handler got
+      it, or is that time);
+    - (request, answer bytes, start, end): the same, for a request that waited (`answered`);
     - (request, status, body bytes, bytes, start, end, connection): an answer sent in pieces,
       or one to bytes that were not a request (request None) (`sent`, `rejected`).
     """
 
-    __slots__ = ("turn", "pending", "connections", "_line", "_logger", "_loop", "_timer", "_interval", "_soon")
+    __slots__ = ("pending", "connections", "_line", "_logger", "_loop", "_timer", "_interval", "_soon")
 
     def __init__(
         self,
@@ -369,7 +396,6 @@ class AccessLog:
         self._interval = interval
         self._timer: asyncio.TimerHandle | None = None
         self._soon = False
-        self.turn: float | None = None  # the time of this loop turn, once an answer has asked
         self.pending: list[Any] = []
         self.connections = 0  # connections numbered so far ($connection)
 
@@ -379,33 +405,18 @@ class AccessLog:
         return on and logger.isEnabledFor(logging.INFO)
 
     # -- the connections' side
-    def turn_start(self) -> float:
-        """The time of this loop turn (taken by its first caller)."""
-        start = self.turn
-        if start is None:
-            start = self.turn = monotonic()
-            self._loop.call_soon(self.turn_ended)
-        return start
-
-    def turn_ended(self) -> None:
-        """The answers made in the turn are written: their end time (called by the loop, after
-        the turn's callbacks)."""
-        self.turn = None
-        pending = self.pending
-        if pending and pending[-1].__class__ is not float:
-            pending.append(monotonic())
-            if len(pending) >= MAX_PENDING and not self._soon:
-                self._soon = True
-                self._loop.call_soon(self.write)
-
     def record(self, request: Request, data: bytes) -> None:
-        """A whole answer to `request` made in this turn (the common case: one call, one append)."""
-        start = self.turn
-        self.pending.append((request, data, self.turn_start() if start is None else start))
+        """A whole answer to `request`, made in the turn it arrived (the common case: a clock
+        read and an append)."""
+        pending = self.pending
+        pending.append((request, data, monotonic()))
+        if len(pending) >= MAX_PENDING and not self._soon:
+            self._soon = True
+            self._loop.call_soon(self.write)
 
     def start_of(self, connection: HttpProtocol, request: Request) -> float:
         """When `request` arrived: as noted when it was handed to its handler or queued, or
-        (a request answered in the turn it came in) this turn's time."""
+        (a request answered in the turn it came in) now."""
         began = connection.began
         if began is not None and began[0] is request:
             return began[1]  # type: ignore[no-any-return]
@@ -414,7 +425,7 @@ class AccessLog:
             start = arrived.pop(id(request), None)
             if start is not None:
                 return start  # type: ignore[no-any-return]
-        return self.turn_start()
+        return monotonic()
 
     def answered(self, connection: HttpProtocol, request: Request, data: bytes) -> None:
         """A whole answer to `request`, written now."""
@@ -422,8 +433,9 @@ class AccessLog:
 
     def sent(self, connection: HttpProtocol, request: Request | None, status: int, body: int, size: int) -> None:
         """An answer whose last byte has just gone (request None: to bytes that were no request)."""
-        start = self.turn_start() if request is None else self.start_of(connection, request)
-        self.pending.append((request, status, body, size, start, monotonic(), connection))
+        end = monotonic()
+        start = end if request is None else self.start_of(connection, request)
+        self.pending.append((request, status, body, size, start, end, connection))
 
     def rejected(self, connection: HttpProtocol, data: bytes) -> None:
         """An error answer to bytes that were not a request (a parse error, a refusal)."""
@@ -450,39 +462,30 @@ class AccessLog:
         pending = self.pending
         self.pending = []
         self._soon = False
-        if not pending:
-            return []
-        if pending[-1].__class__ is not float and self.turn is not None:
-            pending.append(monotonic())  # written in the middle of a turn (at a shutdown)
+        line = self._line
         offset = time.time() - monotonic()  # monotonic -> wall clock
-        line = partial(self._format, self._line, offset)
         lines: list[str] = []
-        waiting: list[tuple[Any, ...]] = []  # entries behind one whose end is not known yet
+        append = lines.append
         for entry in pending:
-            if entry.__class__ is float:
-                for held in waiting:
-                    lines.append(line(held, entry))
-                waiting.clear()
-            elif waiting or len(entry) == 3:
-                waiting.append(entry)
+            request = entry[0]
+            if len(entry) == 3:  # the common case, made as cheap as it can be
+                data = entry[1]
+                head_end = data.find(b"\r\n\r\n")
+                size = len(data)
+                connection = request[6]  # CONNECTION
+                count = connection.logged = connection.logged + 1
+                when = entry[2] + offset
+                append(line(request, connection, _STATUS_CODES[data[9:12]], size - head_end - 4, size, when, when, count))
+                continue
+            if len(entry) == 7:
+                _, status, body, size, start, end, connection = entry
             else:
-                lines.append(line(entry, 0.0))
-        for held in waiting:  # no end known: ended at their start
-            lines.append(line(held, held[2]))
+                connection = request[6]
+                status, body, size = _answer_sizes(entry[1])
+                start, end = entry[2], entry[3]
+            count = connection.logged = connection.logged + 1
+            append(line(request, connection, status, body, size, start + offset, end + offset, count))
         return lines
-
-    @staticmethod
-    def _format(line: LineFormatter, offset: float, entry: tuple[Any, ...], turn_end: float) -> str:
-        request = entry[0]
-        if len(entry) == 7:
-            _, status, body, size, start, end, connection = entry
-        else:
-            connection = request[6]  # CONNECTION
-            status, body, size = _answer_sizes(entry[1])
-            start = entry[2]
-            end = entry[3] if len(entry) == 4 else turn_end
-        count = connection.logged = connection.logged + 1
-        return line(request, connection, status, body, size, start + offset, end + offset, count)
 
     def write(self) -> None:
         """Write the pending lines as one record (dropped if the logger no longer takes INFO)."""
@@ -502,7 +505,49 @@ class AccessLog:
         return self.connections
 
 
+class LoggingResponseWriter(ResponseWriter):
+    """The server's writer while the access log is on: it records the answers the protocol's
+    fast path makes (`keep_alive_result`), for the request `LoggedApp.dispatch` named last.
+    So the fast path itself tests nothing for the log, and costs nothing more when it is off."""
+
+    __slots__ = ("access", "request")
+
+    def __init__(self, server_header: str | None, access: AccessLog) -> None:
+        super().__init__(server_header)
+        self.access = access
+        self.request: Any = None  # the request dispatched last, the one being answered
+
+    def keep_alive_result(self, result: Any) -> bytes:
+        data = ResponseWriter.keep_alive_result(self, result)
+        self.access.record(self.request, data)
+        return data
+
+
+class LoggedApp:
+    """The app as the connections call it while the access log is on: `dispatch` tells the
+    writer which request the answer it may make next is for (the protocol answers a plain
+    result right after dispatching it). Everything else goes to the app as it is."""
+
+    __slots__ = ("app", "writer")
+
+    def __init__(self, app: Any, writer: LoggingResponseWriter) -> None:
+        self.app = app
+        self.writer = writer
+
+    def dispatch(self, request: Request) -> Any:
+        self.writer.request = request
+        return self.app.dispatch(request)
+
+    def open_websocket(self, session: Any) -> Any:
+        return self.app.open_websocket(session)
+
+    def failure_response(self, request: Request, error: Exception) -> Any:
+        return self.app.failure_response(request, error)
+
+
 __all__ = [
+    "LoggedApp",
+    "LoggingResponseWriter",
     "AccessLog",
     "DEFAULT_FORMAT",
     "JSON_PRESET",

@@ -35,6 +35,7 @@ import collections
 import logging
 import types
 from collections.abc import Coroutine, Generator, Iterable
+from time import monotonic
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -138,7 +139,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
-        self.app = state.app
+        self.app = state.connection_app
         self.loop = state.loop
         self.writer = state.writer
         # Requests come out of the parser as Request objects that know this connection.
@@ -317,8 +318,6 @@ class HttpProtocol(asyncio.Protocol):
                     try:
                         out = self.out
                         out.append(self.writer.keep_alive_result(result))
-                        if self.access is not None:  # the one test the access log costs when off
-                            self.access.record(request, out[-1])
                         if len(out) >= FLUSH_EVERY:
                             self._flush()  # the transport may say pause_writing: then queue
                         continue
@@ -349,11 +348,10 @@ class HttpProtocol(asyncio.Protocol):
 
     def _note_arrival(self, request: Request) -> None:
         """For the access log: when a request that waits in the queue arrived."""
-        assert self.access is not None
         arrived = self.arrived
         if arrived is None:
             arrived = self.arrived = {}
-        arrived[id(request)] = self.access.turn_start()
+        arrived[id(request)] = monotonic()
 
     def _takes_upgrade(self, request: Request) -> bool:
         """Whether `request` (the connection's last, reported without a body) asks for a

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .access_log import AccessLog, check_format
+from .access_log import AccessLog, LoggedApp, LoggingResponseWriter, check_format
 from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
@@ -56,6 +56,7 @@ class ServerState:
     __slots__ = (
         "access_log",
         "app",
+        "connection_app",
         "client_errors",
         "config",
         "connections",
@@ -75,7 +76,7 @@ class ServerState:
         self.app = app
         self.config = config
         self.loop = loop
-        self.writer = ResponseWriter(config.server_header)
+        self.writer = ResponseWriter(config.server_header)  # replaced below while the access log is on
         self.parser_name = resolve_backend(config.parser)
         self.parser_class = parser_factory(config.replace(parser=self.parser_name))
         self.connections: set[HttpProtocol] = set()
@@ -99,6 +100,13 @@ class ServerState:
         self.access_log = (
             AccessLog(config.access_log_format, loop) if AccessLog.enabled(config.access_log) else None
         )
+        # The app as the connections call it: itself, or while the access log is on, with the
+        # writer that records the answers of the protocol's fast path (access_log.py).
+        self.connection_app: Any = app
+        if self.access_log is not None:
+            writer = self.writer = LoggingResponseWriter(config.server_header, self.access_log)
+            self.connection_app = LoggedApp(app, writer)
+
         app.configure(config)
 
 
