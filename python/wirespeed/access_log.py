@@ -116,6 +116,14 @@ def _header(request: Request | None, name: bytes) -> bytes | None:
     return None
 
 
+def logged(value: bytes | None) -> str:
+    """A header's value as logged: escaped, or "-" when there is none."""
+    if value is None:
+        return "-"
+    text = _escaped.get(value)
+    return escape(value) if text is None else text
+
+
 def header_value(request: Request | None, name: bytes) -> str:
     value = _header(request, name)
     return "-" if value is None else escape(value)
@@ -161,7 +169,9 @@ def server_protocol(request: Request | None) -> str:
 def _client(request: Request | None, connection: HttpProtocol) -> tuple[str, int] | None:
     """The request's client (the one a trusted proxy names, with proxy_headers on, like nginx's
     realip module), else the connection's peer."""
-    return connection.client if request is None else request.client
+    if request is None or connection.state.proxy_trust is None:
+        return connection.client
+    return request.client
 
 
 def remote_addr(request: Request | None, connection: HttpProtocol) -> str:
@@ -198,7 +208,7 @@ class _Clock:
         self.second = -1
         self.local = self.iso = ""
 
-    def _update(self, when: float) -> None:
+    def update(self, when: float) -> None:
         second = int(when)
         self.second = second
         stamp = time.localtime(second)
@@ -208,26 +218,27 @@ class _Clock:
 
     def time_local(self, when: float) -> str:
         if int(when) != self.second:
-            self._update(when)
+            self.update(when)
         return self.local
 
     def time_iso8601(self, when: float) -> str:
         if int(when) != self.second:
-            self._update(when)
+            self.update(when)
         return self.iso
 
 
 # Every variable: the Python expression of its value, in terms of the formatter's arguments
 # (r: request or None, c: connection, status, body, sent, start, end, n: the count of requests
-# on the connection) and this module's helpers. $http_NAME is handled apart.
+# on the connection), this module's helpers, and the locals that the statements of PRELUDES
+# set first (each once, whichever variables need them). $http_NAME is handled apart.
 VARIABLES: dict[str, str] = {
-    "remote_addr": "remote_addr(r, c)",
-    "remote_port": "remote_port(r, c)",
+    "remote_addr": "(cl[0] if cl else DASH)",
+    "remote_port": "(cl[1] if cl else DASH)",
     "remote_user": "DASH",
-    "time_local": "clock.time_local(end)",
-    "time_iso8601": "clock.time_iso8601(end)",
+    "time_local": "clock.local",
+    "time_iso8601": "clock.iso",
     "msec": "msec(end)",
-    "request": "request_line(r)",
+    "request": "rl",
     "request_method": "request_method(r)",
     "request_uri": "request_uri(r)",
     "uri": "request_path(r)",
@@ -245,11 +256,28 @@ VARIABLES: dict[str, str] = {
 }
 
 
+# What some variables need computed first (the line function's opening statements).
+PRELUDES: dict[str, str] = {
+    "remote_addr": "cl = c.client if r is None or c.state.proxy_trust is None else r.client",
+    "time_local": "if int(end) != clock.second:\n        clock.update(end)",
+    "request": "rl = DASH if r is None else RL.get((r[0], r[1], r[2])) or request_line(r)",
+}
+PRELUDES["remote_port"] = PRELUDES["remote_addr"]
+PRELUDES["time_iso8601"] = PRELUDES["time_local"]
+
+
+def _prelude(names: list[str]) -> str:
+    statements = dict.fromkeys(PRELUDES[name] for name in names if name in PRELUDES)
+    return "".join(f"    {statement}\n" for statement in statements) + _header_prelude(names)
+
+
 def _expression(name: str) -> str:
     """The Python expression of a variable's value (with no quotes or backslashes: it goes
-    inside an f-string). A header's name is a constant of the function's namespace."""
+    inside an f-string). A header's value is a local of the function, found by its prelude
+    (`_header_prelude`); its name a constant of the function's namespace."""
     if name.startswith("http_") and len(name) > 5:
-        return f"header_value(r, HTTP_{name[5:].lower()})"
+        value = f"h_{name[5:].lower()}"
+        return f"(DASH if {value} is None else ESC.get({value}) or escape({value}))"
     expression = VARIABLES.get(name)
     if expression is None:
         raise ValueError(f"access_log_format: unknown variable ${name}")
@@ -314,11 +342,30 @@ def _namespace(pid: int, names: list[str]) -> dict[str, Any]:
         "request_args": request_args,
         "server_protocol": server_protocol,
         "header_value": header_value,
+        "logged": logged,
+        "escape": escape,
+        "ESC": _escaped,
+        "RL": _request_lines,
         "host": host,
         "clock": _Clock(),
         "pid": pid,
         "json_dumps": json.dumps,
     }
+
+
+def _header_prelude(names: list[str]) -> str:
+    """The start of a line function that has $http_ variables: one pass over the request's
+    fields finds all of them (the first of each name), as locals h_NAME."""
+    wanted = list(dict.fromkeys(name[5:].lower() for name in names if name.startswith("http_")))
+    if not wanted:
+        return ""
+    lines = ["    " + " = ".join(f"h_{name}" for name in wanted) + " = None\n"]
+    lines.append("    if r is not None:\n        for field, value in r[3]:\n")
+    for index, name in enumerate(wanted):
+        keyword = "if" if index == 0 else "elif"
+        lines.append(f"            {keyword} field == HTTP_{name}:\n")
+        lines.append(f"                if h_{name} is None:\n                    h_{name} = value\n")
+    return "".join(lines)
 
 
 def compile_format(spec: str, pid: int | None = None) -> LineFormatter:
@@ -329,12 +376,13 @@ def compile_format(spec: str, pid: int | None = None) -> LineFormatter:
         namespace = _namespace(pid, ["http_referer", "http_user_agent"])
         source = (
             "def line(r, c, status, body, sent, start, end, n):\n"
-            "    return json_dumps({"
+            + _header_prelude(["http_referer", "http_user_agent"])
+            + "    return json_dumps({"
             "'time': clock.time_iso8601(end), 'remote_addr': remote_addr(r, c), 'remote_port': remote_port(r, c), "
             "'request': request_line(r), 'method': request_method(r), 'uri': request_uri(r), "
             "'protocol': server_protocol(r), 'status': status, 'body_bytes_sent': body, 'bytes_sent': sent, "
-            "'request_time': round(max(end - start, 0.0), 3), 'referer': header_value(r, HTTP_referer), "
-            "'user_agent': header_value(r, HTTP_user_agent), 'connection': c.number, "
+            "'request_time': round(max(end - start, 0.0), 3), 'referer': logged(h_referer), "
+            "'user_agent': logged(h_user_agent), 'connection': c.number, "
             "'connection_requests': n, 'pid': pid})\n"
         )
     else:
@@ -347,7 +395,8 @@ def compile_format(spec: str, pid: int | None = None) -> LineFormatter:
             else:
                 pieces.append(text.replace("{", "{{").replace("}", "}}"))
         body = "".join(pieces)
-        source = f"def line(r, c, status, body, sent, start, end, n):\n    return f{body!r}\n"
+        prelude = _prelude([text for is_variable, text in parts if is_variable])
+        source = f"def line(r, c, status, body, sent, start, end, n):\n{prelude}    return f{body!r}\n"
     exec(compile(source, f"<access_log_format {spec[:40]!r}>", "exec"), namespace)  # noqa: S102 - our own source
     return namespace["line"]  # type: ignore[no-any-return]
 
@@ -519,7 +568,7 @@ class LoggingResponseWriter(ResponseWriter):
 
     def keep_alive_result(self, result: Any) -> bytes:
         data = ResponseWriter.keep_alive_result(self, result)
-        self.access.record(self.request, data)
+        self.access.pending.append((self.request, data, monotonic()))  # `AccessLog.record`
         return data
 
 
