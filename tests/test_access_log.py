@@ -664,3 +664,30 @@ def test_off_when_the_logger_drops_info() -> None:
     assert not AccessLog.enabled(False, logger)
     logger.setLevel(logging.INFO)
     assert AccessLog.enabled(True, logger)
+
+
+def test_workers_each_log_their_own_lines(site: Path, backend: str) -> None:
+    """Under --workers 2 each worker writes the lines of the answers it made, with its $pid
+    (not the supervisor's), and every answer is logged once."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wirespeed", "logged_app:app", "--workers", "2", "--port", str(port),
+         "--parser", backend, "--access-log-format", "pid=$pid $request_uri"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=site,
+    )
+    output = OutputCollector(process)
+    try:
+        assert wait_until(lambda: output.text.count("serving on") >= 2, 20), output.text
+        for number in range(20):  # a new connection each: the kernel spreads them over the workers
+            assert httpx.get(f"http://127.0.0.1:{port}/?n={number}").status_code == 200
+        assert wait_until(lambda: output.text.count("pid=") >= 20, 5), output.text
+    finally:
+        assert stop_cli(process) == 0
+        output.join()
+    lines = [line.split() for line in output.lines if line.startswith("pid=")]
+    assert sorted(int(uri.split("=")[-1]) for _, uri in lines) == list(range(20))
+    pids = {int(pid.removeprefix("pid=")) for pid, _ in lines}
+    assert process.pid not in pids and pids  # the workers' own
