@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from types import SimpleNamespace
 from typing import Any
 
@@ -479,6 +480,8 @@ class FakeConnection:
         self.client = client
         self.number = number
         self.logged = 0
+        self.began: tuple[Request, float] | None = None
+        self.arrived: dict[int, float] | None = None
 
 
 CONNECTION = FakeConnection()
@@ -635,20 +638,21 @@ def test_batch_keeps_order_and_is_written_on_close() -> None:
             return Request.build("GET", target, connection=connection)  # type: ignore[arg-type]
 
         first = answer(200, b"hello")
-        log.record(request("/a"), first)  # made at once: 0.000
-        log.pending.append((request("/b"), answer(404, b"no"), 10.0, 10.5))
+        log.answered(connection, request("/a"), first)  # made at once: 0.000
+        second = request("/b")
+        connection.began = (second, monotonic() - 0.5)  # handed to its handler 0.5 s ago
+        log.answered(connection, second, answer(404, b"no"))
+        log.sent(connection, None, 400, 11, 120)
         log.pending.append((request("/c"), 206, 7, 99, 12.0, 12.125, connection))
-        log.pending.append((None, 400, 11, 120, 13.0, 13.0, connection))
+        log.pending.append((request("/d"), 6, 50, 14.0))  # the fast path's 200
         log.close()
         assert len(handler.records) == 1
-        assert handler.records[0].getMessage().split("\n") == [
-            f"/a 200 5 {len(first)} 0.000",
-            f"/b 404 2 {len(answer(404, b'no'))} 0.500",
-            "/c 206 7 99 0.125",
-            "- 400 11 120 0.000",
-        ]
+        lines = handler.records[0].getMessage().split("\n")
+        assert lines[0] == f"/a 200 5 {len(first)} 0.000"
+        assert lines[1].startswith(f"/b 404 2 {len(answer(404, b'no'))} 0.5")
+        assert lines[2:] == ["- 400 11 120 0.000", "/c 206 7 99 0.125", "/d 200 6 50 0.000"]
         assert handler.records[0].lines == handler.records[0].getMessage().split("\n")  # type: ignore[attr-defined]
-        assert connection.logged == 4  # $connection_requests counted them
+        assert connection.logged == 5  # $connection_requests counted them
         assert log.pending == []
         log.write()  # nothing pending: no record
         assert len(handler.records) == 1

@@ -2,7 +2,7 @@
 
 Strategy: this module owns what is said about each answer and when it is written. The request
 path only records what is cheap: the connection code appends a small tuple to `pending` (the
-request, the bytes of the answer or its status and sizes, and a read of the monotonic clock);
+request, the status and sizes of the answer, and a read of the monotonic clock);
 it formats nothing and writes nothing. The protocol's fast path does not even test for the
 log: while it is on, the connections call the app through `LoggedApp`, which names each
 request it dispatches to the server's writer, a `LoggingResponseWriter`, which records the
@@ -60,9 +60,11 @@ PRESETS: dict[str, str] = {
 JSON_PRESET = "json"
 DEFAULT_FORMAT = "combined"
 
-# How often pending lines are written, and how many may wait before they are written sooner.
+# How often pending lines are written, and how many may wait before they are written sooner
+# (at the next loop turn). An entry holds its request until then, and with it an inline body
+# of up to inline_body_size: the bound keeps what a flood of answered requests can hold small.
 WRITE_INTERVAL = 0.1
-MAX_PENDING = 4096
+MAX_PENDING = 256
 
 # A formatter: (request or None, connection, status, body bytes, bytes sent, start, end,
 # the connection's count of requests) -> the line.
@@ -421,13 +423,12 @@ class AccessLog:
     """The access log of one server (in one process): pending entries and their writing.
 
     Times are read from the monotonic clock (turned into wall-clock times when lines are
-    made), once per answer recorded. The connections append entries to `pending`:
-    - (request, answer bytes, time): a whole answer, made and handed to the transport at
-      that time (`record`, `answered`: the request's start was noted when its handler got
-      it, or is that time);
-    - (request, answer bytes, start, end): the same, for a request that waited (`answered`);
-    - (request, status, body bytes, bytes, start, end, connection): an answer sent in pieces,
-      or one to bytes that were not a request (request None) (`sent`, `rejected`).
+    made), once per answer recorded. Entries in `pending` hold sizes, never the answer's bytes:
+    - (request, body bytes, bytes, time): a 200 made by the protocol's fast path and handed
+      to the transport at that time (`LoggingResponseWriter`);
+    - (request, status, body bytes, bytes, start, end, connection): any other answer, whole
+      (`answered`) or sent in pieces (`sent`), or one to bytes that were not a request
+      (request None, `rejected`).
     """
 
     __slots__ = ("pending", "connections", "_line", "_logger", "_loop", "_timer", "_interval", "_soon")
@@ -454,15 +455,6 @@ class AccessLog:
         return on and logger.isEnabledFor(logging.INFO)
 
     # -- the connections' side
-    def record(self, request: Request, data: bytes) -> None:
-        """A whole answer to `request`, made in the turn it arrived (the common case: a clock
-        read and an append)."""
-        pending = self.pending
-        pending.append((request, data, monotonic()))
-        if len(pending) >= MAX_PENDING and not self._soon:
-            self._soon = True
-            self._loop.call_soon(self.write)
-
     def start_of(self, connection: HttpProtocol, request: Request) -> float:
         """When `request` arrived: as noted when it was handed to its handler or queued, or
         (a request answered in the turn it came in) now."""
@@ -477,19 +469,33 @@ class AccessLog:
         return monotonic()
 
     def answered(self, connection: HttpProtocol, request: Request, data: bytes) -> None:
-        """A whole answer to `request`, written now."""
-        self.pending.append((request, data, self.start_of(connection, request), monotonic()))
+        """A whole answer to `request`, written now (its sizes are kept, not its bytes: a
+        client that pipelines requests for large answers must not make the log hold them)."""
+        start = self.start_of(connection, request)
+        self._add((request, *_answer_sizes(data), start, monotonic(), connection))
 
     def sent(self, connection: HttpProtocol, request: Request | None, status: int, body: int, size: int) -> None:
         """An answer whose last byte has just gone (request None: to bytes that were no request)."""
         end = monotonic()
         start = end if request is None else self.start_of(connection, request)
-        self.pending.append((request, status, body, size, start, end, connection))
+        self._add((request, status, body, size, start, end, connection))
 
     def rejected(self, connection: HttpProtocol, data: bytes) -> None:
         """An error answer to bytes that were not a request (a parse error, a refusal)."""
         now = monotonic()
-        self.pending.append((None, *_answer_sizes(data), now, now, connection))
+        self._add((None, *_answer_sizes(data), now, now, connection))
+
+    def _add(self, entry: tuple[Any, ...]) -> None:
+        pending = self.pending
+        pending.append(entry)
+        if len(pending) >= MAX_PENDING:
+            self.write_soon()
+
+    def write_soon(self) -> None:
+        """Write the pending lines at the next loop turn (a full batch)."""
+        if not self._soon:
+            self._soon = True
+            self._loop.call_soon(self.write)
 
     # -- writing
     def start(self) -> None:
@@ -517,21 +523,13 @@ class AccessLog:
         append = lines.append
         for entry in pending:
             request = entry[0]
-            if len(entry) == 3:  # the common case, made as cheap as it can be
-                data = entry[1]
-                head_end = data.find(b"\r\n\r\n")
-                size = len(data)
+            if len(entry) == 4:  # the fast path's 200, made as cheap as it can be
                 connection = request[6]  # CONNECTION
                 count = connection.logged = connection.logged + 1
-                when = entry[2] + offset
-                append(line(request, connection, _STATUS_CODES[data[9:12]], size - head_end - 4, size, when, when, count))
+                when = entry[3] + offset
+                append(line(request, connection, 200, entry[1], entry[2], when, when, count))
                 continue
-            if len(entry) == 7:
-                _, status, body, size, start, end, connection = entry
-            else:
-                connection = request[6]
-                status, body, size = _answer_sizes(entry[1])
-                start, end = entry[2], entry[3]
+            _, status, body, size, start, end, connection = entry
             count = connection.logged = connection.logged + 1
             append(line(request, connection, status, body, size, start + offset, end + offset, count))
         return lines
@@ -567,8 +565,14 @@ class LoggingResponseWriter(ResponseWriter):
         self.request: Any = None  # the request dispatched last, the one being answered
 
     def keep_alive_result(self, result: Any) -> bytes:
+        """The answer, a 200 always (a plain result), recorded as (request, body bytes, bytes,
+        time): the head ends at its first blank line."""
         data = ResponseWriter.keep_alive_result(self, result)
-        self.access.pending.append((self.request, data, monotonic()))  # `AccessLog.record`
+        size = len(data)
+        pending = self.access.pending
+        pending.append((self.request, size - data.find(b"\r\n\r\n") - 4, size, monotonic()))
+        if len(pending) >= MAX_PENDING:
+            self.access.write_soon()
         return data
 
 
