@@ -34,8 +34,6 @@ import httpx
 import pytest
 from http_wire import Connection
 from processes import OutputCollector, free_port, start_cli, stop_cli, wait_until
-from ws_wire import WsConnection
-
 from wirespeed.access_log import (
     PRESETS,
     VARIABLES,
@@ -45,6 +43,7 @@ from wirespeed.access_log import (
     parse_format,
 )
 from wirespeed.request import Request
+from ws_wire import WsConnection
 
 APP = textwrap.dedent(
     '''
@@ -391,7 +390,7 @@ def _answers(port: int) -> bool:
 def test_log_config_routes_the_access_log_to_a_file(site: Path, backend: str) -> None:
     """The README's example file, as it is shown, but for the path of the log file."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    (shown,) = [block for block in re.findall(r"```json\n(.*?)```", readme, re.S) if "wirespeed.access" in block]
+    (shown,) = [block for block in re.findall(r"```json\n(.*?)```", readme, re.DOTALL) if "wirespeed.access" in block]
     config = json.loads(shown)
     log_file = site / "access.log"
     config["handlers"]["access_file"]["filename"] = str(log_file)
@@ -459,6 +458,7 @@ def test_startup_errors_in_one_line(tmp_path: Path, args: list[str], message: st
     (tmp_path / "list.json").write_text("[1, 2]")
     done = subprocess.run(
         [sys.executable, "-m", "wirespeed", "--port", str(free_port()), *args],
+        check=False,
         capture_output=True,
         text=True,
         timeout=30,

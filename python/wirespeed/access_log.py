@@ -204,7 +204,7 @@ def host(request: Request | None) -> str:
 class _Clock:
     """Times as text, made once a second (many lines share the second)."""
 
-    __slots__ = ("second", "local", "iso")
+    __slots__ = ("iso", "local", "second")
 
     def __init__(self) -> None:
         self.second = -1
@@ -431,7 +431,7 @@ class AccessLog:
       (request None, `rejected`).
     """
 
-    __slots__ = ("pending", "connections", "_line", "_logger", "_loop", "_timer", "_interval", "_soon")
+    __slots__ = ("_interval", "_line", "_logger", "_loop", "_soon", "_timer", "connections", "pending")
 
     def __init__(
         self,
@@ -541,7 +541,7 @@ class AccessLog:
             return
         try:
             lines = self.lines()
-        except Exception:  # noqa: BLE001 - a faulty line must not stop the server or its log
+        except Exception:  # a faulty line must not stop the server, or the log's other lines
             logging.getLogger("wirespeed.error").exception("access log lines could not be made")
             return
         if lines and self._logger.isEnabledFor(logging.INFO):
@@ -599,13 +599,13 @@ class LoggedApp:
 
 
 __all__ = [
-    "LoggedApp",
-    "LoggingResponseWriter",
-    "AccessLog",
     "DEFAULT_FORMAT",
     "JSON_PRESET",
     "PRESETS",
     "VARIABLES",
+    "AccessLog",
+    "LoggedApp",
+    "LoggingResponseWriter",
     "access_logger",
     "check_format",
     "compile_format",
