@@ -370,37 +370,72 @@ def _header_prelude(names: list[str]) -> str:
     return "".join(lines)
 
 
-def compile_format(spec: str, pid: int | None = None) -> LineFormatter:
-    """The format (or a preset's name) compiled into one function that makes a line.
-    Raises ValueError for an unknown variable."""
-    pid = os.getpid() if pid is None else pid
+def _compiled(spec: str, pid: int) -> tuple[dict[str, Any], str, str]:
+    """The format as (namespace, prelude statements indented by 4, the line's expression)."""
     if spec == JSON_PRESET:
-        namespace = _namespace(pid, ["http_referer", "http_user_agent"])
-        source = (
-            "def line(r, c, status, body, sent, start, end, n):\n"
-            + _header_prelude(["http_referer", "http_user_agent"])
-            + "    return json_dumps({"
+        names = ["http_referer", "http_user_agent"]
+        expression = (
+            "json_dumps({"
             "'time': clock.time_iso8601(end), 'remote_addr': remote_addr(r, c), 'remote_port': remote_port(r, c), "
             "'request': request_line(r), 'method': request_method(r), 'uri': request_uri(r), "
             "'protocol': server_protocol(r), 'status': status, 'body_bytes_sent': body, 'bytes_sent': sent, "
             "'request_time': round(max(end - start, 0.0), 3), 'referer': logged(h_referer), "
             "'user_agent': logged(h_user_agent), 'connection': c.number, "
-            "'connection_requests': n, 'pid': pid})\n"
+            "'connection_requests': n, 'pid': pid})"
         )
-    else:
-        parts = parse_format(spec)
-        namespace = _namespace(pid, [text for is_variable, text in parts if is_variable])
-        pieces = []
-        for is_variable, text in parts:
-            if is_variable:
-                pieces.append("{" + _expression(text) + "}")
-            else:
-                pieces.append(text.replace("{", "{{").replace("}", "}}"))
-        body = "".join(pieces)
-        prelude = _prelude([text for is_variable, text in parts if is_variable])
-        source = f"def line(r, c, status, body, sent, start, end, n):\n{prelude}    return f{body!r}\n"
+        return _namespace(pid, names), _header_prelude(names), expression
+    parts = parse_format(spec)
+    names = [text for is_variable, text in parts if is_variable]
+    pieces = []
+    for is_variable, text in parts:
+        if is_variable:
+            pieces.append("{" + _expression(text) + "}")
+        else:
+            pieces.append(text.replace("{", "{{").replace("}", "}}"))
+    return _namespace(pid, names), _prelude(names), "f" + repr("".join(pieces))
+
+
+def _function(spec: str, source: str, namespace: dict[str, Any], name: str) -> Any:
     exec(compile(source, f"<access_log_format {spec[:40]!r}>", "exec"), namespace)  # noqa: S102 - our own source
-    return namespace["line"]  # type: ignore[no-any-return]
+    return namespace[name]
+
+
+def compile_format(spec: str, pid: int | None = None) -> LineFormatter:
+    """The format (or a preset's name) compiled into one function that makes a line.
+    Raises ValueError for an unknown variable."""
+    namespace, prelude, expression = _compiled(spec, os.getpid() if pid is None else pid)
+    source = f"def line(r, c, status, body, sent, start, end, n):\n{prelude}    return {expression}\n"
+    return _function(spec, source, namespace, "line")  # type: ignore[no-any-return]
+
+
+# The batch: AccessLog's entries (see there) as lines, the line's code inlined in the loop.
+_BATCH = """def lines(pending, offset):
+    made = []
+    append = made.append
+    for entry in pending:
+        r = entry[0]
+        if len(entry) == 4:
+            c = r[6]
+            status = 200
+            body = entry[1]
+            sent = entry[2]
+            start = end = entry[3] + offset
+        else:
+            _, status, body, sent, start, end, c = entry
+            start += offset
+            end += offset
+        n = c.logged = c.logged + 1
+{prelude}        append({expression})
+    return made
+"""
+
+
+def compile_batch(spec: str, pid: int | None = None) -> Callable[[list[Any], float], list[str]]:
+    """The format compiled into a function that makes the lines of a batch of entries."""
+    namespace, prelude, expression = _compiled(spec, os.getpid() if pid is None else pid)
+    prelude = "".join("    " + line + "\n" for line in prelude.splitlines())
+    source = _BATCH.format(prelude=prelude, expression=expression)
+    return _function(spec, source, namespace, "lines")  # type: ignore[no-any-return]
 
 
 def check_format(spec: str) -> None:
@@ -431,7 +466,7 @@ class AccessLog:
       (request None, `rejected`).
     """
 
-    __slots__ = ("_interval", "_line", "_logger", "_loop", "_soon", "_timer", "connections", "pending")
+    __slots__ = ("_interval", "_lines", "_logger", "_loop", "_soon", "_timer", "connections", "pending")
 
     def __init__(
         self,
@@ -440,7 +475,7 @@ class AccessLog:
         logger: logging.Logger = access_logger,
         interval: float = WRITE_INTERVAL,
     ) -> None:
-        self._line = compile_format(spec)
+        self._lines = compile_batch(spec)
         self._logger = logger
         self._loop = loop
         self._interval = interval
@@ -517,22 +552,7 @@ class AccessLog:
         pending = self.pending
         self.pending = []
         self._soon = False
-        line = self._line
-        offset = time.time() - monotonic()  # monotonic -> wall clock
-        lines: list[str] = []
-        append = lines.append
-        for entry in pending:
-            request = entry[0]
-            if len(entry) == 4:  # the fast path's 200, made as cheap as it can be
-                connection = request[6]  # CONNECTION
-                count = connection.logged = connection.logged + 1
-                when = entry[3] + offset
-                append(line(request, connection, 200, entry[1], entry[2], when, when, count))
-                continue
-            _, status, body, size, start, end, connection = entry
-            count = connection.logged = connection.logged + 1
-            append(line(request, connection, status, body, size, start + offset, end + offset, count))
-        return lines
+        return self._lines(pending, time.time() - monotonic())  # monotonic -> wall clock
 
     def write(self) -> None:
         """Write the pending lines as one record (dropped if the logger no longer takes INFO)."""
@@ -608,6 +628,7 @@ __all__ = [
     "LoggingResponseWriter",
     "access_logger",
     "check_format",
+    "compile_batch",
     "compile_format",
     "escape",
     "parse_format",
