@@ -4,9 +4,9 @@ Strategy: this module owns what is said about each answer and when it is written
 path only records what is cheap: the connection code appends a small tuple to `pending` (the
 request, the status and sizes of the answer, and a read of the monotonic clock);
 it formats nothing and writes nothing. The protocol's fast path does not even test for the
-log: while it is on, the connections call the app through `LoggedApp`, which names each
-request it dispatches to the server's writer, a `LoggingResponseWriter`, which records the
-answers made there. A loop timer (`interval`, 100 ms) or a full batch (`MAX_PENDING`
+log: it hands the request it answers to the server's writer along with the result, and while
+the log is on that writer is a `LoggingResponseWriter`, which records the answers made there.
+A loop timer (`interval`, 100 ms) or a full batch (`MAX_PENDING`
 entries) turns the pending entries into lines with the format, which is compiled once into a
 Python function, and hands the whole batch to the logger `wirespeed.access` as ONE record at
 INFO whose message is the lines joined by newlines (the record also carries them as
@@ -45,6 +45,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from .writer import ResponseWriter
+
 
 if TYPE_CHECKING:
     from .protocol import HttpProtocol
@@ -202,29 +203,30 @@ def host(request: Request | None) -> str:
 
 
 class _Clock:
-    """Times as text, made once a second (many lines share the second)."""
+    """Times as text, made once a second (many lines share the second): `local` and `iso` are
+    the texts of the second from `since` (included) to `until` (excluded)."""
 
-    __slots__ = ("iso", "local", "second")
+    __slots__ = ("iso", "local", "since", "until")
 
     def __init__(self) -> None:
-        self.second = -1
+        self.since = self.until = 0.0
         self.local = self.iso = ""
 
     def update(self, when: float) -> None:
         second = int(when)
-        self.second = second
+        self.since, self.until = float(second), float(second + 1)
         stamp = time.localtime(second)
         offset = time.strftime("%z", stamp)
         self.local = time.strftime("%d/%b/%Y:%H:%M:%S ", stamp) + offset
         self.iso = time.strftime("%Y-%m-%dT%H:%M:%S", stamp) + offset[:3] + ":" + offset[3:]
 
     def time_local(self, when: float) -> str:
-        if int(when) != self.second:
+        if not self.since <= when < self.until:
             self.update(when)
         return self.local
 
     def time_iso8601(self, when: float) -> str:
-        if int(when) != self.second:
+        if not self.since <= when < self.until:
             self.update(when)
         return self.iso
 
@@ -260,8 +262,10 @@ VARIABLES: dict[str, str] = {
 
 # What some variables need computed first (the line function's opening statements).
 PRELUDES: dict[str, str] = {
-    "remote_addr": "cl = c.client if r is None or c.state.proxy_trust is None else r.client",
-    "time_local": "if int(end) != clock.second:\n        clock.update(end)",
+    # The connection's peer, looked up when it was accepted (`client_address`), unless a
+    # trusted proxy's word is taken (PROXY_HEADERS: Config.proxy_headers, fixed when compiled).
+    "remote_addr": "cl = c.client_address if r is None or not PROXY_HEADERS else r.client",
+    "time_local": "if not clock.since <= end < clock.until:\n        clock.update(end)",
     "request": "rl = DASH if r is None else RL.get((r[0], r[1], r[2])) or request_line(r)",
 }
 PRELUDES["remote_port"] = PRELUDES["remote_addr"]
@@ -323,7 +327,7 @@ def request_time(start: float, end: float) -> str:
     return f"{max(end - start, 0.0):.3f}"
 
 
-def _namespace(pid: int, names: list[str]) -> dict[str, Any]:
+def _namespace(pid: int, names: list[str], proxy_headers: bool) -> dict[str, Any]:
     headers = {
         f"HTTP_{name[5:].lower()}": name[5:].lower().replace("_", "-").encode("ascii")
         for name in names
@@ -332,6 +336,7 @@ def _namespace(pid: int, names: list[str]) -> dict[str, Any]:
     return {
         **headers,
         "DASH": "-",
+        "PROXY_HEADERS": proxy_headers,
         "scheme": scheme,
         "msec": msec,
         "request_time": request_time,
@@ -370,7 +375,7 @@ def _header_prelude(names: list[str]) -> str:
     return "".join(lines)
 
 
-def _compiled(spec: str, pid: int) -> tuple[dict[str, Any], str, str]:
+def _compiled(spec: str, pid: int, proxy_headers: bool = False) -> tuple[dict[str, Any], str, str]:
     """The format as (namespace, prelude statements indented by 4, the line's expression)."""
     if spec == JSON_PRESET:
         names = ["http_referer", "http_user_agent"]
@@ -383,7 +388,7 @@ def _compiled(spec: str, pid: int) -> tuple[dict[str, Any], str, str]:
             "'user_agent': logged(h_user_agent), 'connection': c.number, "
             "'connection_requests': n, 'pid': pid})"
         )
-        return _namespace(pid, names), _header_prelude(names), expression
+        return _namespace(pid, names, proxy_headers), _header_prelude(names), expression
     parts = parse_format(spec)
     names = [text for is_variable, text in parts if is_variable]
     pieces = []
@@ -392,7 +397,7 @@ def _compiled(spec: str, pid: int) -> tuple[dict[str, Any], str, str]:
             pieces.append("{" + _expression(text) + "}")
         else:
             pieces.append(text.replace("{", "{{").replace("}", "}}"))
-    return _namespace(pid, names), _prelude(names), "f" + repr("".join(pieces))
+    return _namespace(pid, names, proxy_headers), _prelude(names), "f" + repr("".join(pieces))
 
 
 def _function(spec: str, source: str, namespace: dict[str, Any], name: str) -> Any:
@@ -424,17 +429,21 @@ _BATCH = """def lines(pending, offset):
             _, status, body, sent, start, end, c = entry
             start += offset
             end += offset
-        n = c.logged = c.logged + 1
-{prelude}        append({expression})
+{count}{prelude}        append({expression})
     return made
 """
 
 
-def compile_batch(spec: str, pid: int | None = None) -> Callable[[list[Any], float], list[str]]:
-    """The format compiled into a function that makes the lines of a batch of entries."""
-    namespace, prelude, expression = _compiled(spec, os.getpid() if pid is None else pid)
+def compile_batch(
+    spec: str, pid: int | None = None, proxy_headers: bool = False
+) -> Callable[[list[Any], float], list[str]]:
+    """The format compiled into a function that makes the lines of a batch of entries.
+    proxy_headers: the server's Config.proxy_headers ($remote_addr is then the request's client)."""
+    namespace, prelude, expression = _compiled(spec, os.getpid() if pid is None else pid, proxy_headers)
     prelude = "".join("    " + line + "\n" for line in prelude.splitlines())
-    source = _BATCH.format(prelude=prelude, expression=expression)
+    counted = spec == JSON_PRESET or "connection_requests" in spec
+    count = "        n = c.logged = c.logged + 1\n" if counted else ""
+    source = _BATCH.format(prelude=prelude, expression=expression, count=count)
     return _function(spec, source, namespace, "lines")  # type: ignore[no-any-return]
 
 
@@ -474,8 +483,9 @@ class AccessLog:
         loop: asyncio.AbstractEventLoop,
         logger: logging.Logger = access_logger,
         interval: float = WRITE_INTERVAL,
+        proxy_headers: bool = False,
     ) -> None:
-        self._lines = compile_batch(spec)
+        self._lines = compile_batch(spec, proxy_headers=proxy_headers)
         self._logger = logger
         self._loop = loop
         self._interval = interval
@@ -574,48 +584,25 @@ class AccessLog:
 
 class LoggingResponseWriter(ResponseWriter):
     """The server's writer while the access log is on: it records the answers the protocol's
-    fast path makes (`keep_alive_result`), for the request `LoggedApp.dispatch` named last.
+    fast path makes (`keep_alive_result`, which the protocol hands the request it answers).
     So the fast path itself tests nothing for the log, and costs nothing more when it is off."""
 
-    __slots__ = ("access", "request")
+    __slots__ = ("access",)
 
     def __init__(self, server_header: str | None, access: AccessLog) -> None:
         super().__init__(server_header)
         self.access = access
-        self.request: Any = None  # the request dispatched last, the one being answered
 
-    def keep_alive_result(self, result: Any) -> bytes:
+    def keep_alive_result(self, result: Any, request: Any = None) -> bytes:
         """The answer, a 200 always (a plain result), recorded as (request, body bytes, bytes,
         time): the head ends at its first blank line."""
         data = ResponseWriter.keep_alive_result(self, result)
         size = len(data)
         pending = self.access.pending
-        pending.append((self.request, size - data.find(b"\r\n\r\n") - 4, size, monotonic()))
+        pending.append((request, size - data.find(b"\r\n\r\n") - 4, size, monotonic()))
         if len(pending) >= MAX_PENDING:
             self.access.write_soon()
         return data
-
-
-class LoggedApp:
-    """The app as the connections call it while the access log is on: `dispatch` tells the
-    writer which request the answer it may make next is for (the protocol answers a plain
-    result right after dispatching it). Everything else goes to the app as it is."""
-
-    __slots__ = ("app", "writer")
-
-    def __init__(self, app: Any, writer: LoggingResponseWriter) -> None:
-        self.app = app
-        self.writer = writer
-
-    def dispatch(self, request: Request) -> Any:
-        self.writer.request = request
-        return self.app.dispatch(request)
-
-    def open_websocket(self, session: Any) -> Any:
-        return self.app.open_websocket(session)
-
-    def failure_response(self, request: Request, error: Exception) -> Any:
-        return self.app.failure_response(request, error)
 
 
 __all__ = [
@@ -624,7 +611,6 @@ __all__ = [
     "PRESETS",
     "VARIABLES",
     "AccessLog",
-    "LoggedApp",
     "LoggingResponseWriter",
     "access_logger",
     "check_format",

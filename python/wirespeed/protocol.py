@@ -139,7 +139,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def __init__(self, state: ServerState) -> None:
         self.state = state
-        self.app = state.connection_app
+        self.app = state.app
         self.loop = state.loop
         self.writer = state.writer
         # Requests come out of the parser as Request objects that know this connection.
@@ -317,7 +317,7 @@ class HttpProtocol(asyncio.Protocol):
                 ):
                     try:
                         out = self.out
-                        out.append(self.writer.keep_alive_result(result))
+                        out.append(self.writer.keep_alive_result(result, request))
                         if len(out) >= FLUSH_EVERY:
                             self._flush()  # the transport may say pause_writing: then queue
                         continue

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .access_log import AccessLog, LoggedApp, LoggingResponseWriter, check_format
+from .access_log import AccessLog, LoggingResponseWriter, check_format
 from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
@@ -56,7 +56,6 @@ class ServerState:
     __slots__ = (
         "access_log",
         "app",
-        "connection_app",
         "client_errors",
         "config",
         "connections",
@@ -98,14 +97,14 @@ class ServerState:
         # None when off, or when no record at info of "wirespeed.access" would go anywhere:
         # then the connections record nothing (settled once, when the server starts).
         self.access_log = (
-            AccessLog(config.access_log_format, loop) if AccessLog.enabled(config.access_log) else None
+            AccessLog(config.access_log_format, loop, proxy_headers=config.proxy_headers)
+            if AccessLog.enabled(config.access_log)
+            else None
         )
-        # The app as the connections call it: itself, or while the access log is on, with the
-        # writer that records the answers of the protocol's fast path (access_log.py).
-        self.connection_app: Any = app
+        # While the access log is on, the writer records the answers of the protocol's fast
+        # path (access_log.py).
         if self.access_log is not None:
-            writer = self.writer = LoggingResponseWriter(config.server_header, self.access_log)
-            self.connection_app = LoggedApp(app, writer)
+            self.writer = LoggingResponseWriter(config.server_header, self.access_log)
 
         app.configure(config)
 

@@ -112,8 +112,10 @@ class ResponseWriter:
             return head + lines + b"\r\n"
         return b"%s%sContent-Length: %d\r\n\r\n%s" % (head, lines, len(body), body)
 
-    def keep_alive_result(self, result: Any) -> bytes:
-        """`result(result, b"", False)`: the answer to a keep-alive HTTP/1.1 GET or the like."""
+    def keep_alive_result(self, result: Any, request: Any = None) -> bytes:
+        """`result(result, b"", False)`: the answer to a keep-alive HTTP/1.1 GET or the like.
+        `request`, the request answered, is for a writer that records answers (the access
+        log's); this one does not look at it."""
         if result.__class__ is str:
             tail = self._text_tails.get(result)
             if tail is None:
