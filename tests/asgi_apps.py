@@ -1,4 +1,5 @@
-"""Real Starlette and FastAPI applications for the ASGI tests.
+"""Real Starlette and FastAPI applications for the ASGI tests, and a bare ASGI app that reports
+its scope (`proxy_view_app`, for the tests of proxy headers, directly and behind nginx).
 
 `starlette_app` and `fastapi_app` build one application each, the way a user would write it:
 routing with converters, JSON, forms and multipart uploads, streaming and file responses,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -347,3 +349,39 @@ def fastapi_app(probe: Probe) -> FastAPI:
         return {"only": "get"}
 
     return app
+
+
+async def proxy_view_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers with what its scope says of the client, the scheme, the server and the host,
+    and the proxy headers as they came (JSON; over a WebSocket, one text message)."""
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+    seen = {
+        "client": scope["client"],
+        "scheme": scope["scheme"],
+        "server": scope["server"],
+        "host": headers.get("host"),
+        "xff": headers.get("x-forwarded-for"),
+        "forwarded": headers.get("forwarded"),
+    }
+    if scope["type"] == "websocket":
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": json.dumps(seen)})
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(seen).encode()})

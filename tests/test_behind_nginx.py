@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from asgi_apps import proxy_view_app
 from conftest import RunningServer
 from http_wire import Connection
 from processes import free_port
@@ -219,34 +220,7 @@ def native_app() -> App:
     return app
 
 
-async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        await receive()
-        await send({"type": "lifespan.startup.complete"})
-        await receive()
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-    while (await receive()).get("more_body"):
-        pass
-    seen = {
-        "client": scope["client"],
-        "scheme": scope["scheme"],
-        "host": headers.get("host"),
-        "xff": headers.get("x-forwarded-for"),
-        "forwarded": headers.get("forwarded"),
-    }
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": json.dumps(seen).encode()})
-
-
-APPS: dict[str, Callable[[], Any]] = {"native": native_app, "asgi": lambda: asgi_app}
+APPS: dict[str, Callable[[], Any]] = {"native": native_app, "asgi": lambda: proxy_view_app}
 # The trust list that includes nginx's side of the upstream connection, and one that does not.
 TRUSTING = {"tcp": "127.0.0.1", "unix": "unix"}
 NOT_TRUSTING = {"tcp": "10.0.0.0/8, unix", "unix": "127.0.0.1"}

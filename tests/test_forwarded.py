@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from asgi_apps import proxy_view_app
 from conftest import RunningServer
 from http_wire import Connection, WireResponse
 from wirespeed import App, Config, Request
@@ -489,41 +490,7 @@ def native_app() -> App:
     return app
 
 
-async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "lifespan":
-        await receive()
-        await send({"type": "lifespan.startup.complete"})
-        await receive()
-        await send({"type": "lifespan.shutdown.complete"})
-        return
-    headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-    seen = {
-        "client": scope["client"],
-        "scheme": scope["scheme"],
-        "server": scope["server"],
-        "host": headers.get("host"),
-        "xff": headers.get("x-forwarded-for"),
-        "forwarded": headers.get("forwarded"),
-    }
-    if scope["type"] == "websocket":
-        await receive()
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.send", "text": json.dumps(seen)})
-        await send({"type": "websocket.close", "code": 1000})
-        return
-    while (await receive()).get("more_body"):
-        pass
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": json.dumps(seen).encode()})
-
-
-APPS: dict[str, Callable[[], Any]] = {"native": native_app, "asgi": lambda: asgi_app}
+APPS: dict[str, Callable[[], Any]] = {"native": native_app, "asgi": lambda: proxy_view_app}
 
 
 @pytest.fixture(params=sorted(APPS))
@@ -657,7 +624,7 @@ def test_an_asgi_websocket_scope_behind_a_proxy(
     scheme: str,
     client: list[Any] | None,
 ) -> None:
-    server = server_for(asgi_app, proxy_headers=True)
+    server = server_for(proxy_view_app, proxy_headers=True)
     with WsConnection(server.port) as connection:
         connection.open("/ws", extra.encode())
         seen = json.loads(connection.read_message().text)
