@@ -728,7 +728,8 @@ def parsed_request(draw: st.DrawFn, connection: FakeConnection) -> Request:
         spelled = bytes(c ^ 0x20 if c >= 0x61 and draw(st.booleans()) else c for c in name)  # any case
         lines.append(spelled + b": " + draw(raw_value()) + b"\r\n")
     head = f"GET {target} HTTP/1.1\r\n".encode() + b"Host: h\r\n" + b"".join(lines) + b"\r\n"
-    [event] = native.RequestParser(Config()).feed(head)
+    parser: Any = native.RequestParser(Config())  # type: ignore[arg-type]
+    [event] = parser.feed(head)
     assert type(event[3]).__name__ == "RawHeaders"
     return Request((*event[:6], connection))
 
@@ -759,8 +760,8 @@ def pending_batch(draw: st.DrawFn) -> list[tuple[Any, ...]]:
             start = end - draw(st.floats(0.0, 1.0))
             status = draw(st.integers(100, 999))
             body, sent = draw(st.integers(0, 10**6)), draw(st.integers(0, 10**6))
-            request = draw(st.sampled_from([request, None]))
-            entries.append((request, status, body, sent, start, end, connection))
+            answered: Request | None = draw(st.sampled_from([request, None]))
+            entries.append((answered, status, body, sent, start, end, connection))
     return entries
 
 
