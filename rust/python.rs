@@ -300,7 +300,7 @@ fn request<'py>(
 /// so it can be in no cycle). Made and freed per request, that costs a fraction of a pyclass
 /// and a separate `bytes`. Its methods are the slot functions below.
 #[repr(C)]
-struct RawHeaders {
+pub(crate) struct RawHeaders {
     ob_base: ffi::PyVarObject,
     len: usize,
     /// Bytes per offset in the table of the data: 2, or 4 for field lines over 64 KiB.
@@ -496,7 +496,7 @@ impl RawHeaders {
     ///
     /// # Safety
     /// `object` is a live `RawHeaders`, and stays alive while the answer is used.
-    unsafe fn parts<'a>(object: *mut ffi::PyObject) -> (&'a RawHeaders, &'a [u8]) {
+    pub(crate) unsafe fn parts<'a>(object: *mut ffi::PyObject) -> (&'a RawHeaders, &'a [u8]) {
         // SAFETY: a RawHeaders starts with this header and has `data_len` bytes after it,
         // written once by `build` before anyone else could see it.
         unsafe {
@@ -512,7 +512,7 @@ impl RawHeaders {
     }
 
     /// The `(name id, name as sent, value)` of each field.
-    fn fields<'a>(&self, data: &'a [u8]) -> impl Iterator<Item = (u8, &'a [u8], &'a [u8])> {
+    pub(crate) fn fields<'a>(&self, data: &'a [u8]) -> impl Iterator<Item = (u8, &'a [u8], &'a [u8])> {
         let width = self.width;
         let (text, table) = data.split_at(data.len().saturating_sub(self.len * span_len(width)));
         table.chunks_exact(span_len(width)).map(move |span| {

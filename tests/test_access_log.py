@@ -32,17 +32,25 @@ from typing import Any
 
 import httpx
 import pytest
+import wirespeed
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from http_wire import Connection
 from processes import OutputCollector, free_port, start_cli, stop_cli, wait_until
 from wirespeed.access_log import (
     PRESETS,
     VARIABLES,
     AccessLog,
+    _Clock,
+    compile_batch,
     compile_format,
     escape,
     parse_format,
 )
+from wirespeed import _parser as native
+from wirespeed.config import Config
 from wirespeed.request import Request
+from wirespeed.server import ServerState
 from ws_wire import WsConnection
 
 APP = textwrap.dedent(
@@ -695,3 +703,167 @@ def test_workers_each_log_their_own_lines(site: Path, backend: str) -> None:
     assert sorted(int(uri.split("=")[-1]) for _, uri in lines) == list(range(20))
     pids = {int(pid.removeprefix("pid=")) for pid, _ in lines}
     assert process.pid not in pids and pids  # the workers' own
+
+
+# -- the native lines of the default formats (rust/access_lines.rs), against the Python batch
+access_lines = native.access_lines
+
+# Field-value bytes the Rust parser takes (obs-text included); names in any case.
+VALUE_BYTES = bytes(range(0x21, 0x7F)) + bytes(range(0x80, 0x100)) + b" \t"
+TARGET_CHARS = "abcXYZ019/?&=%-._~!$'()*+,;:@"
+FIELD_NAMES = [b"referer", b"user-agent", b"accept", b"x-a"]
+BASE = 100.0  # the entries' monotonic times start here; the offset makes them wall-clock
+
+
+def raw_value() -> st.SearchStrategy[bytes]:
+    return st.lists(st.sampled_from(VALUE_BYTES), max_size=12).map(lambda chars: bytes(chars).strip(b" \t"))
+
+
+@st.composite
+def parsed_request(draw: st.DrawFn, connection: FakeConnection) -> Request:
+    """A request as the Rust parser hands it over: its fields a `RawHeaders`."""
+    target = "/" + draw(st.text(TARGET_CHARS, max_size=12))
+    lines = []
+    for name in draw(st.lists(st.sampled_from(FIELD_NAMES), max_size=5)):
+        spelled = bytes(c ^ 0x20 if c >= 0x61 and draw(st.booleans()) else c for c in name)  # any case
+        lines.append(spelled + b": " + draw(raw_value()) + b"\r\n")
+    head = f"GET {target} HTTP/1.1\r\n".encode() + b"Host: h\r\n" + b"".join(lines) + b"\r\n"
+    parser: Any = native.RequestParser(Config())  # type: ignore[arg-type]
+    [event] = parser.feed(head)
+    assert type(event[3]).__name__ == "RawHeaders"
+    return Request((*event[:6], connection))
+
+
+@st.composite
+def built_request(draw: st.DrawFn, connection: FakeConnection) -> Request:
+    """A request made in Python: fields a list of any bytes, a target of any text."""
+    fields = draw(st.lists(st.tuples(st.sampled_from(FIELD_NAMES), st.binary(max_size=12)), max_size=5))
+    method = draw(st.sampled_from(["GET", "POST", "M\u00e9", "\u20ac\x01"]))
+    target = draw(st.text(st.characters(exclude_categories=["Cs"]), max_size=16))
+    return Request.build(method, target, draw(st.sampled_from([0, 1])), fields, connection=connection)  # type: ignore[arg-type]
+
+
+@st.composite
+def pending_batch(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    connections = [FakeConnection(client) for client in [("10.0.0.1", 80), ("::1", 2), None]]  # type: ignore[arg-type]
+    unseen = FakeConnection()
+    unseen.client_address = False  # type: ignore[assignment]  # not looked up yet
+    connections.append(unseen)
+    entries: list[tuple[Any, ...]] = []
+    for _ in range(draw(st.integers(0, 12))):
+        connection = draw(st.sampled_from(connections))
+        request = draw(st.one_of(parsed_request(connection), built_request(connection)))
+        end = BASE + draw(st.floats(0.0, 3.0))
+        if draw(st.booleans()):
+            entries.append((request, draw(st.integers(0, 10**12)), draw(st.integers(0, 10**12)), end))
+        else:
+            start = end - draw(st.floats(0.0, 1.0))
+            status = draw(st.integers(100, 999))
+            body, sent = draw(st.integers(0, 10**6)), draw(st.integers(0, 10**6))
+            answered: Request | None = draw(st.sampled_from([request, None]))
+            entries.append((answered, status, body, sent, start, end, connection))
+    return entries
+
+
+@pytest.mark.parametrize("preset", ["combined", "common"])
+@settings(max_examples=150, deadline=None)
+@given(batch=pending_batch(), offset=st.floats(1_700_000_000.0, 1_700_000_010.0))
+def test_native_lines_are_the_python_lines(preset: str, batch: list[tuple[Any, ...]], offset: float) -> None:
+    python_batch = compile_batch(preset)
+    native_clock = compile_batch(preset).__globals__["clock"]
+    expected = python_batch(batch, offset)
+    assert access_lines(batch, offset, native_clock, preset == "common") == expected
+    assert all(connection.logged == 0 for connection in {entry[-1] for entry in batch if len(entry) == 7})
+
+
+class CountingClock(_Clock):
+    __slots__ = ("updates",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates = 0
+
+    def update(self, when: float) -> None:
+        self.updates += 1
+        super().update(when)
+
+
+def test_native_lines_make_the_time_once_a_second() -> None:
+    clock = CountingClock()
+    request = Request.build("GET", "/", connection=CONNECTION)  # type: ignore[arg-type]
+    batch = [(request, 5, 50, 10.1), (request, 5, 50, 10.9), (request, 5, 50, 11.0), (request, 5, 50, 11.5)]
+    lines = access_lines(batch, 1_700_000_000.0, clock, True)
+    assert clock.updates == 2
+    stamps = [time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(1_700_000_000 + second)) for second in (10, 11)]
+    assert lines == [f'10.1.2.3 - - [{stamps[second]}] "GET / HTTP/1.1" 200 5' for second in (0, 0, 1, 1)]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        ("not", "an", "entry"),  # neither shape
+        [REQUEST, 5, 50, 10.0],  # a list, not a tuple
+        (None, 5, 50, 10.0),  # the fast path's shape always has a request
+        (REQUEST, "5", 50, 10.0),  # sizes are ints
+        (REQUEST, True, 50, 10.0),  # ... not bools (str(True) is "True")
+        (REQUEST, 5, 50, 10),  # times are floats
+        (REQUEST, 200, 5, 50, "start", 10.0, CONNECTION),
+        (Request.build("GET", "/\ud800", connection=CONNECTION), 5, 50, 10.0),  # type: ignore[arg-type]  # a lone surrogate
+        (REQUEST, 200, 5, 50, 9.0, 10.0, object()),  # no client_address
+    ],
+)
+def test_native_lines_refuse_what_they_do_not_expect(entry: Any) -> None:
+    """An entry of another shape or type raises: nothing is guessed (and nothing crashes)."""
+    with pytest.raises((TypeError, ValueError, AttributeError, UnicodeError)):
+        access_lines([entry], 0.0, _Clock(), False)
+
+
+def test_access_log_falls_back_to_the_python_batch() -> None:
+    """A batch the native function refuses is made by the Python function, whole."""
+    loop = asyncio.new_event_loop()
+    try:
+        log = AccessLog("combined", loop, backend="rust")
+        assert log.native
+        odd = Request.build("GET", "/\ud800", connection=CONNECTION)  # type: ignore[arg-type]
+        log.pending = [(REQUEST, 5, 50, monotonic()), (odd, 5, 50, monotonic())]
+        lines = log.lines()
+        assert [line.split('"')[1] for line in lines] == ["GET /a%20b/c?x=1&y=2 HTTP/1.1", "GET /? HTTP/1.1"]
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "backend", "proxy_headers", "expected"),
+    [
+        ("combined", "rust", False, True),
+        ("common", "rust", False, True),
+        (PRESETS["combined"], "rust", False, True),  # the preset's text is the preset
+        ("combined", "httptools", False, False),  # the Python backend keeps Python lines
+        ("combined", "rust", True, False),  # $remote_addr is then the request's client
+        ("json", "rust", False, False),
+        ("$remote_addr $status", "rust", False, False),
+    ],
+)
+def test_native_lines_where_they_apply(fmt: str, backend: str, proxy_headers: bool, expected: bool) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        assert AccessLog(fmt, loop, proxy_headers=proxy_headers, backend=backend).native is expected
+    finally:
+        loop.close()
+
+
+def test_the_rust_backend_server_makes_native_lines(backend: str) -> None:
+    """A server's access log (as the command line builds it) makes its lines natively on the
+    Rust backend, in Python on httptools."""
+    logger = logging.getLogger("wirespeed.access")
+    level = logger.level
+    logger.setLevel(logging.INFO)  # as the command line sets it
+    loop = asyncio.new_event_loop()
+    try:
+        config = Config(parser=backend, access_log=True)  # type: ignore[arg-type]
+        state = ServerState(wirespeed.App(), config, loop)
+        assert state.access_log is not None
+        assert state.access_log.native is (backend == "rust")
+    finally:
+        loop.close()
+        logger.setLevel(level)

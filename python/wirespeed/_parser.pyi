@@ -77,6 +77,14 @@ def parse_proxy_header(data: bytes) -> int | tuple[int, tuple[str, int] | None, 
     `(host, port)` each, or both None to keep the connection's own addresses), or a `str` (why
     it is not a valid header)."""
 
+def access_lines(pending: list[Any], offset: float, clock: Any, common: bool) -> list[str]:
+    """The access log's lines of a batch of pending entries (`wirespeed.access_log.AccessLog`)
+    in nginx's "combined" format, or "common" when `common`: the same lines as the batch
+    function `access_log.compile_batch` makes of that format, its twin. `offset` turns the
+    entries' monotonic times into wall-clock ones; `clock` is that function's `_Clock` (read, and
+    updated when an entry's second is not its own). Raises TypeError or ValueError for an
+    entry it does not expect (the caller then makes the lines in Python)."""
+
 class WebSocketReader:
     """Reads one WebSocket connection's client frames (rust/ws_frames.rs); the events are those
     of the pure-Python twin, `wirespeed.websocket.frames.WebSocketReader`."""

@@ -16,6 +16,13 @@ therefore format with "%(message)s" (the command line's own handler does). The v
 repeat from line to line (request lines, user agents, referers) are escaped once and kept.
 Lines still pending when the server stops are written by `close`.
 
+The default formats ("combined", "common") have a native twin: with the Rust parser backend
+(and proxy_headers off: then $remote_addr is the connection's peer), their lines are made by
+`wirespeed._parser.access_lines` (rust/access_lines.rs), the same bytes as the batch function
+compiled here, for a fraction of its cost; the batch function stays the reference, makes every
+other format's lines, and takes a batch the native function refuses (an entry it does not
+expect). `native_batch` makes that choice.
+
 The format is nginx's: `$name` or `${name}` variables between literal text, `$$` for a literal
 `$` (a `$` that starts no name is literal too); an unknown variable is an error when the format
 is compiled (at startup). Presets by name: "combined" (the default: nginx's default, which log
@@ -447,6 +454,34 @@ def compile_batch(
     return _function(spec, source, namespace, "lines")  # type: ignore[no-any-return]
 
 
+# The presets that `wirespeed._parser.access_lines` makes: name -> its `common` argument.
+NATIVE_PRESETS: dict[str, bool] = {"combined": False, "common": True}
+
+
+def native_batch(
+    spec: str, python_batch: Callable[[list[Any], float], list[str]], backend: str, proxy_headers: bool = False
+) -> Callable[[list[Any], float], list[str]] | None:
+    """The native twin of `python_batch` (the function `compile_batch(spec)` made), or None
+    when there is none: a format other than the presets "combined" and "common" (by name or by
+    their text), proxy_headers on, or a parser backend other than "rust" (`backend`: the
+    server's, as `wirespeed.parser.resolve_backend` names it)."""
+    common = NATIVE_PRESETS.get(spec)
+    if common is None:
+        common = next((value for name, value in NATIVE_PRESETS.items() if PRESETS[name] == spec), None)
+    if common is None or proxy_headers or backend != "rust":
+        return None
+    try:
+        from ._parser import access_lines  # only with the Rust backend
+    except ImportError:
+        return None
+    clock = python_batch.__globals__["clock"]  # one clock for both: a fallback batch reuses its second
+
+    def lines(pending: list[Any], offset: float) -> list[str]:
+        return access_lines(pending, offset, clock, common)
+
+    return lines
+
+
 def check_format(spec: str) -> None:
     """Raise ValueError when `spec` is not a valid access log format."""
     compile_format(spec, 0)
@@ -475,7 +510,17 @@ class AccessLog:
       (request None, `rejected`).
     """
 
-    __slots__ = ("_interval", "_lines", "_logger", "_loop", "_soon", "_timer", "connections", "pending")
+    __slots__ = (
+        "_interval",
+        "_lines",
+        "_logger",
+        "_loop",
+        "_native_lines",
+        "_soon",
+        "_timer",
+        "connections",
+        "pending",
+    )
 
     def __init__(
         self,
@@ -484,8 +529,12 @@ class AccessLog:
         logger: logging.Logger = access_logger,
         interval: float = WRITE_INTERVAL,
         proxy_headers: bool = False,
+        backend: str = "httptools",
     ) -> None:
+        """backend: the server's parser backend ("rust": the default formats' lines are made
+        natively, `native_batch`)."""
         self._lines = compile_batch(spec, proxy_headers=proxy_headers)
+        self._native_lines = native_batch(spec, self._lines, backend, proxy_headers)
         self._logger = logger
         self._loop = loop
         self._interval = interval
@@ -562,7 +611,19 @@ class AccessLog:
         pending = self.pending
         self.pending = []
         self._soon = False
-        return self._lines(pending, time.time() - monotonic())  # monotonic -> wall clock
+        offset = time.time() - monotonic()  # monotonic -> wall clock
+        native = self._native_lines
+        if native is not None:
+            try:
+                return native(pending, offset)
+            except (TypeError, ValueError, OverflowError, UnicodeError):
+                pass  # an entry it does not expect: the Python batch makes (or refuses) them all
+        return self._lines(pending, offset)
+
+    @property
+    def native(self) -> bool:
+        """Whether the lines are made natively (`native_batch`)."""
+        return self._native_lines is not None
 
     def write(self) -> None:
         """Write the pending lines as one record (dropped if the logger no longer takes INFO)."""
@@ -617,5 +678,6 @@ __all__ = [
     "compile_batch",
     "compile_format",
     "escape",
+    "native_batch",
     "parse_format",
 ]

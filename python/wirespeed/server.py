@@ -97,7 +97,7 @@ class ServerState:
         # None when off, or when no record at info of "wirespeed.access" would go anywhere:
         # then the connections record nothing (settled once, when the server starts).
         self.access_log = (
-            AccessLog(config.access_log_format, loop, proxy_headers=config.proxy_headers)
+            AccessLog(config.access_log_format, loop, proxy_headers=config.proxy_headers, backend=self.parser_name)
             if AccessLog.enabled(config.access_log)
             else None
         )
