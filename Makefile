@@ -127,7 +127,7 @@ clean:
 # Each target installs what it needs: nginx, its echo module, wrk, openssl and libuv from Debian's packages,
 # the `bench` extra of pyproject.toml into the venv, and wirespeed built in release mode.
 
-.PHONY: bench bench-memory bench-smoke bench-setup bench-system-deps bench-instructions bench-asgi-profile redbot
+.PHONY: bench bench-paired bench-memory bench-smoke bench-setup bench-system-deps bench-instructions bench-asgi-profile redbot
 
 BENCH_FLAGS = $(if $(filter-out 0,$(QUICK)),--quick) $(if $(ROUNDS),--rounds $(ROUNDS)) \
 	$(if $(DURATION),--duration $(DURATION)) $(if $(STATIC_DURATION),--static-duration $(STATIC_DURATION)) \
@@ -156,6 +156,12 @@ bench-setup: build bench-system-deps
 
 bench: bench-setup
 	$(PY) benches/run.py $(BENCH_FLAGS)
+
+# Two servers timed in turn, in short paired runs (benches/paired.py): A, B, WORKLOAD, PAIRS.
+bench-paired: bench-setup
+	$(PY) benches/paired.py $(or $(A),wirespeed) $(or $(B),wirespeed-accesslog) --workload $(or $(WORKLOAD),plaintext) \
+		$(if $(PAIRS),--pairs $(PAIRS)) $(if $(SERVER_CPUS),--server-cpus $(SERVER_CPUS)) \
+		$(if $(CLIENT_CPUS),--client-cpus $(CLIENT_CPUS))
 
 bench-memory: bench-setup
 	$(PY) benches/bench_memory.py $(BENCH_MEMORY_FLAGS)

@@ -55,14 +55,14 @@ use pyo3::prelude::*;
 
 /// The extension module: `RequestParser`, `RawHeaders` (the header fields of its requests,
 /// registered as a `collections.abc.Sequence`), the ASGI mode's `asgi_scope` and
-/// `read_start`, `parse_proxy_header`, the access log's `access_lines` and `WebSocketReader`.
+/// `read_start`, `parse_proxy_header`, the access log's `access_sink` and `recording`, and `WebSocketReader`.
 #[cfg(feature = "python")]
 #[pymodule]
 fn _parser(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<python::RequestParser>()?;
     python_asgi::add_functions(module)?;
     python_proxy::add_function(module)?;
-    python_access::add_function(module)?;
+    python_access::add_functions(module)?;
     let raw_headers = python::raw_headers_type(module.py())?;
     module.add("RawHeaders", raw_headers)?;
     module.add("WebSocketReader", python_ws::reader_type(module.py())?)?;

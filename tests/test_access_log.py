@@ -22,6 +22,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,24 +34,27 @@ from typing import Any
 import httpx
 import pytest
 import wirespeed
+from http_wire import Connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from http_wire import Connection
 from processes import OutputCollector, free_port, start_cli, stop_cli, wait_until
+from wirespeed import _parser as native
+from wirespeed import access_log
 from wirespeed.access_log import (
     PRESETS,
     VARIABLES,
     AccessLog,
+    LoggingResponseWriter,
     _Clock,
     compile_batch,
     compile_format,
     escape,
     parse_format,
 )
-from wirespeed import _parser as native
 from wirespeed.config import Config
 from wirespeed.request import Request
 from wirespeed.server import ServerState
+from wirespeed.writer import ResponseWriter
 from ws_wire import WsConnection
 
 APP = textwrap.dedent(
@@ -659,7 +663,6 @@ def test_batch_keeps_order_and_is_written_on_close() -> None:
         assert lines[0] == f"/a 200 5 {len(first)} 0.000"
         assert lines[1].startswith(f"/b 404 2 {len(answer(404, b'no'))} 0.5")
         assert lines[2:] == ["- 400 11 120 0.000", "/c 206 7 99 0.125", "/d 200 6 50 0.000"]
-        assert handler.records[0].lines == handler.records[0].getMessage().split("\n")  # type: ignore[attr-defined]
         assert connection.logged == 0  # counted only for a format with $connection_requests
         assert log.pending == []
         log.write()  # nothing pending: no record
@@ -705,14 +708,46 @@ def test_workers_each_log_their_own_lines(site: Path, backend: str) -> None:
     assert process.pid not in pids and pids  # the workers' own
 
 
-# -- the native lines of the default formats (rust/access_lines.rs), against the Python batch
-access_lines = native.access_lines
+# -- the native lines of the default formats (rust/python_access.rs), against the Python batch
+access_sink = native.access_sink
 
 # Field-value bytes the Rust parser takes (obs-text included); names in any case.
 VALUE_BYTES = bytes(range(0x21, 0x7F)) + bytes(range(0x80, 0x100)) + b" \t"
 TARGET_CHARS = "abcXYZ019/?&=%-._~!$'()*+,;:@"
 FIELD_NAMES = [b"referer", b"user-agent", b"accept", b"x-a"]
-BASE = 100.0  # the entries' monotonic times start here; the offset makes them wall-clock
+BASE = 100.0  # the entries' times (monotonic) start here
+# One second's text for every time: the native sink reads the time itself, so the two sides
+# are compared with clocks that never change second.
+FIXED_LOCAL = "06/Dec/2026:12:00:00 +0000"
+
+
+def fixed(clock: _Clock) -> _Clock:
+    """`clock` set to one second that holds every time."""
+    clock.since, clock.until, clock.local = float("-inf"), float("inf"), FIXED_LOCAL
+    return clock
+
+
+def fast_path_answer(body: int) -> bytes:
+    """A fast-path 200 with `body` bytes of body."""
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (body, b"x" * body)
+
+
+def no_line(*entry: Any) -> None:
+    """A fallback that makes no line."""
+
+
+def recorded(sink: Any, batch: list[tuple[Any, ...]]) -> list[str]:
+    """The batch's entries recorded through the sink's functions, in order, and its lines taken."""
+    record_answer, record_entry, take = sink
+    for entry in batch:
+        if len(entry) == 4:
+            assert len(fast_path_answer(entry[1])) == entry[2]
+            record_answer(entry[0], fast_path_answer(entry[1]))
+        else:
+            request, status, body, sent, _start, _end, connection = entry
+            record_entry(request, status, body, sent, connection)
+    text = take()
+    return text.split("\n") if text else []
 
 
 def raw_value() -> st.SearchStrategy[bytes]:
@@ -745,6 +780,8 @@ def built_request(draw: st.DrawFn, connection: FakeConnection) -> Request:
 
 @st.composite
 def pending_batch(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    """Entries as AccessLog.pending holds them: the fast path's (request, body, bytes, time),
+    its answer `fast_path_answer(body)`, and any other answer's 7 items."""
     connections = [FakeConnection(client) for client in [("10.0.0.1", 80), ("::1", 2), None]]  # type: ignore[arg-type]
     unseen = FakeConnection()
     unseen.client_address = False  # type: ignore[assignment]  # not looked up yet
@@ -755,11 +792,12 @@ def pending_batch(draw: st.DrawFn) -> list[tuple[Any, ...]]:
         request = draw(st.one_of(parsed_request(connection), built_request(connection)))
         end = BASE + draw(st.floats(0.0, 3.0))
         if draw(st.booleans()):
-            entries.append((request, draw(st.integers(0, 10**12)), draw(st.integers(0, 10**12)), end))
+            body = draw(st.integers(0, 300))
+            entries.append((request, body, len(fast_path_answer(body)), end))
         else:
             start = end - draw(st.floats(0.0, 1.0))
             status = draw(st.integers(100, 999))
-            body, sent = draw(st.integers(0, 10**6)), draw(st.integers(0, 10**6))
+            body, sent = draw(st.integers(0, 10**12)), draw(st.integers(0, 10**12))
             answered: Request | None = draw(st.sampled_from([request, None]))
             entries.append((answered, status, body, sent, start, end, connection))
     return entries
@@ -767,17 +805,25 @@ def pending_batch(draw: st.DrawFn) -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize("preset", ["combined", "common"])
 @settings(max_examples=150, deadline=None)
-@given(batch=pending_batch(), offset=st.floats(1_700_000_000.0, 1_700_000_010.0))
-def test_native_lines_are_the_python_lines(preset: str, batch: list[tuple[Any, ...]], offset: float) -> None:
+@given(batch=pending_batch())
+def test_native_lines_are_the_python_lines(preset: str, batch: list[tuple[Any, ...]]) -> None:
+    """The same answers, recorded natively one by one and made by the Python batch function,
+    give the same lines, without a fallback."""
     python_batch = compile_batch(preset)
-    native_clock = compile_batch(preset).__globals__["clock"]
-    expected = python_batch(batch, offset)
-    assert access_lines(batch, offset, native_clock, preset == "common") == expected
+    fixed(python_batch.__globals__["clock"])
+    fallen_back: list[tuple[Any, ...]] = []
+
+    def fallback(*entry: Any) -> None:
+        fallen_back.append(entry)
+
+    sink = access_sink(preset == "common", fixed(_Clock()), fallback, 1 << 20)
+    assert recorded(sink, batch) == python_batch(batch, 1_700_000_000.0)
+    assert fallen_back == []
     assert all(connection.logged == 0 for connection in {entry[-1] for entry in batch if len(entry) == 7})
 
 
 class CountingClock(_Clock):
-    __slots__ = ("updates",)
+    __slots__ = ("__weakref__", "updates")
 
     def __init__(self) -> None:
         super().__init__()
@@ -789,47 +835,201 @@ class CountingClock(_Clock):
 
 
 def test_native_lines_make_the_time_once_a_second() -> None:
+    """The time of each answer is read when it is recorded (here from `now`), and its text is
+    made once a second, by the shared clock."""
     clock = CountingClock()
+    times = iter([1_700_000_010.1, 1_700_000_010.9, 1_700_000_011.0, 1_700_000_011.5])
+    record_answer, _, take = access_sink(True, clock, no_line, 1 << 20, lambda: next(times))
     request = Request.build("GET", "/", connection=CONNECTION)  # type: ignore[arg-type]
-    batch = [(request, 5, 50, 10.1), (request, 5, 50, 10.9), (request, 5, 50, 11.0), (request, 5, 50, 11.5)]
-    lines = access_lines(batch, 1_700_000_000.0, clock, True)
+    for _ in range(4):
+        record_answer(request, fast_path_answer(5))
     assert clock.updates == 2
     stamps = [time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(1_700_000_000 + second)) for second in (10, 11)]
-    assert lines == [f'10.1.2.3 - - [{stamps[second]}] "GET / HTTP/1.1" 200 5' for second in (0, 0, 1, 1)]
+    assert take().split("\n") == [f'10.1.2.3 - - [{stamps[second]}] "GET / HTTP/1.1" 200 5' for second in (0, 0, 1, 1)]
+    assert take() == ""  # taken: none after
+
+
+def test_native_lines_read_the_system_clock() -> None:
+    """Without `now`, the time is the system's (the clock is asked for the second it is in)."""
+    clock = CountingClock()
+    record_answer, _, take = access_sink(True, clock, no_line, 1 << 20)
+    before = time.time()
+    record_answer(REQUEST, fast_path_answer(1))
+    after = time.time()
+    assert clock.updates == 1
+    assert int(before) <= clock.since <= int(after) and clock.until == clock.since + 1
+    assert f"[{clock.local}]" in take()
+
+
+class Text(str):
+    """A str subclass (the Python function formats it as it is)."""
+
+
+ODD = Request.build("GET", "/\ud800", connection=CONNECTION)  # type: ignore[arg-type]  # a lone surrogate
+# Answers whose values the native code does not take: (why, which function, its arguments).
+ODD_ANSWERS = [
+    ("the request is a list, not a tuple", "entry", (list(REQUEST), 200, 5, 50, CONNECTION)),
+    ("the status is a str", "entry", (REQUEST, "200", 5, 50, CONNECTION)),
+    ("a size is a bool (str(True) is 'True')", "entry", (REQUEST, 200, True, 50, CONNECTION)),
+    ("the target is not Unicode (a lone surrogate)", "answer", (ODD, fast_path_answer(5))),
+    ("the method is a str subclass", "entry", (Request((Text("GET"), *REQUEST[1:])), 200, 5, 50, CONNECTION)),
+    ("the connection has no client address", "entry", (REQUEST, 200, 5, 50, object())),
+    ("the client address is not a tuple", "entry", (REQUEST, 200, 5, 50, FakeConnection("10.0.0.1"))),  # type: ignore[arg-type]
+    ("an answer to no request", "answer", (None, fast_path_answer(5))),
+]
+
+
+@pytest.mark.parametrize(("call", "arguments"), [row[1:] for row in ODD_ANSWERS], ids=[row[0] for row in ODD_ANSWERS])
+def test_native_lines_leave_what_they_do_not_expect_to_the_fallback(call: str, arguments: tuple[Any, ...]) -> None:
+    """An answer with a value of another type is not guessed at: the fallback is given it
+    (status and sizes as ints for the fast path's, connection None) and its line is kept, in
+    order between the native ones."""
+    given_to_fallback: list[tuple[Any, ...]] = []
+
+    def fallback(*entry: Any) -> str:
+        given_to_fallback.append(entry)
+        return "made by the fallback"
+
+    record_answer, record_entry, take = access_sink(True, fixed(_Clock()), fallback, 1 << 20)
+    record_answer(REQUEST, fast_path_answer(5))
+    (record_answer if call == "answer" else record_entry)(*arguments)
+    record_entry(None, 400, 11, 120, CONNECTION)
+    native_line = f'10.1.2.3 - - [{FIXED_LOCAL}] "GET /a%20b/c?x=1&y=2 HTTP/1.1" 200 5'
+    assert take().split("\n") == [native_line, "made by the fallback", f'10.1.2.3 - - [{FIXED_LOCAL}] "-" 400 11']
+    expected = (arguments[0], 200, 5, len(arguments[1]), None) if call == "answer" else arguments
+    assert given_to_fallback == [expected]
+
+
+def test_a_fallback_without_a_line_and_one_that_raises() -> None:
+    _, record_entry, take = access_sink(False, fixed(_Clock()), no_line, 1 << 20)
+    record_entry(ODD, 200, 5, 50, CONNECTION)
+    assert take() == ""  # the fallback's None: no line
+
+    def failing(*entry: Any) -> str:
+        raise LookupError("the fallback's own error")
+
+    _, record_entry, take = access_sink(False, fixed(_Clock()), failing, 1 << 20)
+    with pytest.raises(LookupError, match="own error"):
+        record_entry(ODD, 200, 5, 50, CONNECTION)
+    record_entry(REQUEST, 200, 5, 50, CONNECTION)  # the sink goes on
+    assert take().startswith("10.1.2.3 - - [")
 
 
 @pytest.mark.parametrize(
-    "entry",
+    ("call", "arguments", "error"),
     [
-        ("not", "an", "entry"),  # neither shape
-        [REQUEST, 5, 50, 10.0],  # a list, not a tuple
-        (None, 5, 50, 10.0),  # the fast path's shape always has a request
-        (REQUEST, "5", 50, 10.0),  # sizes are ints
-        (REQUEST, True, 50, 10.0),  # ... not bools (str(True) is "True")
-        (REQUEST, 5, 50, 10),  # times are floats
-        (REQUEST, 200, 5, 50, "start", 10.0, CONNECTION),
-        (Request.build("GET", "/\ud800", connection=CONNECTION), 5, 50, 10.0),  # type: ignore[arg-type]  # a lone surrogate
-        (REQUEST, 200, 5, 50, 9.0, 10.0, object()),  # no client_address
+        ("answer", (REQUEST,), "takes 2 arguments"),
+        ("answer", (REQUEST, "not bytes"), "bytes"),
+        ("entry", (REQUEST, 200, 5, 50), "takes 5 arguments"),
     ],
 )
-def test_native_lines_refuse_what_they_do_not_expect(entry: Any) -> None:
-    """An entry of another shape or type raises: nothing is guessed (and nothing crashes)."""
-    with pytest.raises((TypeError, ValueError, AttributeError, UnicodeError)):
-        access_lines([entry], 0.0, _Clock(), False)
+def test_native_sink_refuses_a_wrong_call(call: str, arguments: tuple[Any, ...], error: str) -> None:
+    """A caller's mistake (not an answer's odd value) raises, and records nothing."""
+    record_answer, record_entry, take = access_sink(True, fixed(_Clock()), no_line, 1 << 20)
+    with pytest.raises(TypeError, match=error):
+        (record_answer if call == "answer" else record_entry)(*arguments)
+    assert take() == ""
 
 
-def test_access_log_falls_back_to_the_python_batch() -> None:
-    """A batch the native function refuses is made by the Python function, whole."""
+def test_native_sink_says_when_its_lines_are_due() -> None:
+    """answer/entry say True once the text reaches the limit (bytes); taking it starts over."""
+    record_answer, record_entry, take = access_sink(True, fixed(_Clock()), no_line, 200)
+    line = f'10.1.2.3 - - [{FIXED_LOCAL}] "GET /a%20b/c?x=1&y=2 HTTP/1.1" 200 5'
+    due = [record_answer(REQUEST, fast_path_answer(5)) for _ in range(4)]
+    assert due == [(count * (len(line) + 1)) >= 200 for count in range(1, 5)]
+    assert True in due and due[0] is False
+    assert take() == "\n".join([line] * 4)
+    assert record_entry(REQUEST, 200, 5, 50, CONNECTION) is False
+
+
+def test_native_sink_releases_what_it_holds() -> None:
+    """The clock, the fallback and the last client address go when the sink's functions go."""
+    clock = CountingClock()
+    connection = FakeConnection(("10.9.9.9", 1))
+    address = connection.client_address
+
+    def fallback(*entry: Any) -> None:
+        return None
+
+    functions = access_sink(False, clock, fallback, 1 << 20)
+    functions[1](None, 400, 1, 2, connection)
+    held: list[weakref.ref[Any]] = [weakref.ref(clock), weakref.ref(fallback)]
+    references = sys.getrefcount(address)
+    del functions, clock, fallback
+    assert [ref() for ref in held] == [None, None]
+    assert sys.getrefcount(address) == references - 1
+
+
+def test_access_log_with_a_native_sink_keeps_order_and_falls_back_per_answer() -> None:
+    """A server's log on the Rust backend: every kind of answer in the order recorded, an odd
+    one made by the Python batch function (alone), one that neither can make logged as an
+    error and left out, and the rest kept."""
+    logger = logging.getLogger("wirespeed.access.test-native")
+    handler = ListHandler()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    errors = ListHandler()
+    logging.getLogger("wirespeed.error").addHandler(errors)
     loop = asyncio.new_event_loop()
     try:
-        log = AccessLog("combined", loop, backend="rust")
-        assert log.native
-        odd = Request.build("GET", "/\ud800", connection=CONNECTION)  # type: ignore[arg-type]
-        log.pending = [(REQUEST, 5, 50, monotonic()), (odd, 5, 50, monotonic())]
-        lines = log.lines()
-        assert [line.split('"')[1] for line in lines] == ["GET /a%20b/c?x=1&y=2 HTTP/1.1", "GET /? HTTP/1.1"]
+        log = AccessLog("common", loop, logger=logger, backend="rust")
+        assert log.native and log.pending == []
+        log.record_answer(REQUEST, fast_path_answer(5))
+        log.answered(CONNECTION, REQUEST, answer(404, b"no"))  # type: ignore[arg-type]
+        log.record_answer(ODD, fast_path_answer(6))  # the Python batch's: "?" for the surrogate
+        log.sent(CONNECTION, None, 400, 11, 120)  # type: ignore[arg-type]
+        log.sent(FakeConnection(object()), REQUEST, 200, 1, 2)  # type: ignore[arg-type]  # neither can make it
+        log.rejected(CONNECTION, answer(431, b""))  # type: ignore[arg-type]
+        assert log.pending == []
+        log.close()
+        [record] = handler.records
+        lines = record.getMessage().split("\n")
+        assert [line.split('"')[1:] for line in lines] == [
+            ["GET /a%20b/c?x=1&y=2 HTTP/1.1", " 200 5"],
+            ["GET /a%20b/c?x=1&y=2 HTTP/1.1", " 404 2"],
+            ["GET /? HTTP/1.1", " 200 6"],
+            ["-", " 400 11"],
+            ["-", " 431 0"],
+        ]
+        assert all(line.startswith("10.1.2.3 - - [") for line in lines)
+        assert [error.getMessage() for error in errors.records] == ["access log line could not be made"]
     finally:
         loop.close()
+        logger.removeHandler(handler)
+        logging.getLogger("wirespeed.error").removeHandler(errors)
+
+
+def test_the_native_writer_writes_a_full_batch_at_the_next_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path's writer: its answers are the plain writer's bytes, recorded, and once
+    the lines reach MAX_PENDING_BYTES they are written at the next loop turn (not at the
+    timer)."""
+    monkeypatch.setattr(access_log, "MAX_PENDING_BYTES", 1000)
+    logger = logging.getLogger("wirespeed.access.test-due")
+    handler = ListHandler()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    loop = asyncio.new_event_loop()
+    try:
+        log = AccessLog("combined", loop, logger=logger, backend="rust")
+        writer = log.response_writer("wirespeed")
+        assert isinstance(writer, LoggingResponseWriter) and writer.access is log
+        plain = ResponseWriter("wirespeed")
+        answers = [writer.keep_alive_result("hi", REQUEST) for _ in range(3)]
+        assert answers == [plain.keep_alive_result("hi")] * 3
+        loop.run_until_complete(asyncio.sleep(0))
+        assert handler.records == []  # under the limit: the timer's (not started here)
+        while not log._soon:  # the batch is due
+            writer.keep_alive_result("hi", REQUEST)
+        loop.run_until_complete(asyncio.sleep(0))
+        [record] = handler.records
+        lines = record.getMessage().split("\n")
+        assert len(lines) == -(-1000 // (len(lines[0]) + 1))  # the fewest lines of 1000 bytes or more
+        assert all(line.endswith('" 200 2 "http://r/\\x01" "ua \\x221\\x22"') for line in lines)
+    finally:
+        loop.close()
+        logger.removeHandler(handler)
 
 
 @pytest.mark.parametrize(
@@ -867,3 +1067,49 @@ def test_the_rust_backend_server_makes_native_lines(backend: str) -> None:
     finally:
         loop.close()
         logger.setLevel(level)
+
+
+@pytest.mark.parametrize("make", [native.recording, access_log._recording], ids=["native", "python"])
+def test_recording_answers_then_records(make: Any) -> None:
+    """`recording` (native, and its Python twin for a server without the extension): the
+    answer's bytes, recorded with the request, `due` called only when the record says so;
+    what the answer raises is raised, unrecorded."""
+    calls: list[tuple[Any, ...]] = []
+
+    def answer(result: Any) -> bytes:
+        if result is None:
+            raise TypeError("no answer")
+        return b"answer to " + result
+
+    def record(request: Any, data: bytes) -> bool:
+        calls.append(("record", request, data))
+        return request == "full"
+
+    keep_alive_result = make(answer, record, lambda: calls.append(("due",)))
+    assert keep_alive_result(b"a", "req") == b"answer to a"
+    assert keep_alive_result(b"b", "full") == b"answer to b"
+    assert keep_alive_result(b"c") == b"answer to c"  # no request: recorded as None
+    with pytest.raises(TypeError, match="no answer"):
+        keep_alive_result(None, "req")
+    assert calls == [
+        ("record", "req", b"answer to a"),
+        ("record", "full", b"answer to b"),
+        ("due",),
+        ("record", None, b"answer to c"),
+    ]
+
+
+def test_a_recording_in_a_cycle_is_collected() -> None:
+    """The access log's writer holds the function `recording` made from its own method: a
+    cycle, which the garbage collector sees through (the function's parts are a tuple)."""
+    import gc
+
+    def answer(result: Any) -> bytes:
+        return b""
+
+    made = native.recording(answer, lambda request, data: False, lambda: None)
+    answer.made = made  # type: ignore[attr-defined]  # answer -> made -> answer
+    gone = weakref.ref(answer)
+    del answer, made
+    gc.collect()
+    assert gone() is None

@@ -5,7 +5,7 @@ The parser's event contract is described in `wirespeed.parser`, the WebSocket re
 `wirespeed.websocket.frames`.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, overload
 
 from .errors import ParseError
@@ -77,13 +77,26 @@ def parse_proxy_header(data: bytes) -> int | tuple[int, tuple[str, int] | None, 
     `(host, port)` each, or both None to keep the connection's own addresses), or a `str` (why
     it is not a valid header)."""
 
-def access_lines(pending: list[Any], offset: float, clock: Any, common: bool) -> list[str]:
-    """The access log's lines of a batch of pending entries (`wirespeed.access_log.AccessLog`)
-    in nginx's "combined" format, or "common" when `common`: the same lines as the batch
-    function `access_log.compile_batch` makes of that format, its twin. `offset` turns the
-    entries' monotonic times into wall-clock ones; `clock` is that function's `_Clock` (read, and
-    updated when an entry's second is not its own). Raises TypeError or ValueError for an
-    entry it does not expect (the caller then makes the lines in Python)."""
+def access_sink(
+    common: bool, clock: Any, fallback: Callable[[Any, Any, Any, Any, Any], str | None], limit: int,
+    now: Callable[[], float] | None = None, /,
+) -> tuple[Callable[[Any, bytes], bool], Callable[[Any, int, int, int, Any], bool], Callable[[], str]]:
+    """The access log's line maker for nginx's "combined" format, or "common" when `common`:
+    `(answer, entry, take)`. `answer(request, data)` records a 200 of the protocol's fast path
+    (`data`: the whole answer), `entry(request, status, body, sent, connection)` any other
+    answer, each made into its line at once (the same line as the batch function
+    `access_log.compile_batch` makes of that format, its twin) and each saying whether the
+    lines have reached `limit` bytes; `take()` returns them joined by newlines, and none after.
+    The time is the system clock's (or `now()`); `clock` is the batch function's `_Clock`, for
+    the second's text. An answer with a value of a type it does not expect has its line made by
+    `fallback(request, status, body, sent, connection)` (connection None for `answer`'s), or
+    none when that returns None."""
+
+def recording(
+    answer: Callable[[Any], bytes], record: Callable[[Any, bytes], bool], due: Callable[[], object], /
+) -> Callable[..., bytes]:
+    """`keep_alive_result(result, request=None)`: `data = answer(result)`, recorded by
+    `record(request, data)`, then `due()` when that returned true; returns `data`."""
 
 class WebSocketReader:
     """Reads one WebSocket connection's client frames (rust/ws_frames.rs); the events are those

@@ -1,27 +1,30 @@
 """The access log: one line per answer, in nginx's `log_format` language, written in batches.
 
 Strategy: this module owns what is said about each answer and when it is written. The request
-path only records what is cheap: the connection code appends a small tuple to `pending` (the
-request, the status and sizes of the answer, and a read of the monotonic clock);
-it formats nothing and writes nothing. The protocol's fast path does not even test for the
-log: it hands the request it answers to the server's writer along with the result, and while
-the log is on that writer is a `LoggingResponseWriter`, which records the answers made there.
-A loop timer (`interval`, 100 ms) or a full batch (`MAX_PENDING`
-entries) turns the pending entries into lines with the format, which is compiled once into a
-Python function, and hands the whole batch to the logger `wirespeed.access` as ONE record at
-INFO whose message is the lines joined by newlines (the record also carries them as
-`record.lines`). One record per batch, not per line, is what keeps the log within its budget:
-a `logging` record costs more than a whole plaintext request. A handler for this logger should
-therefore format with "%(message)s" (the command line's own handler does). The values that
-repeat from line to line (request lines, user agents, referers) are escaped once and kept.
-Lines still pending when the server stops are written by `close`.
+path writes nothing: the lines go to the logger `wirespeed.access` in batches, as ONE record
+at INFO whose message is the lines joined by newlines. One record per batch, not per line, is
+what keeps the log within its budget: a `logging` record costs more than a whole plaintext
+request. A handler for this logger should therefore format with "%(message)s" (the command
+line's own handler does).
+A loop timer (`interval`, 100 ms) writes the batch, or the next loop turn once it is full.
+Lines still recorded when the server stops are written by `close`.
 
-The default formats ("combined", "common") have a native twin: with the Rust parser backend
-(and proxy_headers off: then $remote_addr is the connection's peer), their lines are made by
-`wirespeed._parser.access_lines` (rust/access_lines.rs), the same bytes as the batch function
-compiled here, for a fraction of its cost; the batch function stays the reference, makes every
-other format's lines, and takes a batch the native function refuses (an entry it does not
-expect). `native_batch` makes that choice.
+The protocol's fast path does not even test for the log: it hands the request it answers to
+the server's writer along with the result, and while the log is on that writer
+(`response_writer`) records the answers made there. Other answers are recorded by the
+connection code (`answered`, `sent`, `rejected`).
+
+How an answer is recorded depends on the format:
+- the default formats ("combined", "common"), with the Rust parser backend and proxy_headers
+  off (then $remote_addr is the connection's peer), have a native twin,
+  `wirespeed._parser.access_sink` (rust/python_access.rs): each answer is made into its line
+  when it is recorded, into a text the batch takes whole, so nothing of the request is kept
+  (`native_sink`). The bytes are those of the batch function compiled here, which makes the
+  line of an answer the native code does not expect (a value of another type);
+- every other format records a small tuple in `pending` (the request, the status and sizes of
+  the answer, and a read of the monotonic clock), and the format, compiled once into a Python
+  function, turns the batch into lines. The values that repeat from line to line (request
+  lines, user agents, referers) are escaped once and kept.
 
 The format is nginx's: `$name` or `${name}` variables between literal text, `$$` for a literal
 `$` (a `$` that starts no name is literal too); an unknown variable is an error when the format
@@ -49,6 +52,7 @@ import re
 import time
 from collections.abc import Callable
 from time import monotonic
+from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 from .writer import ResponseWriter
@@ -73,6 +77,8 @@ DEFAULT_FORMAT = "combined"
 # of up to inline_body_size: the bound keeps what a flood of answered requests can hold small.
 WRITE_INTERVAL = 0.1
 MAX_PENDING = 256
+# The native sink holds lines, not requests: its batch is written once it has this many bytes.
+MAX_PENDING_BYTES = 64 * 1024
 
 # A formatter: (request or None, connection, status, body bytes, bytes sent, start, end,
 # the connection's count of requests) -> the line.
@@ -454,32 +460,53 @@ def compile_batch(
     return _function(spec, source, namespace, "lines")  # type: ignore[no-any-return]
 
 
-# The presets that `wirespeed._parser.access_lines` makes: name -> its `common` argument.
+# The presets that `wirespeed._parser.access_sink` makes: name -> its `common` argument.
 NATIVE_PRESETS: dict[str, bool] = {"combined": False, "common": True}
 
+# A native sink's functions: answer(request, data), entry(request, status, body, sent,
+# connection) (each True when the lines are due to be written), take() -> the lines' text.
+NativeSink = tuple[Callable[[Any, bytes], bool], Callable[[Any, int, int, int, Any], bool], Callable[[], str]]
 
-def native_batch(
-    spec: str, python_batch: Callable[[list[Any], float], list[str]], backend: str, proxy_headers: bool = False
-) -> Callable[[list[Any], float], list[str]] | None:
+
+def native_sink(
+    spec: str,
+    python_batch: Callable[[list[Any], float], list[str]],
+    backend: str,
+    proxy_headers: bool = False,
+    now: Callable[[], float] | None = None,
+) -> NativeSink | None:
     """The native twin of `python_batch` (the function `compile_batch(spec)` made), or None
     when there is none: a format other than the presets "combined" and "common" (by name or by
     their text), proxy_headers on, or a parser backend other than "rust" (`backend`: the
-    server's, as `wirespeed.parser.resolve_backend` names it)."""
+    server's, as `wirespeed.parser.resolve_backend` names it). `python_batch` makes the line of
+    an answer the native code does not expect; `now` is the time source (default: the system
+    clock, read natively)."""
     common = NATIVE_PRESETS.get(spec)
     if common is None:
         common = next((value for name, value in NATIVE_PRESETS.items() if PRESETS[name] == spec), None)
     if common is None or proxy_headers or backend != "rust":
         return None
     try:
-        from ._parser import access_lines  # only with the Rust backend
+        from ._parser import access_sink  # only with the Rust backend
     except ImportError:
         return None
-    clock = python_batch.__globals__["clock"]  # one clock for both: a fallback batch reuses its second
+    clock = python_batch.__globals__["clock"]  # one clock for both
 
-    def lines(pending: list[Any], offset: float) -> list[str]:
-        return access_lines(pending, offset, clock, common)
+    def fallback(request: Any, status: int, body: int, sent: int, connection: Any) -> str | None:
+        """The line of one answer, made by the Python batch function (None: no line)."""
+        end = time.time() if now is None else now()  # wall-clock: made with an offset of 0
+        if connection is None:  # the fast path's
+            entry: tuple[Any, ...] = (request, body, sent, end)
+        else:
+            entry = (request, status, body, sent, end, end, connection)
+        try:
+            [line] = python_batch([entry], 0.0)
+        except Exception:  # a faulty line must not stop the server, or the log's other lines
+            logging.getLogger("wirespeed.error").exception("access log line could not be made")
+            return None
+        return line
 
-    return lines
+    return access_sink(common, clock, fallback, MAX_PENDING_BYTES, now)  # type: ignore[no-any-return]
 
 
 def check_format(spec: str) -> None:
@@ -499,27 +526,30 @@ def _answer_sizes(data: bytes) -> tuple[int, int, int]:
 
 
 class AccessLog:
-    """The access log of one server (in one process): pending entries and their writing.
+    """The access log of one server (in one process): the answers recorded and their writing.
 
-    Times are read from the monotonic clock (turned into wall-clock times when lines are
-    made), once per answer recorded. Entries in `pending` hold sizes, never the answer's bytes:
+    With a native sink (`native`), each answer's line is made when it is recorded. Otherwise
+    `pending` holds an entry per answer, with its times read from the monotonic clock (turned
+    into wall-clock times when lines are made), and sizes, never the answer's bytes:
     - (request, body bytes, bytes, time): a 200 made by the protocol's fast path and handed
-      to the transport at that time (`LoggingResponseWriter`);
+      to the transport at that time (`record_answer`);
     - (request, status, body bytes, bytes, start, end, connection): any other answer, whole
       (`answered`) or sent in pieces (`sent`), or one to bytes that were not a request
       (request None, `rejected`).
     """
 
     __slots__ = (
+        "_entry",
         "_interval",
         "_lines",
         "_logger",
         "_loop",
-        "_native_lines",
         "_soon",
+        "_take",
         "_timer",
         "connections",
         "pending",
+        "record_answer",
     )
 
     def __init__(
@@ -532,9 +562,17 @@ class AccessLog:
         backend: str = "httptools",
     ) -> None:
         """backend: the server's parser backend ("rust": the default formats' lines are made
-        natively, `native_batch`)."""
+        natively, `native_sink`)."""
         self._lines = compile_batch(spec, proxy_headers=proxy_headers)
-        self._native_lines = native_batch(spec, self._lines, backend, proxy_headers)
+        sink = native_sink(spec, self._lines, backend, proxy_headers)
+        # The fast path's recorder: answer(request, data) -> whether the batch is due.
+        self.record_answer: Callable[[Any, bytes], bool]
+        self._entry: Callable[[Any, int, int, int, Any], bool] | None
+        self._take: Callable[[], str] | None
+        if sink is None:
+            self.record_answer, self._entry, self._take = self._pend_answer, None, None
+        else:
+            self.record_answer, self._entry, self._take = sink
         self._logger = logger
         self._loop = loop
         self._interval = interval
@@ -547,6 +585,10 @@ class AccessLog:
     def enabled(on: bool, logger: logging.Logger = access_logger) -> bool:
         """Whether a server should keep an access log: it is on and its records would go out."""
         return on and logger.isEnabledFor(logging.INFO)
+
+    def response_writer(self, server_header: str | None) -> ResponseWriter:
+        """The server's writer while this log is on: it records the fast path's answers."""
+        return LoggingResponseWriter(server_header, self)
 
     # -- the connections' side
     def start_of(self, connection: HttpProtocol, request: Request) -> float:
@@ -566,27 +608,42 @@ class AccessLog:
         """A whole answer to `request`, written now (its sizes are kept, not its bytes: a
         client that pipelines requests for large answers must not make the log hold them)."""
         start = self.start_of(connection, request)
-        self._add((request, *_answer_sizes(data), start, monotonic(), connection))
+        self._add(request, *_answer_sizes(data), start, connection)
 
     def sent(self, connection: HttpProtocol, request: Request | None, status: int, body: int, size: int) -> None:
         """An answer whose last byte has just gone (request None: to bytes that were no request)."""
-        end = monotonic()
-        start = end if request is None else self.start_of(connection, request)
-        self._add((request, status, body, size, start, end, connection))
+        start = None if request is None else self.start_of(connection, request)
+        self._add(request, status, body, size, start, connection)
 
     def rejected(self, connection: HttpProtocol, data: bytes) -> None:
         """An error answer to bytes that were not a request (a parse error, a refusal)."""
-        now = monotonic()
-        self._add((None, *_answer_sizes(data), now, now, connection))
+        self._add(None, *_answer_sizes(data), None, connection)
 
-    def _add(self, entry: tuple[Any, ...]) -> None:
-        pending = self.pending
-        pending.append(entry)
-        if len(pending) >= MAX_PENDING:
+    def _add(
+        self, request: Request | None, status: int, body: int, size: int, start: float | None, connection: HttpProtocol
+    ) -> None:
+        """One answer that ends now (start None: it began now too)."""
+        entry = self._entry
+        if entry is not None:
+            due = entry(request, status, body, size, connection)
+        else:
+            end = monotonic()
+            pending = self.pending
+            pending.append((request, status, body, size, end if start is None else start, end, connection))
+            due = len(pending) >= MAX_PENDING
+        if due:
             self.write_soon()
 
+    def _pend_answer(self, request: Request, data: bytes) -> bool:
+        """`record_answer` without a native sink: the fast path's 200, as an entry (its head
+        ends at its first blank line)."""
+        size = len(data)
+        pending = self.pending
+        pending.append((request, size - data.find(b"\r\n\r\n") - 4, size, monotonic()))
+        return len(pending) >= MAX_PENDING
+
     def write_soon(self) -> None:
-        """Write the pending lines at the next loop turn (a full batch)."""
+        """Write the batch at the next loop turn (a full batch)."""
         if not self._soon:
             self._soon = True
             self._loop.call_soon(self.write)
@@ -600,70 +657,86 @@ class AccessLog:
         self._timer = self._loop.call_later(self._interval, self._tick)
 
     def close(self) -> None:
-        """Stop the timer and write whatever is pending."""
+        """Stop the timer and write whatever is recorded."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self.write()
 
-    def lines(self) -> list[str]:
-        """The pending entries as lines, in order (and none pending after)."""
-        pending = self.pending
-        self.pending = []
+    def text(self) -> str:
+        """The lines recorded, in order, joined by newlines ("" for none), and none recorded
+        after."""
         self._soon = False
-        offset = time.time() - monotonic()  # monotonic -> wall clock
-        native = self._native_lines
-        if native is not None:
-            try:
-                return native(pending, offset)
-            except (TypeError, ValueError, OverflowError, UnicodeError):
-                pass  # an entry it does not expect: the Python batch makes (or refuses) them all
-        return self._lines(pending, offset)
+        take = self._take
+        if take is not None:
+            return take()
+        pending = self.pending
+        if not pending:
+            return ""
+        self.pending = []
+        return "\n".join(self._lines(pending, time.time() - monotonic()))  # monotonic -> wall clock
+
+    def lines(self) -> list[str]:
+        """`text` as a list of lines."""
+        text = self.text()
+        return text.split("\n") if text else []
 
     @property
     def native(self) -> bool:
-        """Whether the lines are made natively (`native_batch`)."""
-        return self._native_lines is not None
+        """Whether the lines are made natively (`native_sink`)."""
+        return self._take is not None
 
     def write(self) -> None:
-        """Write the pending lines as one record (dropped if the logger no longer takes INFO)."""
-        if not self.pending:
-            self._soon = False
-            return
+        """Write the lines recorded as one record (dropped if the logger no longer takes INFO)."""
         try:
-            lines = self.lines()
+            text = self.text()
         except Exception:  # a faulty line must not stop the server, or the log's other lines
             logging.getLogger("wirespeed.error").exception("access log lines could not be made")
             return
-        if lines and self._logger.isEnabledFor(logging.INFO):
-            self._logger.info("\n".join(lines), extra={"lines": lines})
+        if text and self._logger.isEnabledFor(logging.INFO):
+            self._logger.info(text)
 
     def next_connection(self) -> int:
         self.connections += 1
         return self.connections
 
 
-class LoggingResponseWriter(ResponseWriter):
-    """The server's writer while the access log is on: it records the answers the protocol's
-    fast path makes (`keep_alive_result`, which the protocol hands the request it answers).
-    So the fast path itself tests nothing for the log, and costs nothing more when it is off."""
+def _recording(
+    answer: Callable[[Any], bytes], record: Callable[[Any, bytes], bool], due: Callable[[], object]
+) -> Callable[..., bytes]:
+    """`keep_alive_result(result, request=None)`: `answer(result)`, recorded by `record`, and
+    `due()` when that says the lines are due (the twin of `wirespeed._parser.recording`)."""
 
-    __slots__ = ("access",)
+    def keep_alive_result(result: Any, request: Any = None) -> bytes:
+        data = answer(result)
+        if record(request, data):
+            due()
+        return data
+
+    return keep_alive_result
+
+
+try:
+    from ._parser import recording
+except ImportError:  # no extension: the Python twin
+    recording = _recording
+
+
+class LoggingResponseWriter(ResponseWriter):
+    """The server's writer while the access log is on: its `keep_alive_result` (the answers
+    the protocol's fast path makes, to which it hands the request it answers) also records
+    them with the log's `record_answer`. So the fast path itself tests nothing for the log, and
+    costs nothing more when it is off. That method is a `recording` function made for this
+    writer (held in a slot of its name): the answer and its record in one native call, where
+    a method would cost a Python frame per answer."""
+
+    __slots__ = ("access", "keep_alive_result")
 
     def __init__(self, server_header: str | None, access: AccessLog) -> None:
         super().__init__(server_header)
         self.access = access
-
-    def keep_alive_result(self, result: Any, request: Any = None) -> bytes:
-        """The answer, a 200 always (a plain result), recorded as (request, body bytes, bytes,
-        time): the head ends at its first blank line."""
-        data = ResponseWriter.keep_alive_result(self, result)
-        size = len(data)
-        pending = self.access.pending
-        pending.append((request, size - data.find(b"\r\n\r\n") - 4, size, monotonic()))
-        if len(pending) >= MAX_PENDING:
-            self.access.write_soon()
-        return data
+        answer = MethodType(ResponseWriter.keep_alive_result, self)
+        self.keep_alive_result = recording(answer, access.record_answer, access.write_soon)  # type: ignore[method-assign]
 
 
 __all__ = [
@@ -678,6 +751,6 @@ __all__ = [
     "compile_batch",
     "compile_format",
     "escape",
-    "native_batch",
+    "native_sink",
     "parse_format",
 ]

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .access_log import AccessLog, LoggingResponseWriter, check_format
+from .access_log import AccessLog, check_format
 from .app import App
 from .asgi import AsgiAdapter, serving_app
 from .asgi.adapter import AsgiApp
@@ -104,7 +104,7 @@ class ServerState:
         # While the access log is on, the writer records the answers of the protocol's fast
         # path (access_log.py).
         if self.access_log is not None:
-            self.writer = LoggingResponseWriter(config.server_header, self.access_log)
+            self.writer = self.access_log.response_writer(config.server_header)
 
         app.configure(config)
 
