@@ -84,15 +84,33 @@ static SINK_METHODS: MethodDefs<3> = MethodDefs([
 
 /// Adds `access_sink` and `recording` to the module.
 pub fn add_functions(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    add_recording(module)?;
-    let definition: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
-        ml_name: c"access_sink".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunction: access_sink_c },
-        ml_flags: ffi::METH_VARARGS,
-        ml_doc: c"access_sink(common, clock, fallback, limit, now=None): (answer, entry, take), the \
-            access log's line maker for the combined format (common: the common one)."
-            .as_ptr(),
-    }));
+    add_function(
+        module,
+        ffi::PyMethodDef {
+            ml_name: c"access_sink".as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunction: access_sink_c },
+            ml_flags: ffi::METH_VARARGS,
+            ml_doc: c"access_sink(common, clock, fallback, limit, now=None): (answer, entry, take), the \
+                access log's line maker for the combined format (common: the common one)."
+                .as_ptr(),
+        },
+    )?;
+    add_function(
+        module,
+        ffi::PyMethodDef {
+            ml_name: c"recording".as_ptr(),
+            ml_meth: ffi::PyMethodDefPointer { PyCFunctionFast: recording_c },
+            ml_flags: ffi::METH_FASTCALL,
+            ml_doc: c"recording(answer, record, due): a function (result, request=None) -> data = \
+                answer(result), after record(request, data) (and due() when that says True)."
+                .as_ptr(),
+        },
+    )
+}
+
+/// Adds the module-level function that `definition` defines.
+fn add_function(module: &Bound<'_, PyModule>, definition: ffi::PyMethodDef) -> PyResult<()> {
+    let definition: &'static mut ffi::PyMethodDef = Box::leak(Box::new(definition));
     // SAFETY: the definition is leaked, so it outlives the function object, as the C API
     // requires; the result is a new reference or NULL with an exception set.
     let function = unsafe {
@@ -111,25 +129,6 @@ static RECORDED_ANSWER: MethodDefs<1> = MethodDefs([ffi::PyMethodDef {
     ml_flags: ffi::METH_FASTCALL,
     ml_doc: c"keep_alive_result(result, request=None): the answer, recorded.".as_ptr(),
 }]);
-
-fn add_recording(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    let definition: &'static mut ffi::PyMethodDef = Box::leak(Box::new(ffi::PyMethodDef {
-        ml_name: c"recording".as_ptr(),
-        ml_meth: ffi::PyMethodDefPointer { PyCFunctionFast: recording_c },
-        ml_flags: ffi::METH_FASTCALL,
-        ml_doc: c"recording(answer, record, due): a function (result, request=None) -> answer(result), \
-            after record(request, answer) (and due() when that says True)."
-            .as_ptr(),
-    }));
-    // SAFETY: as for `access_sink` below.
-    let function = unsafe {
-        Bound::from_owned_ptr_or_err(
-            module.py(),
-            ffi::PyCFunction_NewEx(definition, std::ptr::null_mut(), std::ptr::null_mut()),
-        )
-    }?;
-    module.add(function.getattr("__name__")?.cast_into::<PyString>()?, function)
-}
 
 // METH_FASTCALL, as `answer_c`: `recording(answer, record, due)`. The function made holds the
 // three in a tuple (its `self`), which the garbage collector sees through: a writer that holds
