@@ -168,6 +168,8 @@ bench-memory: bench-setup
 
 bench-smoke: bench-setup
 	$(PY) benches/run.py --quick --duration 2 --warmup 1
+	$(PY) benches/paired.py wirespeed wirespeed-accesslog --pairs 2 --duration 1 --warmup 1 \
+		--out $${TMPDIR:-/tmp}/wirespeed-bench-smoke
 	$(PY) benches/bench_memory.py --quick
 
 bench-asgi-profile: bench-setup
