@@ -7,7 +7,9 @@ WebSocket handshake) make requests, and the lines the process prints (stdout, th
 writes (a file, through --log-config) are read back: the combined line exactly, JSON lines,
 every kind of answer (handlers, 404, parser errors, static files, HEAD, streams, ASGI, 101),
 pipelined requests in order, the lines still pending at SIGTERM, and the switches that turn
-it off. The format compiler is tested alone with a table of every variable.
+it off. The format compiler is tested alone with a table of every variable, and the native
+line maker of the default formats (`access_sink`, `recording`) against the Python batch function
+(a hypothesis differential), with its fallback, its time and its batches.
 """
 
 from __future__ import annotations

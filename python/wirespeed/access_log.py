@@ -676,11 +676,6 @@ class AccessLog:
         self.pending = []
         return "\n".join(self._lines(pending, time.time() - monotonic()))  # monotonic -> wall clock
 
-    def lines(self) -> list[str]:
-        """`text` as a list of lines."""
-        text = self.text()
-        return text.split("\n") if text else []
-
     @property
     def native(self) -> bool:
         """Whether the lines are made natively (`native_sink`)."""
