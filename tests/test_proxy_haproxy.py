@@ -214,14 +214,18 @@ def tlv_kinds(tlvs: bytes) -> list[int]:
 
 def forwarded_request(listener: socket.socket) -> bytes:
     """What HAProxy sends on the next connection that carries a request (the connections of
-    the readiness probes carry a header and end)."""
+    the readiness probes carry a header and end, closed or reset: HAProxy resets the server side
+    of a connection whose client left)."""
     while True:
         accepted, _ = listener.accept()
         with accepted:
             accepted.settimeout(5)
             data = b""
             while not data.endswith(b"\r\n\r\n"):
-                piece = accepted.recv(4096)
+                try:
+                    piece = accepted.recv(4096)
+                except ConnectionResetError:
+                    break
                 if not piece:
                     break
                 data += piece
